@@ -1,0 +1,44 @@
+"""The output contract every classifier shares: ``label``, ``probabilities``, ``decision``.
+
+``label`` is what ``predict`` returns (the class values themselves), ``probabilities`` what
+``predict_proba`` returns and ``decision`` what ``decision_function`` returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sklir.frontend.registry import classes_tensor_dtype
+from sklir.ir.builder import Builder
+from sklir.ir.core import Tensor, Value
+from sklir.ir.types import DType
+
+
+def labels_from_index(b: Builder, index: Value, classes: Any) -> Value:
+    """``classes[index]``: the labels for class indices."""
+    classes = np.asarray(classes)
+    dtype = classes_tensor_dtype(classes)
+    values = classes.astype(str).astype(object) if dtype is DType.str else classes
+    return b.call("label_lookup", index, classes=Tensor(values, dtype))
+
+
+def labels_from_scores(b: Builder, scores: Value, classes: Any) -> Value:
+    """Labels for a ``[N, C]`` score matrix: the class with the highest score (first on ties)."""
+    return labels_from_index(b, b.call("argmax", scores, axis=1), classes)
+
+
+def labels_from_binary_decision(b: Builder, decision: Value, classes: Any) -> Value:
+    """Labels for a 1-d binary decision: ``classes[1]`` where ``decision > 0``, else ``classes[0]``."""
+    zero = b.const(np.zeros((), dtype=np.float64)) if decision.type.dtype is DType.f64 else \
+        b.const(np.zeros((), dtype=np.float32), DType.f32)
+    positive = b.call("compare", decision, zero, predicate="gt")
+    return labels_from_index(b, b.call("cast", positive, to=DType.i64), classes)
+
+
+def binary_probabilities(b: Builder, p1: Value) -> Value:
+    """``[1 - p, p]`` as ``[N, 2]`` from the positive-class probability ``p`` of shape ``[N]``."""
+    p1 = b.call("expand_dims", p1, axis=1)
+    one = b.const(np.ones((), dtype=np.float64))
+    return b.call("concat", b.call("sub", one, p1), p1, axis=1)

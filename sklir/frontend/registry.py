@@ -1,0 +1,124 @@
+"""The converter registry: one lowering per scikit-learn class, and the entry point ``lower``.
+
+A converter is ``fn(estimator, builder, x) -> {output name: value}`` where ``x`` is the f64 input
+value the estimator sees. Transformers return ``{"transform": v}``; compositions (Pipeline, ...)
+call :func:`lower_into` on their steps, so a converter never cares where its input came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from sklir.errors import NotFittedError, UnsupportedEstimatorError
+from sklir.ir.builder import Builder
+from sklir.ir.core import Module, Value
+from sklir.ir.types import DType
+from sklir.ir.verifier import verify
+
+Converter = Callable[[Any, Builder, Value], dict[str, Value]]
+
+# scikit-learn class -> converter; filled by @lowers
+CONVERTERS: dict[type, Converter] = {}
+
+
+def lowers(*classes: type) -> Callable[[Converter], Converter]:
+    """Decorator: register the converter for each scikit-learn class in ``classes``."""
+
+    def register(fn: Converter) -> Converter:
+        for cls in classes:
+            if cls in CONVERTERS:
+                raise TypeError(f"{cls.__name__} already has a converter")
+            CONVERTERS[cls] = fn
+        return fn
+
+    return register
+
+
+def supported_classes() -> list[type]:
+    """Every scikit-learn class with a converter, sorted by module and name."""
+    _load_converters()
+    return sorted(CONVERTERS, key=lambda c: (c.__module__, c.__name__))
+
+
+def refuse(estimator: Any, what: str, value: Any, supported: Iterable[Any] | str) -> UnsupportedEstimatorError:
+    """The error for an unsupported hyper-parameter value, naming estimator, parameter and choices."""
+    choices = supported if isinstance(supported, str) else ", ".join(repr(s) for s in supported)
+    return UnsupportedEstimatorError(
+        f"{type(estimator).__name__}: {what}={value!r} is not supported (supported: {choices})")
+
+
+def check_fitted(estimator: Any) -> None:
+    """Raise :class:`NotFittedError` naming the estimator when it has not been fitted."""
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except SkNotFitted:
+        raise NotFittedError(f"{type(estimator).__name__} is not fitted: call fit() before lowering it") from None
+    except TypeError as e:
+        raise UnsupportedEstimatorError(f"{type(estimator).__name__} is not a scikit-learn estimator ({e})") from None
+
+
+def converter_for(estimator: Any) -> Converter:
+    """The registered converter for ``estimator``'s class; a clear error when there is none."""
+    _load_converters()
+    cls = type(estimator)
+    fn = CONVERTERS.get(cls)
+    if fn is None:
+        raise UnsupportedEstimatorError(
+            f"sklir cannot lower {cls.__name__}: no converter is registered for {cls.__module__}.{cls.__name__}. "
+            f"Supported: {', '.join(c.__name__ for c in supported_classes())}")
+    return fn
+
+
+def lower_into(estimator: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """Lower a fitted estimator applied to ``x`` into ``b``'s module; return its outputs."""
+    fn = converter_for(estimator)
+    check_fitted(estimator)
+    return fn(estimator, b, x)
+
+
+def classes_tensor_dtype(classes: np.ndarray) -> DType:
+    """IR dtype of a classifier's labels: i64 for integers, f64 floats, bool, or str."""
+    kind = np.asarray(classes).dtype.kind
+    return {"i": DType.i64, "u": DType.i64, "f": DType.f64, "b": DType.bool}.get(kind, DType.str)
+
+
+def _module_attributes(estimator: Any) -> dict[str, Any]:
+    from sklir import __version__
+
+    attrs: dict[str, Any] = {"sklir_version": __version__, "source": type(estimator).__name__}
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and np.asarray(classes).ndim == 1:
+        dtype = classes_tensor_dtype(classes)
+        values = np.asarray(classes).tolist()
+        attrs["classes"] = tuple(str(c) if dtype is DType.str else c for c in values)
+    return attrs
+
+
+def lower(estimator: Any) -> Module:
+    """Lower a fitted scikit-learn estimator to a verified IR module with input ``x: f32[N, n]``.
+
+    The module computes in f64 exactly as scikit-learn does; passes optimise it and lower its
+    precision for a backend.
+    """
+    fn = converter_for(estimator)
+    check_fitted(estimator)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features is None:
+        raise UnsupportedEstimatorError(f"{type(estimator).__name__} does not record n_features_in_; "
+                                        "fit it on a 2-D array before lowering")
+    b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
+    x64 = b.call("cast", x, to=DType.f64)
+    for name, value in fn(estimator, b, x64).items():
+        b.output(name, value)
+    return verify(b.module)
+
+
+def _load_converters() -> None:
+    # importing the family modules registers their converters
+    import sklir.frontend.families  # noqa: F401

@@ -1,0 +1,56 @@
+"""Writing artefacts so that a failure never leaves a half-written file or directory behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sklir.errors import SklirError
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Raise a clear error now, before any work, when ``path`` cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SklirError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise SklirError(f"cannot write {path}: directory {parent} is not writable")
+    return path
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    path = check_writable(path)
+    if path.is_dir():
+        raise SklirError(f"cannot write {path}: it is a directory")
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_directory_atomic(path: str | os.PathLike[str], fill: Callable[[Path], None]) -> Path:
+    """Let ``fill`` populate a temporary directory beside ``path``, then move it into place."""
+    path = check_writable(path)
+    if path.exists() and not path.is_dir():
+        raise SklirError(f"cannot write {path}: a file is in the way")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        fill(tmp)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path

@@ -1,0 +1,7 @@
+"""Every op family of the IR. Importing this package registers all ops in :data:`sklir.ir.core.OPS`."""
+
+from sklir.ir.dialects import arith, linalg, tensor
+
+ALL_OPS = [*arith.OPS_IN_DIALECT, *tensor.OPS_IN_DIALECT, *linalg.OPS_IN_DIALECT]
+
+__all__ = ["ALL_OPS", "arith", "linalg", "tensor"]
