@@ -1,0 +1,36 @@
+"""Runs emitted artefacts under their real runtimes: LiteRT for .tflite, onnxruntime for .onnx.
+
+Each runner takes the artefact (bytes or a path) and a float32 batch ``X`` and returns the
+outputs by name, strings decoded to ``str`` in object arrays, so results compare directly with
+scikit-learn's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sklir.errors import SklirError
+
+# artefact kind -> (module, function)
+RUNNERS: dict[str, tuple[str, str]] = {
+    "tflite": ("sklir.runtimes.litert", "run_tflite"),
+    "onnx": ("sklir.runtimes.onnxrt", "run_onnx"),
+}
+
+
+def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarray]]:
+    """The run function for an artefact kind (imported on first use)."""
+    if kind not in RUNNERS:
+        raise SklirError(f"no runtime for artefact kind '{kind}' (known: {', '.join(RUNNERS)})")
+    module, function = RUNNERS[kind]
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def run(artefact: bytes | str | Path, kind: str, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Run ``artefact`` of ``kind`` on ``X`` and return its named outputs."""
+    data = Path(artefact) if isinstance(artefact, str) else artefact
+    return runner(kind)(data, np.ascontiguousarray(X, dtype=np.float32))
