@@ -97,12 +97,6 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _erf(a: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
-    return erf(a)  # type: ignore[no-any-return]
-
-
 # name: (numpy function, accepted dtypes, returns bool)
 UNARY: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, bool]] = {
     # sign and magnitude
@@ -127,7 +121,6 @@ UNARY: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, bool]] = {
     "sigmoid": (_sigmoid, "float", False),
     "tanh": (np.tanh, "float", False),
     "relu": (lambda a: np.maximum(a, 0), "float", False),
-    "erf": (_erf, "float", False),
     # trigonometry
     "sin": (np.sin, "float", False),
     "cos": (np.cos, "float", False),

@@ -1,0 +1,33 @@
+"""Affine maps ``x @ W + b``: the building block of linear models and linear preprocessing.
+
+Converters emit affine steps with these helpers so that the ``fold-affine`` pass sees one shape of
+code: ``matmul`` by a constant matrix, and ``add``/``sub``/``mul``/``div`` by constant vectors
+broadcast over the last axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+
+
+def affine(b: Builder, x: Value, weights: Any, bias: Any = None) -> Value:
+    """``x @ weights + bias`` with ``weights`` of shape ``[n_in, n_out]`` (a 1-d weight gives ``[N, 1]``)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 1:
+        w = w[:, None]
+    y = b.call("matmul", x, b.const(w))
+    if bias is not None:
+        bias_arr = np.broadcast_to(np.asarray(bias, dtype=np.float64).reshape(-1), (w.shape[1],))
+        if np.any(bias_arr != 0):
+            y = b.call("add", y, b.const(np.array(bias_arr)))
+    return y
+
+
+def columnwise(b: Builder, x: Value, op: str, vector: Any) -> Value:
+    """``op(x, vector)`` for ``op`` in add, sub, mul, div, with ``vector`` broadcast over rows."""
+    return b.call(op, x, b.const(np.asarray(vector, dtype=np.float64).reshape(-1)))
