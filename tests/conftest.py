@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "backends"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
     """A scikit-learn bundled dataset as (X float32-exact float64, y)."""
     from sklearn import datasets

@@ -1,0 +1,158 @@
+"""Small f32 modules, at least one per registered op, that every backend is tested on.
+
+Each case is a module with one input ``x: f32[N,4]`` and an input generator that respects the op's
+domain (positive inputs for log and sqrt, NaNs for isnan, ...). Backends are compared with the
+reference interpreter at ``precision="native"`` on these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from sklir.ir import Builder, DType, Module, Tensor, Value, verify
+from sklir.ir.dialects.arith import BINARY, COMPARE_PREDICATES, UNARY
+from sklir.ir.dialects.linalg import REDUCTIONS
+
+N_FEATURES = 4
+Inputs = Callable[[np.random.Generator, int], np.ndarray]
+
+
+def normal(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Standard normal inputs."""
+    return rng.normal(size=(batch, N_FEATURES)).astype(np.float32)
+
+
+def positive(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Inputs in [0.1, 3): inside the domain of log, sqrt, reciprocal and pow's base."""
+    return rng.uniform(0.1, 3.0, size=(batch, N_FEATURES)).astype(np.float32)
+
+
+def with_nans(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Normal inputs with about a quarter of the entries NaN."""
+    X = normal(rng, batch)
+    X[rng.random(X.shape) < 0.25] = np.nan
+    return X
+
+
+def halves(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Multiples of 0.25 in [-4, 4], so rounding sees exact halves and compares see ties."""
+    return (rng.integers(-16, 17, size=(batch, N_FEATURES)) / 4).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class OpCase:
+    """A named module exercising ``ops`` and the inputs to run it on."""
+
+    name: str
+    build: Callable[[Builder, Value], dict[str, Value]]
+    inputs: Inputs = normal
+
+    @property
+    def module(self) -> Module:
+        """The case's verified module (built once)."""
+        return _module(self)
+
+    def X(self, batch: int, seed: int = 0) -> np.ndarray:
+        """Inputs of ``batch`` rows."""
+        return self.inputs(np.random.default_rng(seed), batch)
+
+
+@cache
+def _module(case: OpCase) -> Module:
+    b, x = Builder.new(case.name, N_FEATURES)
+    for name, value in case.build(b, x).items():
+        b.output(name, value)
+    return verify(b.module)
+
+
+def f32(b: Builder, array: object) -> Value:
+    """An f32 constant."""
+    return b.const(np.asarray(array, dtype=np.float32), DType.f32)
+
+
+VECTOR = [0.5, -1.25, 2.0, 3.0]
+DOMAIN = {"log": positive, "log1p": positive, "sqrt": positive, "rsqrt": positive, "reciprocal": positive,
+          "round": halves, "floor": halves, "ceil": halves, "sign": halves, "isnan": with_nans}
+
+
+def _unary_case(name: str, accepts: str) -> OpCase:
+    if accepts == "bool":
+        return OpCase(name, lambda b, x: {"out": b.call(name, b.call("compare", x, f32(b, 0.0), predicate="gt"))})
+    return OpCase(name, lambda b, x: {"out": b.call(name, x)}, DOMAIN.get(name, normal))
+
+
+def _binary_case(name: str, accepts: str) -> OpCase:
+    if accepts == "bool":
+        def build(b: Builder, x: Value) -> dict[str, Value]:
+            p = b.call("compare", x, f32(b, 0.0), predicate="gt")
+            q = b.call("compare", x, f32(b, VECTOR), predicate="lt")
+            return {"out": b.call(name, p, q)}
+        return OpCase(name, build)
+    base = positive if name in ("pow", "div") else normal
+    return OpCase(name, lambda b, x: {"vector": b.call(name, x, f32(b, VECTOR if name != "pow" else [0.5, 2, 3, 1.5])),
+                                      "tensor": b.call(name, x, b.call("abs", x) if name == "pow" else x)}, base)
+
+
+def _int_case(name: str) -> OpCase:
+    def build(b: Builder, x: Value) -> dict[str, Value]:
+        i = b.call("cast", b.call("floor", x), to=DType.i64)
+        return {"out": b.call(name, i, b.const(np.array([1, -2, 3, 4], dtype=np.int64))) if name in BINARY
+                else b.call(name, i)}
+    return OpCase(f"{name}_i64", build, halves)
+
+
+def _labels(classes: np.ndarray, dtype: DType) -> OpCase:
+    return OpCase(f"label_lookup_{dtype.value}", lambda b, x: {
+        "label": b.call("label_lookup", b.call("argmax", x, axis=1), classes=Tensor(classes, dtype))})
+
+
+def _reduce_case(kind: str, keepdims: bool) -> OpCase:
+    return OpCase(f"reduce_{kind}{'_keepdims' if keepdims else ''}",
+                  lambda b, x: {"out": b.call("reduce", x, kind=kind, axis=1, keepdims=keepdims)})
+
+
+CASES: list[OpCase] = [
+    *(_unary_case(name, accepts) for name, (_, accepts, _) in UNARY.items()),
+    *(_binary_case(name, accepts) for name, (_, accepts) in BINARY.items()),
+    *(_int_case(name) for name in ("neg", "abs", "sign", "square", "add", "sub", "mul", "maximum", "minimum")),
+    *(OpCase(f"compare_{p}", lambda b, x, p=p: {"out": b.call("compare", x, f32(b, [0.0, 0.25, -0.5, 1.0]),
+                                                                predicate=p)}, halves)
+      for p in COMPARE_PREDICATES),
+    OpCase("select", lambda b, x: {"out": b.call("select", b.call("isnan", x), f32(b, VECTOR), x)}, with_nans),
+    OpCase("clip", lambda b, x: {"both": b.call("clip", x, min=-0.5, max=1.0),
+                                 "lower_only": b.call("clip", x, min=0.0, max=float("inf"))}),
+    *(OpCase(f"cast_{to.value}", lambda b, x, to=to: {"out": b.call("cast", x, to=to)}, halves)
+      for to in (DType.i32, DType.i64, DType.bool)),
+    OpCase("cast_back", lambda b, x: {
+        "from_bool": b.call("cast", b.call("compare", x, f32(b, 0.0), predicate="gt"), to=DType.f32),
+        "from_i64": b.call("cast", b.call("argmax", x, axis=1), to=DType.f32)}),
+    OpCase("constant", lambda b, x: {"out": b.call("add", x, f32(b, [[1.0, 2.0, 3.0, 4.0]]))}),
+    OpCase("concat", lambda b, x: {"out": b.call("concat", x, b.call("square", x), x, axis=1)}),
+    OpCase("gather_columns", lambda b, x: {
+        "out": b.call("gather", x, b.const(np.array([3, 0, 0, 2], dtype=np.int64)), axis=1)}),
+    OpCase("gather_table", lambda b, x: {
+        "out": b.call("gather", f32(b, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]),
+                      b.call("argmax", x, axis=1), axis=0)}),
+    OpCase("take_along_axis", lambda b, x: {
+        "out": b.call("take_along_axis", x, b.call("expand_dims", b.call("argmax", x, axis=1), axis=1), axis=1)}),
+    OpCase("squeeze_expand_dims", lambda b, x: {
+        "squeezed": b.call("squeeze", b.call("reduce", x, kind="sum", axis=1, keepdims=True), axis=1),
+        "expanded": b.call("expand_dims", b.call("reduce", x, kind="max", axis=1, keepdims=False), axis=1)}),
+    OpCase("matmul", lambda b, x: {"out": b.call("matmul", x, f32(b, np.arange(12.0).reshape(4, 3) / 7))}),
+    OpCase("softmax", lambda b, x: {"out": b.call("softmax", x, axis=1)}),
+    OpCase("argmax", lambda b, x: {"out": b.call("argmax", x, axis=1)}, halves),
+    *(_reduce_case(kind, keepdims) for kind in REDUCTIONS for keepdims in (False, True)),
+    _labels(np.array(["setosa", "versicolor", "virginica", "ünïcode"], dtype=object), DType.str),
+    _labels(np.array([3, -1, 7, 10**12], dtype=np.int64), DType.i64),
+    _labels(np.array([0.0, 1.0, 2.0, 3.0], dtype=np.float32), DType.f32),
+    _labels(np.array([True, False, False, True]), DType.bool),
+]
+
+
+def ops_covered() -> set[str]:
+    """Names of the ops that appear in some case."""
+    return {node.op.name for case in CASES for node in case.module.nodes}
