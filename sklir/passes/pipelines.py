@@ -1,20 +1,53 @@
 """The named pipelines: the default optimisation pipeline and the per-target precision pipeline.
 
-(Placeholder while the passes are written: both pipelines are empty.)
+Each is a :class:`~sklir.passes.manager.PassManager` that repeats its passes until nothing
+changes, verifying the module after every pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sklir.passes.manager import PassManager
+from sklir.errors import SklirError
+from sklir.passes.constant_fold import ConstantFold
+from sklir.passes.cse import CommonSubexpressionElimination
+from sklir.passes.dce import DeadValueElimination
+from sklir.passes.fold_affine import FoldAffine
+from sklir.passes.manager import Pass, PassManager, parse_pipeline
+from sklir.passes.precision import ToF32
+
+PrintAfter = Callable[[str, str], None]
 
 
-def default_pipeline(print_after: Callable[[str, str], None] | None = None) -> PassManager:
-    """The optimisation pipeline ``sklir.lower`` runs."""
-    return PassManager([], print_after)
+def _cleanups() -> list[Pass]:
+    return [ConstantFold(), CommonSubexpressionElimination(), DeadValueElimination()]
 
 
-def precision_pipeline(dtype: str, print_after: Callable[[str, str], None] | None = None) -> PassManager:
-    """Lower a module's float precision to ``dtype`` for a backend."""
-    return PassManager([], print_after)
+def default_pipeline(print_after: PrintAfter | None = None) -> PassManager:
+    """The optimisation pipeline ``sklir.lower`` runs: fold affine chains, then clean up.
+
+    constant-fold, fold-affine, constant-fold, cse, dce, repeated to a fixed point.
+    """
+    return PassManager([ConstantFold(), FoldAffine(), *_cleanups()], print_after)
+
+
+# dtype -> the passes that lower a module's float precision to it
+PRECISION: dict[str, Callable[[], list[Pass]]] = {
+    "f64": lambda: [],
+    "f32": lambda: [ToF32(), *_cleanups()],
+}
+
+
+def precision_pipeline(dtype: str, print_after: PrintAfter | None = None) -> PassManager:
+    """Lower a module's float precision to ``dtype`` (``"f32"`` or ``"f64"``) for a backend."""
+    make = PRECISION.get(dtype)
+    if make is None:
+        raise SklirError(f"no precision pipeline for {dtype!r} (known: {', '.join(PRECISION)})")
+    return PassManager(make(), print_after)
+
+
+def pipeline_from_spec(spec: str, print_after: PrintAfter | None = None) -> PassManager:
+    """A pipeline from text such as ``"fold-affine,cse,dce"``; ``"default"`` names the default pipeline."""
+    if spec.strip() == "default":
+        return default_pipeline(print_after)
+    return PassManager(parse_pipeline(spec), print_after)

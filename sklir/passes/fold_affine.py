@@ -1,0 +1,279 @@
+"""``fold-affine``: compose chains of affine steps into one map and emit it in its cheapest form.
+
+Frontends emit affine preprocessing and linear models as small steps on a ``[N, n]`` value:
+``matmul(v, C)`` by a constant matrix; ``add``/``sub``/``mul``/``div`` by a constant of shape
+``[]``, ``[n]`` or ``[1, n]`` (``v`` on either side, except ``div(c, v)``, which is not affine);
+``neg(v)``; and ``gather(v, idx) {axis = 1}`` selecting columns by constant indices.
+
+Each step's result is tracked as an affine map of an upstream *source* value, composed in
+float64: either sparse, ``y = x[:, index] * scale + bias`` (a diagonal map when ``index`` is the
+identity), or dense, ``y = x @ matrix + bias``. A chain stops at a value read more than once
+(module outputs count as reads), so no work is ever duplicated; there the map is materialised:
+
+* dense: ``matmul(source, A)``, then ``add`` when the bias is not zero;
+* sparse: ``gather`` unless the selection is the identity, ``mul`` unless every scale is one,
+  ``add`` unless the bias is zero (a dense matrix with one non-zero per column becomes sparse).
+
+A chain is rewritten only when that needs fewer ops, or as many ops and the result is the dense
+``matmul`` + ``add`` form (whose bias a backend fuses into the matmul). A lone scaler such as
+``sub(mean)``, ``div(scale)`` therefore stays as written, bit for bit what scikit-learn computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import numpy as np
+
+from sklir.ir.core import OPS, Module, Node, Tensor, Value, constant_of
+from sklir.ir.dialects.tensor import Constant
+from sklir.ir.types import DType, N, TensorType
+from sklir.passes.manager import Pass, PassResult, register_pass
+from sklir.passes.rewrite import rebuild, use_counts
+
+
+@dataclass(frozen=True)
+class AffineMap:
+    """``y = x @ matrix + bias`` (dense) or ``y = x[:, index] * scale + bias`` (sparse), ``x = source``.
+
+    Arrays are float64. In sparse form ``index`` None means the identity selection.
+    """
+
+    source: Value
+    n_in: int
+    bias: np.ndarray
+    matrix: np.ndarray | None = None
+    index: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    @staticmethod
+    def identity(source: Value) -> AffineMap:
+        """The map ``y = x`` on ``source``."""
+        n = int(source.type.shape[1])  # type: ignore[arg-type]
+        return AffineMap(source, n, np.zeros(n), scale=np.ones(n))
+
+    @property
+    def dense(self) -> bool:
+        """True in dense form."""
+        return self.matrix is not None
+
+    def shifted(self, c: np.ndarray) -> AffineMap:
+        """``y + c``."""
+        return replace(self, bias=self.bias + c)
+
+    def scaled(self, c: np.ndarray) -> AffineMap:
+        """``y * c`` (column-wise)."""
+        if self.dense:
+            return replace(self, matrix=self.matrix * c, bias=self.bias * c)
+        return replace(self, scale=self.scale * c, bias=self.bias * c)
+
+    def divided(self, c: np.ndarray) -> AffineMap:
+        """``y / c`` (column-wise); divides rather than multiplying by a rounded reciprocal."""
+        if self.dense:
+            return replace(self, matrix=self.matrix / c, bias=self.bias / c)
+        return replace(self, scale=self.scale / c, bias=self.bias / c)
+
+    def times(self, c: np.ndarray) -> AffineMap:
+        """``y @ c`` for a constant matrix ``c``: always dense."""
+        if self.dense:
+            return replace(self, matrix=self.matrix @ c, bias=self.bias @ c)
+        rows = np.arange(self.n_in) if self.index is None else self.index
+        matrix = np.zeros((self.n_in, c.shape[1]))
+        # several output columns may select the same input column: their rows accumulate
+        np.add.at(matrix, rows, self.scale[:, None] * c)
+        return replace(self, matrix=matrix, bias=self.bias @ c, index=None, scale=None)
+
+    def selected(self, idx: np.ndarray) -> AffineMap:
+        """``y[:, idx]``."""
+        if self.dense:
+            return replace(self, matrix=self.matrix[:, idx], bias=self.bias[idx])
+        index = idx if self.index is None else self.index[idx]
+        return replace(self, index=index, scale=self.scale[idx], bias=self.bias[idx])
+
+    def sparsified(self) -> AffineMap:
+        """The sparse form when the dense matrix has exactly one non-zero per column, else self."""
+        if not self.dense:
+            return self
+        nonzero = self.matrix != 0
+        if not np.all(nonzero.sum(axis=0) == 1):
+            return self
+        index = np.argmax(nonzero, axis=0)
+        scale = self.matrix[index, np.arange(self.matrix.shape[1])]
+        return replace(self, matrix=None, index=index, scale=scale)
+
+
+# A step composes the map of its non-constant operand with its constant operand; ``first`` says
+# the constant is the left operand. None: not affine in that position.
+Step = Callable[[AffineMap, np.ndarray, bool], "AffineMap | None"]
+
+STEPS: dict[str, Step] = {
+    # y + c, c + y
+    "add": lambda m, c, first: m.shifted(c),
+    # y - c -> y + (-c);  c - y -> (-y) + c
+    "sub": lambda m, c, first: m.scaled(-np.ones_like(c)).shifted(c) if first else m.shifted(-c),
+    # y * c, c * y
+    "mul": lambda m, c, first: m.scaled(c),
+    # y / c;  c / y is not affine
+    "div": lambda m, c, first: None if first else m.divided(c),
+    # y @ C;  C @ y is not a column map
+    "matmul": lambda m, c, first: None if first else m.times(c),
+    # y[:, idx]
+    "gather": lambda m, c, first: None if first else m.selected(c),
+    # -y
+    "neg": lambda m, c, first: m.scaled(-np.ones(len(m.bias))),
+}
+
+
+def _is_rows(t: TensorType) -> bool:
+    """A float ``[N, m]`` value: the only shape affine maps are tracked on."""
+    return t.dtype.is_float and t.rank == 2 and t.shape[0] is N and isinstance(t.shape[1], int)
+
+
+def _step_operand(node: Node, producers: dict[Value, Node]) -> tuple[Value, np.ndarray, bool] | None:
+    """(the non-constant operand, the constant as a float64 array fit for the step, constant first)."""
+    if node.op.name not in STEPS or len(node.results) != 1 or not _is_rows(node.result.type):
+        return None
+    if node.op.name == "neg":
+        return node.operands[0], np.empty(0), False
+    consts = [constant_of(producers, v) for v in node.operands]
+    if (consts[0] is None) == (consts[1] is None):
+        return None
+    first = consts[0] is not None
+    value = node.operands[1 if first else 0]
+    tensor = consts[0] if first else consts[1]
+    if not _is_rows(value.type):
+        return None
+    c = _constant_for(node, value.type, tensor)  # type: ignore[arg-type]
+    return None if c is None else (value, c, first)
+
+
+def _constant_for(node: Node, vtype: TensorType, tensor: Tensor) -> np.ndarray | None:
+    """The constant in the form its step composes with, or None when the step is not a column map."""
+    n = int(vtype.shape[1])  # type: ignore[arg-type]
+    arr = tensor.array
+    if node.op.name == "matmul":
+        return arr.astype(np.float64)
+    if node.op.name == "gather":
+        # axis 1 or -1 of a rank-2 value (both are odd)
+        if node.op.axis % 2 != 1 or arr.ndim != 1 or not np.all((arr >= -n) & (arr < n)):  # type: ignore[attr-defined]
+            return None
+        return arr.astype(np.int64) % max(n, 1)
+    # elementwise: the constant must broadcast over the rows without widening the value
+    if node.result.type.shape != vtype.shape or arr.ndim > 2:
+        return None
+    try:
+        return np.broadcast_to(arr.astype(np.float64), (1, n))[0].copy()
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Chain:
+    """A map and the nodes it replaces, in program order."""
+
+    map: AffineMap
+    nodes: tuple[Node, ...]
+
+
+def _emit(chain: _Chain, end: Value) -> tuple[list[Node], Value]:
+    """Nodes computing ``chain.map`` in its cheapest form, and the value they produce."""
+    m = chain.map.sparsified()
+    dtype = end.type.dtype
+    nodes: list[Node] = []
+
+    def apply(opname: str, x: Value, const: np.ndarray, const_dtype: DType = dtype) -> Value:
+        tensor = Tensor(_collapse(const), const_dtype)
+        c = Value(tensor.type)
+        op = OPS[opname](axis=1) if opname == "gather" else OPS[opname]()
+        (rtype,) = op.infer(x.type, c.type)
+        out = Value(rtype)
+        nodes.extend([Node(Constant(tensor), (), (c,)), Node(op, (x, c), (out,))])
+        return out
+
+    x = m.source
+    if m.dense:
+        x = apply("matmul", x, m.matrix)
+    else:
+        if m.index is not None and not np.array_equal(m.index, np.arange(m.n_in)):
+            x = apply("gather", x, m.index, DType.i64)
+        if np.any(m.scale != 1):
+            x = apply("mul", x, m.scale)
+    if np.any(m.bias != 0):
+        x = apply("add", x, m.bias)
+    if nodes:
+        # the last value takes over the chain end's name so that dumps stay readable
+        last = nodes[-1]
+        renamed = Value(x.type, end.name)
+        nodes[-1] = Node(last.op, last.operands, (renamed,))
+        x = renamed
+    return nodes, x
+
+
+def _collapse(vector: np.ndarray) -> np.ndarray:
+    """A vector of one repeated float as a scalar (broadcasts the same, prints shorter)."""
+    if vector.dtype.kind != "f" or vector.ndim != 1 or len(vector) < 2:
+        return vector
+    # compare bits, so that 0.0 and -0.0 stay apart
+    bits = vector.astype(np.float64).view(np.int64)
+    if np.all(bits == bits[0]):
+        return np.asarray(vector[0])
+    return vector
+
+
+def _worth_it(chain: _Chain, new_nodes: list[Node]) -> bool:
+    """Rewrite when it needs fewer ops, or as many and yields the dense matmul + add form."""
+    old = [n.op.name for n in chain.nodes]
+    new = [n.op.name for n in new_nodes if not isinstance(n.op, Constant)]
+    return len(new) < len(old) or (len(new) == len(old) and new[:1] == ["matmul"] and new != old)
+
+
+@register_pass
+@dataclass(frozen=True)
+class FoldAffine(Pass):
+    """Compose chains of affine steps and materialise each chain end in its cheapest form."""
+
+    name: ClassVar[str] = "fold-affine"
+
+    def run(self, module: Module) -> PassResult:
+        uses = use_counts(module)
+        producers = module.producers()
+        chains: dict[Value, _Chain] = {}
+        absorbed: set[Value] = set()
+        for node in module.nodes:
+            found = _step_operand(node, producers)
+            if found is None:
+                continue
+            value, c, first = found
+            base = chains.get(value) if uses.get(value, 0) == 1 else None
+            start = base.map if base is not None else AffineMap.identity(value)
+            composed = STEPS[node.op.name](start, c, first)
+            if composed is None:
+                continue
+            if base is not None:
+                absorbed.add(value)
+            prior = base.nodes if base is not None else ()
+            chains[node.result] = _Chain(composed, (*prior, node))
+
+        replaced: dict[Node, list[Node]] = {}
+        removed: set[Node] = set()
+        subst: dict[Value, Value] = {}
+        for end, chain in chains.items():
+            if end in absorbed or uses.get(end, 0) == 0:
+                continue
+            new_nodes, value = _emit(chain, end)
+            if not _worth_it(chain, new_nodes):
+                continue
+            removed.update(chain.nodes)
+            replaced[chain.nodes[-1]] = new_nodes
+            subst[end] = value
+        if not subst:
+            return PassResult(module, False)
+        nodes: list[Node] = []
+        for node in module.nodes:
+            if node in replaced:
+                nodes.extend(replaced[node])
+            elif node not in removed:
+                nodes.append(node)
+        return PassResult(rebuild(module, nodes, subst), True)
