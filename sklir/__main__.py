@@ -1,0 +1,5 @@
+"""``python -m sklir``: see :mod:`sklir.cli`."""
+
+from sklir.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,185 @@
+"""Parity of an emitted artefact against scikit-learn (or the IR interpreter), output by output.
+
+The contract (what each output must equal) lives here, in :func:`expected_outputs`; the test
+harness and ``python -m sklir check`` both use it. Floats are compared relative to the output's own
+scale, ``|got - want| <= rtol * max(1, max|want|)``, so probabilities in [0, 1] get an absolute
+bound and large regression targets a relative one; labels must be identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sklir.errors import InputFileError
+from sklir.ir.core import Module
+
+DEFAULT_RTOL = 1e-5
+# rows and seed of the data check generates when it is given none
+GENERATED_ROWS = 256
+GENERATED_SEED = 0
+
+# artefact suffix -> runtime kind (sklir.runtimes.RUNNERS)
+ARTEFACT_KINDS: dict[str, str] = {".tflite": "tflite", ".onnx": "onnx"}
+
+
+# estimator kind -> {output name: the scikit-learn method it must equal}
+CONTRACT: dict[str, dict[str, str]] = {
+    "classifier": {"label": "predict", "probabilities": "predict_proba", "decision": "decision_function"},
+    "regressor": {"prediction": "predict"},
+    "transformer": {"transform": "transform"},
+}
+
+
+def estimator_kind(estimator: Any) -> str | None:
+    """``classifier``, ``regressor`` or ``transformer`` for an estimator or an estimator class."""
+    from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin, is_classifier, is_regressor
+
+    if isinstance(estimator, type):
+        mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "transformer": TransformerMixin}
+        return next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
+    if is_classifier(estimator):
+        return "classifier"
+    if is_regressor(estimator):
+        return "regressor"
+    return "transformer" if hasattr(estimator, "transform") else None
+
+
+def contract_outputs(estimator: Any) -> dict[str, str]:
+    """Output name -> scikit-learn method, for the methods ``estimator`` (or its class) has."""
+    kind = estimator_kind(estimator)
+    if kind is None:
+        return {}
+    # hasattr, not the table alone: scikit-learn hides e.g. predict_proba behind available_if
+    return {name: method for name, method in CONTRACT[kind].items() if hasattr(estimator, method)}
+
+
+def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+    """What scikit-learn returns for each output name of the contract.
+
+    Classifiers: ``label`` (predict), ``probabilities`` (predict_proba) and ``decision``
+    (decision_function) where the estimator has them; regressors: ``prediction``; transformers:
+    ``transform``.
+    """
+    methods = contract_outputs(estimator)
+    if not methods:
+        raise InputFileError(f"no output contract for {type(estimator).__name__}: "
+                             "it is neither a classifier, a regressor nor a transformer")
+    return {name: np.asarray(getattr(estimator, method)(X)) for name, method in methods.items()}
+
+
+def reference_outputs(model: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+    """The outputs an artefact must reproduce: scikit-learn's, or the interpreter's for an IR module."""
+    if isinstance(model, Module):
+        from sklir.ir.interpreter import interpret
+
+        return interpret(model, X)
+    return expected_outputs(model, X)
+
+
+def generated_data(width: int, rows: int = GENERATED_ROWS, seed: int = GENERATED_SEED) -> np.ndarray:
+    """Standard-normal data of the model's width, from a fixed seed (float32-exact float64)."""
+    X = np.random.default_rng(seed).standard_normal((rows, width))
+    return X.astype(np.float32).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class OutputParity:
+    """How one output of the artefact compares with the reference."""
+
+    name: str
+    shape: tuple[int, ...] | None
+    ok: bool
+    max_abs: float | None = None
+    # max |got - want| / max(1, max|want|): the quantity the tolerance bounds
+    max_rel: float | None = None
+    # fraction of identical labels, for label outputs
+    agreement: float | None = None
+    note: str = ""
+
+
+def _is_label(name: str, want: np.ndarray) -> bool:
+    return name == "label" or want.dtype.kind not in "fc"
+
+
+def compare_output(name: str, got: np.ndarray | None, want: np.ndarray | None, rtol: float) -> OutputParity:
+    """Compare one output; ``None`` on either side means the output is missing there."""
+    if want is None:
+        return OutputParity(name, None if got is None else got.shape, False, note="not in the reference's outputs")
+    if got is None:
+        return OutputParity(name, None, False, note="missing from the artefact")
+    got = np.asarray(got)
+    if got.shape != want.shape:
+        return OutputParity(name, got.shape, False, note=f"shape differs from the reference's {list(want.shape)}")
+    if _is_label(name, want):
+        same = got.astype(object) == want.astype(object) if want.dtype.kind in "OUS" else got == want
+        agreement = float(np.mean(same)) if same.size else 1.0
+        return OutputParity(name, got.shape, bool(np.all(same)), agreement=agreement)
+    g, w = got.astype(np.float64), want.astype(np.float64)
+    both_nan = np.isnan(g) & np.isnan(w)
+    diff = np.where(both_nan, 0.0, np.abs(g - w))
+    diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only is an error
+    max_abs = float(diff.max()) if diff.size else 0.0
+    scale = max(1.0, float(np.nanmax(np.abs(w)))) if w.size and not np.all(np.isnan(w)) else 1.0
+    max_rel = max_abs / scale
+    return OutputParity(name, got.shape, max_rel <= rtol, max_abs=max_abs, max_rel=max_rel)
+
+
+def compare_outputs(got: Mapping[str, np.ndarray], want: Mapping[str, np.ndarray],
+                    rtol: float = DEFAULT_RTOL) -> list[OutputParity]:
+    """One row per output of either side, reference order first."""
+    names = list(want) + [n for n in got if n not in want]
+    return [compare_output(n, got.get(n), want.get(n), rtol) for n in names]
+
+
+def artefact_kind(path: str | Path) -> str:
+    """The runtime kind of an artefact file, from its suffix."""
+    path = Path(path)
+    kind = ARTEFACT_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise InputFileError(f"{path}: cannot run this artefact (check runs {', '.join(ARTEFACT_KINDS)} files)")
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    return kind
+
+
+def check_artefact(model: Any, artefact: str | Path, X: np.ndarray,
+                   rtol: float = DEFAULT_RTOL) -> list[OutputParity]:
+    """Run ``artefact`` under its runtime and the reference on ``X``; compare every output.
+
+    ``X`` is rounded to float32 first, so the reference sees exactly the numbers the artefact sees.
+    """
+    from sklir.runtimes import run
+
+    kind = artefact_kind(artefact)
+    X32 = np.asarray(X, dtype=np.float32)
+    want = reference_outputs(model, X32.astype(np.float64))
+    got = run(Path(artefact), kind, X32)
+    return compare_outputs(got, want, rtol)
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def format_table(rows: list[OutputParity], rtol: float) -> str:
+    """The parity table, one line per output, and a verdict line."""
+    header = ("output", "shape", "max abs err", "max rel err", "label agreement", "")
+    body = [(r.name, "?" if r.shape is None else str(list(r.shape)), _fmt(r.max_abs, ".3g"), _fmt(r.max_rel, ".3g"),
+             "-" if r.agreement is None else f"{100 * r.agreement:.2f}%", "ok" if r.ok else f"FAIL {r.note}".strip())
+            for r in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+             for line in [header, *body]]
+    verdict = "parity OK" if all(r.ok for r in rows) else "parity FAILED"
+    lines.append(f"{verdict} (floats: max|got - want| <= {rtol:g} * max(1, max|want|); labels: identical)")
+    return "\n".join(lines)
+
+
+def passed(rows: list[OutputParity]) -> bool:
+    """True when every output is within tolerance."""
+    return bool(rows) and all(r.ok for r in rows)

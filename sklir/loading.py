@@ -1,0 +1,181 @@
+"""Reading what the CLI is given: a model file (pickle, skops or IR text) and a data file.
+
+A model file holds either a fitted scikit-learn estimator (``.joblib``, ``.pkl``, ``.skops``) or an
+IR module (``.sklir``, parsed without the frontend). Every way a file can be wrong (missing, not a
+model, an untrusted type, data of the wrong width) is an :class:`~sklir.errors.InputFileError` or
+another :class:`~sklir.errors.SklirError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sklir.errors import InputFileError, ParseError
+from sklir.ir.core import Module
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a file")
+
+
+def _load_pickle(path: Path, trust: Sequence[str]) -> Any:
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except MemoryError:
+        raise
+    # Unpickling bytes we did not write can raise almost any exception type (UnpicklingError,
+    # EOFError, KeyError, ValueError, ImportError, ...): every one of them means "not a model
+    # file we can load", so each becomes a one-line error that keeps the original reason.
+    except Exception as e:
+        reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise InputFileError(f"{path}: not a loadable joblib/pickle file ({_first_line(reason)})") from None
+
+
+def _load_skops(path: Path, trust: Sequence[str]) -> Any:
+    import zipfile
+
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise InputFileError(f"{path}: not a skops file ({_first_line(str(e))})") from None
+    refused = [t for t in untrusted if t not in set(trust)]
+    if refused:
+        flags = " ".join(f"--trust {t}" for t in refused)
+        raise InputFileError(f"{path}: refusing untrusted type(s) {', '.join(refused)}; "
+                             f"if you trust this file, pass {flags}")
+    return sio.load(path, trusted=list(untrusted))
+
+
+def _load_ir(path: Path, trust: Sequence[str]) -> Module:
+    from sklir.ir.parser import parse
+
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not IR text (it is not UTF-8)") from None
+    try:
+        return parse(text)
+    except ParseError as e:
+        # the file name in front, like a compiler: FILE:LINE:COLUMN
+        where = f"{path}:{e.line}:{e.column}" if e.line is not None else str(path)
+        located = ParseError(f"{where}: {_strip_location(str(e))}")
+        located.line, located.column = e.line, e.column
+        raise located from None
+
+
+def _strip_location(message: str) -> str:
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head.startswith("line ") else message
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+# file suffix -> loader(path, trusted type names)
+MODEL_LOADERS: dict[str, Callable[[Path, Sequence[str]], Any]] = {
+    ".joblib": _load_pickle,
+    ".pkl": _load_pickle,
+    ".pickle": _load_pickle,
+    ".skops": _load_skops,
+    ".sklir": _load_ir,
+}
+
+
+def load_model(path: str | Path, trust: Sequence[str] = ()) -> Any:
+    """The fitted estimator, or the IR :class:`Module` for ``.sklir`` files, stored at ``path``.
+
+    ``trust`` names the skops types the user vouches for; any other untrusted type is refused.
+    """
+    path = Path(path)
+    loader = MODEL_LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise InputFileError(f"{path}: cannot tell what this is from its suffix "
+                             f"(expected one of {', '.join(MODEL_LOADERS)})")
+    _require_file(path)
+    model = loader(path, trust)
+    if not isinstance(model, Module) and not _is_estimator(model):
+        raise InputFileError(f"{path}: holds a {type(model).__module__}.{type(model).__name__}, "
+                             "not a scikit-learn estimator")
+    return model
+
+
+def _is_estimator(obj: Any) -> bool:
+    # the scikit-learn estimator protocol; the registry decides later whether it is supported
+    return not isinstance(obj, type) and hasattr(obj, "fit") and hasattr(obj, "get_params")
+
+
+def n_features(model: Any) -> int:
+    """The input width a loaded model expects."""
+    if isinstance(model, Module):
+        return int(model.inputs[0].type.shape[1])
+    width = getattr(model, "n_features_in_", None)
+    if width is None:
+        from sklir.frontend.registry import check_fitted
+
+        check_fitted(model)  # names an unfitted estimator before anything else
+        raise InputFileError(f"{type(model).__name__} does not record n_features_in_")
+    return int(width)
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    lines = path.read_text().splitlines()
+    first = lines[0].split(",") if lines else []
+    # a header is a first line that is not all numbers
+    header = any(not _is_number(field) for field in first)
+    try:
+        return np.loadtxt(path, delimiter=",", skiprows=int(header), ndmin=2, dtype=np.float64)
+    except ValueError as e:
+        raise InputFileError(f"{path}: not a numeric CSV file ({_first_line(str(e))})") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise InputFileError(f"{path}: not a .npy array file ({_first_line(str(e))})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise InputFileError(f"{path}: holds {getattr(arr, 'dtype', type(arr))} data, expected numbers")
+    return arr
+
+
+# file suffix -> reader
+DATA_READERS: dict[str, Callable[[Path], np.ndarray]] = {".npy": _read_npy, ".csv": _read_csv}
+
+
+def load_data(path: str | Path, width: int) -> np.ndarray:
+    """A 2-D float64 array of ``width`` columns from a ``.npy`` or ``.csv`` file."""
+    path = Path(path)
+    reader = DATA_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputFileError(f"{path}: data must be a .npy or .csv file")
+    _require_file(path)
+    arr = np.asarray(reader(path), dtype=np.float64)
+    if arr.ndim == 1 and width == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise InputFileError(f"{path}: expected a 2-D array of shape (rows, {width}), got shape {arr.shape}")
+    if arr.shape[1] != width:
+        raise InputFileError(f"{path}: the model expects {width} features, got {arr.shape[1]}")
+    if arr.shape[0] == 0:
+        raise InputFileError(f"{path}: has no rows")
+    return arr
