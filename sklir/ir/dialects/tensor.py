@@ -110,7 +110,9 @@ class TakeAlongAxis(Op):
         for i in range(x.rank):
             if i != axis and idx.shape[i] != x.shape[i] and idx.shape[i] != 1:
                 raise IRError(f"take_along_axis: indices {idx} do not fit {x}")
-        return (TensorType(x.dtype, idx.shape),)
+        # size-1 index dimensions broadcast against x, as in numpy
+        shape = tuple(x.shape[i] if i != axis and idx.shape[i] == 1 else idx.shape[i] for i in range(x.rank))
+        return (TensorType(x.dtype, shape),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
         x, idx = operands
