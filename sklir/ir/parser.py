@@ -1,15 +1,19 @@
 """Parses the generic text form (``grammar/sklir.lark``) back into a verified module.
 
-Every failure is a :class:`ParseError` carrying the line and column: a syntax error says what was
-expected, an unknown op lists none of the registry but names the op, an elided constant says the
+Every failure is a :class:`ParseError` carrying the line and column and saying what was expected:
+a syntax error lists the tokens that would fit, an unknown op suggests near names, a constant
+literal is checked element by element against its declared type, an elided constant says the
 dump cannot be parsed, and a type error from the verifier points at the op's line.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import typing
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +23,13 @@ import numpy as np
 from sklir.errors import IRError, ParseError
 from sklir.ir import dialects  # noqa: F401  (registers the ops)
 from sklir.ir.core import OPS, Module, Node, Tensor, Value
-from sklir.ir.types import DType, N, TensorType
+from sklir.ir.printer import ELIDED_HEADER
+from sklir.ir.types import Dim, DType, N, TensorType
 from sklir.ir.verifier import verify
 
 GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "grammar" / "sklir.lark"
+
+Item = lark.Tree | lark.Token
 
 
 @functools.lru_cache(maxsize=1)
@@ -31,15 +38,26 @@ def _parser() -> lark.Lark:
                      maybe_placeholders=True)
 
 
-def _pos(item: lark.Tree | lark.Token) -> tuple[int, int]:
+def _pos(item: Item) -> tuple[int, int]:
     if isinstance(item, lark.Token):
-        return (item.line or 0, item.column or 0)
-    return (item.meta.line, item.meta.column) if not item.meta.empty else (0, 0)
+        return (item.line or 1, item.column or 1)
+    return (item.meta.line, item.meta.column) if not item.meta.empty else (1, 1)
 
 
-def _fail(item: lark.Tree | lark.Token, message: str) -> ParseError:
+def _fail(item: Item, message: str) -> ParseError:
     line, column = _pos(item)
     return ParseError(message, line, column)
+
+
+_TERMINAL_NAMES = {
+    "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "VALUE": "a value (%name)",
+    "OPNAME": "a name", "SYMBOL": "a module name (@name)", "DTYPE": "a dtype (f32, f64, i32, i64, bool, str)",
+    "INT": "an integer", "FLOAT": "a float", "STRING": "a string", "BATCH": "N",
+    "RETURN": "'return'", "MODULE": "'module'", "ATTRIBUTES": "'attributes'",
+    "ELIDED": "'<elided>'", "TRUE": "'true'", "FALSE": "'false'",
+    "$END": "end of input", "<END-OF-FILE>": "end of input",
+}
 
 
 def _expected(e: lark.exceptions.UnexpectedInput) -> str:
@@ -48,14 +66,205 @@ def _expected(e: lark.exceptions.UnexpectedInput) -> str:
     return ", ".join(dict.fromkeys(pretty)) if pretty else "something else"
 
 
-_TERMINAL_NAMES = {
-    "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'",
-    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "VALUE": "a value (%name)",
-    "OPNAME": "a name", "SYMBOL": "a module name (@name)", "DTYPE": "a dtype",
-    "INT": "an integer", "FLOAT": "a float", "STRING": "a string", "BATCH": "N",
-    "RETURN": "'return'", "MODULE": "'module'", "ATTRIBUTES": "'attributes'",
-    "ELIDED": "'<elided>'", "TRUE": "'true'", "FALSE": "'false'", "$END": "end of input",
+def _end_of(text: str) -> tuple[int, int]:
+    """Line and column just past the last character, where an unexpected end of input is."""
+    line = text.count("\n") + 1
+    return line, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def _syntax_tree(text: str) -> lark.Tree:
+    """The lark tree of ``text``; a syntax error becomes a ParseError naming what would fit."""
+    try:
+        return _parser().parse(text)
+    except lark.exceptions.UnexpectedCharacters as e:
+        raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}, expected {_expected(e)}",
+                         e.line, e.column) from None
+    except lark.exceptions.UnexpectedToken as e:
+        if e.token.type == "$END":
+            raise ParseError(f"unexpected end of input, expected {_expected(e)}", *_end_of(text)) from None
+        raise ParseError(f"unexpected {str(e.token)!r}, expected {_expected(e)}", e.line, e.column) from None
+    except lark.exceptions.UnexpectedEOF as e:
+        raise ParseError(f"unexpected end of input, expected {_expected(e)}", *_end_of(text)) from None
+
+
+def _first_elided(tree: lark.Tree) -> lark.Token | None:
+    tokens = [t for t in tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "ELIDED")]
+    return min(tokens, key=_pos, default=None)
+
+
+_ELIDED_MESSAGE = ("this constant was elided (--elide-constants): an elided dump is for reading "
+                   "and cannot be parsed; print the module without eliding constants")
+
+
+# ---------------------------------------------------------------------------------------------
+# scalars and constant literals
+
+def _short(value: Any, limit: int = 40) -> str:
+    """``value`` as text, cut in the middle when a literal is too long for a one-line message."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"
+
+
+def _int(item: lark.Tree) -> int:
+    text = str(item.children[0])
+    try:
+        return int(text)
+    except ValueError:  # Python refuses int() of more than a few thousand digits
+        raise _fail(item, f"integer literal with {len(text)} digits is too long") from None
+
+
+def _string(item: lark.Tree) -> str:
+    try:
+        return str(json.loads(str(item.children[0])))
+    except ValueError as e:
+        raise _fail(item, f"bad string literal ({e.args[0].split(':')[0]}); strings use JSON escapes "
+                          "such as \\n, \\\" and \\u00e9") from None
+
+
+# kind of scalar tree -> what the element is called in messages
+_KIND_NAMES = {"int_value": "an integer", "float_value": "a float", "string_value": "a string",
+               "true_value": "true", "false_value": "false", "list": "a list",
+               "tensor": "a tensor", "elided_tensor": "an elided tensor", "dtype_attr": "a dtype"}
+
+# dtype kind -> (scalar kinds a literal of it holds, how to say so)
+_ACCEPTS = {
+    "float": ({"float_value", "int_value"}, "numbers such as 1.5, -0.0, 1e-300, inf or nan"),
+    "int": ({"int_value"}, "integers"),
+    "bool": ({"true_value", "false_value"}, "true or false"),
+    "str": ({"string_value"}, "strings"),
 }
+
+
+def _dtype_kind(dtype: DType) -> str:
+    return "float" if dtype.is_float else "int" if dtype.is_int else dtype.value
+
+
+def _elements(literal: Item, declared: TensorType) -> list[lark.Tree]:
+    """The scalar trees of ``literal`` in row-major order, checked to nest exactly as ``declared``."""
+    shape = declared.shape
+    out: list[lark.Tree] = []
+    # an explicit stack: a literal from untrusted text may nest deeper than Python recursion allows
+    stack: list[tuple[Item, int]] = [(literal, 0)]
+    while stack:
+        node, depth = stack.pop()
+        is_list = isinstance(node, lark.Tree) and node.data == "list"
+        if depth == len(shape):
+            if is_list:
+                raise _fail(node, f"constant {declared} has rank {len(shape)}: expected a scalar here, found a list")
+            out.append(node)  # type: ignore[arg-type]
+            continue
+        if not is_list:
+            raise _fail(node, f"constant {declared}: expected a list of {shape[depth]} element(s) here, "
+                              f"found {_KIND_NAMES.get(getattr(node, 'data', ''), 'a scalar')}")
+        items = [c for c in node.children if c is not None]  # type: ignore[union-attr]
+        if len(items) != shape[depth]:
+            raise _fail(node, f"constant declared {declared} but this list has {len(items)} element(s), "
+                              f"expected {shape[depth]}")
+        stack.extend((c, depth + 1) for c in reversed(items))
+    return out
+
+
+def _round_ties_to_f32(texts: list[str], wide: np.ndarray, narrow: np.ndarray) -> None:
+    """Correct decimal -> f64 -> f32 double rounding, in place.
+
+    Rounding a decimal first to f64 and then to f32 only goes wrong when the f64 value lands
+    exactly halfway between two f32 values; those rare elements are decided with exact fractions.
+    """
+    back = narrow.astype(np.float64)
+    direction = np.where(wide > back, np.inf, -np.inf).astype(np.float32)
+    with np.errstate(all="ignore"):  # nan and the step past f32's largest value are not ties
+        other = np.nextafter(narrow, direction)
+        middle = (back + other.astype(np.float64)) / 2
+    for i in np.flatnonzero((wide == middle) & np.isfinite(middle)):
+        exact, tie = Fraction(texts[i]), Fraction(float(middle[i]))
+        if exact != tie:
+            narrow[i] = max(narrow[i], other[i]) if exact > tie else min(narrow[i], other[i])
+
+
+def _floats(items: list[lark.Tree], dtype: DType) -> np.ndarray:
+    texts = [str(t.children[0]) for t in items]
+    # float() of a decimal string is correctly rounded and has no length limit
+    wide = np.array([float(s) for s in texts], dtype=np.float64)
+    if dtype is DType.f64:
+        result = wide
+    else:
+        with np.errstate(over="ignore"):
+            result = wide.astype(np.float32)
+        _round_ties_to_f32(texts, wide, result)
+    for i in np.flatnonzero(np.isinf(result)):
+        if "inf" not in texts[i]:
+            raise _fail(items[i], f"{_short(texts[i])} is out of range for {dtype.value} (write inf if you mean it)")
+    return result
+
+
+def _ints(items: list[lark.Tree], dtype: DType) -> np.ndarray:
+    info = np.iinfo(dtype.numpy)
+    values = []
+    for t in items:
+        v = _int(t)
+        if not info.min <= v <= info.max:
+            raise _fail(t, f"{_short(v)} is out of range for {dtype.value} ({info.min} to {info.max})")
+        values.append(v)
+    return np.array(values, dtype=dtype.numpy)
+
+
+def _bools(items: list[lark.Tree], dtype: DType) -> np.ndarray:
+    return np.array([t.data == "true_value" for t in items], dtype=np.bool_)
+
+
+def _strings(items: list[lark.Tree], dtype: DType) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = [_string(t) for t in items]
+    return out
+
+
+_CONVERT: dict[str, Callable[[list[lark.Tree], DType], np.ndarray]] = {
+    "float": _floats, "int": _ints, "bool": _bools, "str": _strings,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# attributes
+
+# annotation -> how a message names a value of that type
+_FIELD_NAMES: dict[Any, str] = {
+    int: "an integer", float: "a float", str: "a string", bool: "true or false",
+    DType: "a dtype (f32, f64, i32, i64, bool or str)",
+    Tensor: "a typed tensor literal such as f64[2] [1.0, 2.0]", list: "a list",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Tensor):
+        return f"the tensor {value.type}"
+    if isinstance(value, (int, float)):
+        return f"{_FIELD_NAMES[type(value)]} ({_short(value)})"
+    return _FIELD_NAMES.get(type(value), type(value).__name__)
+
+
+def _coerce(tree: lark.Tree, op: str, key: str, value: Any, annotation: Any) -> Any:
+    """Check a parsed attribute against the op's field type, converting lists to tuples."""
+    if typing.get_origin(annotation) is tuple:
+        if not isinstance(value, list):
+            raise _fail(tree, f"{op}.{key} must be a list, got {_describe(value)}")
+        (item_type, *_) = typing.get_args(annotation)
+        return tuple(_coerce(tree, op, key, v, item_type) for v in value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            raise _fail(tree, f"{op}.{key}: {_short(value)} is too large for a float") from None
+    wrong_bool = annotation is int and isinstance(value, bool)
+    if wrong_bool or not isinstance(value, annotation):
+        wanted = _FIELD_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
+        raise _fail(tree, f"{op}.{key} must be {wanted}, got {_describe(value)}")
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
 
 
 class _Reader:
@@ -66,73 +275,59 @@ class _Reader:
 
     def type(self, tree: lark.Tree) -> TensorType:
         dtype_tok, *dims = tree.children
-        shape: list[Any] = []
+        shape: list[Dim] = []
         for d in dims:
             if d is None:
                 continue
             if d.data == "batch_dim":
                 shape.append(N)
-            else:
-                shape.append(int(d.children[0]))
+                continue
+            size = _int(d)
+            if size < 0:
+                raise _fail(d, f"a dimension is N or a non-negative integer, got {size}")
+            shape.append(size)
         return TensorType(DType(str(dtype_tok)), tuple(shape))
 
-    def literal(self, tree: Any, dtype: DType) -> Any:
-        """A nested list of python scalars from a tensor literal, checked against ``dtype``."""
-        if isinstance(tree, lark.Tree) and tree.data == "list":
-            return [self.literal(c, dtype) for c in tree.children if c is not None]
-        kind = tree.data if isinstance(tree, lark.Tree) else "token"
-        raw = tree.children[0] if isinstance(tree, lark.Tree) and tree.children else None
-        if dtype.is_float and kind in ("float_value", "int_value"):
-            return float(str(raw))
-        if dtype.is_int and kind == "int_value":
-            return int(str(raw))
-        if dtype is DType.bool and kind in ("true_value", "false_value"):
-            return kind == "true_value"
-        if dtype is DType.str and kind == "string_value":
-            return json.loads(str(raw))
-        raise _fail(tree, f"a {dtype.value} tensor cannot hold {kind.replace('_value', '')} element")
+    def tensor(self, tree: lark.Tree) -> Tensor:
+        """A constant from ``type literal``, element types and nesting checked against the type."""
+        declared = self.type(tree.children[0])
+        if declared.has_batch:
+            raise _fail(tree.children[0], f"a constant has fixed dimensions; {declared} has the batch dimension N")
+        items = _elements(tree.children[1], declared)
+        kind = _dtype_kind(declared.dtype)
+        accepted, wanted = _ACCEPTS[kind]
+        for item in items:
+            if item.data not in accepted:
+                raise _fail(item, f"a {declared.dtype.value} constant holds {wanted}, "
+                                  f"found {_KIND_NAMES.get(item.data, item.data)}")
+        flat = _CONVERT[kind](items, declared.dtype)
+        try:
+            array = flat.reshape(declared.shape)  # type: ignore[arg-type]
+        except ValueError as e:  # a zero-size shape whose other dimensions overflow numpy
+            raise _fail(tree.children[0], f"constant shape {declared} is too large ({e})") from None
+        return Tensor(array, declared.dtype)
 
-    def attribute(self, tree: Any) -> Any:
+    def attribute(self, tree: lark.Tree) -> Any:
         """The python value of an attribute before coercion to the op's field type."""
         kind = tree.data
         if kind == "elided_tensor":
-            raise _fail(tree, "this constant was elided (--elide-constants); an elided dump "
-                              "is for reading and cannot be parsed: print the module in full")
+            raise _fail(tree.children[1], _ELIDED_MESSAGE)
         if kind == "tensor":
-            ttype = self.type(tree.children[0])
-            if ttype.has_batch:
-                raise _fail(tree, "a constant cannot have the batch dimension N")
-            elements = self.literal(tree.children[1], ttype.dtype)
-            if ttype.dtype is DType.str:
-                arr = np.empty(0, dtype=object) if elements == [] else np.array(elements, dtype=object)
-            else:
-                arr = np.array(elements, dtype=ttype.dtype.numpy)
-            if ttype.shape != arr.shape and not (arr.size == 0 and 0 in ttype.shape):
-                raise _fail(tree, f"constant declared {ttype} but its literal has shape "
-                                  f"[{','.join(map(str, arr.shape))}]")
-            return Tensor(arr.reshape(ttype.shape), ttype.dtype)
+            return self.tensor(tree)
         if kind == "list":
             return [self.attribute(c) for c in tree.children if c is not None]
-        if kind == "dtype_attr":
-            return DType(str(tree.children[0]))
-        if kind == "int_value":
-            return int(str(tree.children[0]))
-        if kind == "float_value":
-            return float(str(tree.children[0]))
-        if kind == "string_value":
-            return json.loads(str(tree.children[0]))
-        if kind in ("true_value", "false_value"):
-            return kind == "true_value"
-        raise _fail(tree, f"unexpected attribute {kind}")
+        return _SCALARS[kind](tree)
 
     def attr_dict(self, tree: lark.Tree | None) -> list[tuple[lark.Tree, str, Any]]:
         if tree is None:
             return []
-        out = []
+        out: list[tuple[lark.Tree, str, Any]] = []
         for attr in tree.children:
             if attr is None:
                 continue
             key, value = attr.children
+            if any(str(key) == k for _, k, _ in out):
+                raise _fail(attr, f"attribute '{key}' given twice")
             out.append((attr, str(key), self.attribute(value)))
         return out
 
@@ -150,29 +345,34 @@ class _Reader:
             raise _fail(tok, f"value %{name} is used before it is defined")
         return self.values[name]
 
+    def op(self, opname_tok: lark.Token, attrs_tree: lark.Tree | None) -> Any:
+        """The op instance named by ``opname_tok`` with its attributes checked and coerced."""
+        op_cls = OPS.get(str(opname_tok))
+        if op_cls is None:
+            near = difflib.get_close_matches(str(opname_tok), OPS, n=3)
+            hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+            raise _fail(opname_tok, f"unknown op '{opname_tok}'{hint}")
+        fields = op_cls.attribute_types()
+        kwargs: dict[str, Any] = {}
+        for attr_tree, key, value in self.attr_dict(attrs_tree):
+            if key not in fields:
+                raise _fail(attr_tree, f"{op_cls.name} has no attribute '{key}' "
+                                       f"(expected {', '.join(fields) or 'no attributes'})")
+            kwargs[key] = _coerce(attr_tree, op_cls.name, key, value, fields[key])
+        missing = [k for k in fields if k not in kwargs]
+        if missing:
+            needs = ", ".join(f"{k} ({_FIELD_NAMES.get(fields[k], fields[k])})" for k in missing)
+            raise _fail(opname_tok, f"{op_cls.name} is missing attribute(s): {needs}")
+        return op_cls(**kwargs)
+
     def statement(self, tree: lark.Tree) -> Node:
         results = [c for c in tree.children if isinstance(c, lark.Tree) and c.data == "result"]
         rest = [c for c in tree.children if not (isinstance(c, lark.Tree) and c.data == "result")]
         opname_tok = rest[0]
         operand_toks = [c for c in rest[1:] if isinstance(c, lark.Token)]
         attrs_tree = next((c for c in rest[1:] if isinstance(c, lark.Tree)), None)
-        op_cls = OPS.get(str(opname_tok))
-        if op_cls is None:
-            raise _fail(opname_tok, f"unknown op '{opname_tok}'")
+        op = self.op(opname_tok, attrs_tree)
         operands = tuple(self.use(t) for t in operand_toks)
-        fields = op_cls.attribute_types()
-        kwargs: dict[str, Any] = {}
-        for attr_tree, key, value in self.attr_dict(attrs_tree):
-            if key not in fields:
-                raise _fail(attr_tree, f"{op_cls.name} has no attribute '{key}' "
-                                       f"(it has: {', '.join(fields) or 'none'})")
-            if key in kwargs:
-                raise _fail(attr_tree, f"attribute '{key}' given twice")
-            kwargs[key] = _coerce(attr_tree, op_cls.name, key, value, fields[key])
-        missing = [k for k in fields if k not in kwargs]
-        if missing:
-            raise _fail(opname_tok, f"{op_cls.name} needs attribute(s) {', '.join(missing)}")
-        op = op_cls(**kwargs)
         values = tuple(self.define(r.children[0], self.type(r.children[1])) for r in results)
         return Node(op, operands, values, loc=_pos(tree))
 
@@ -194,47 +394,18 @@ class _Reader:
         return Module(str(symbol)[1:], inputs, nodes, outputs, module_attrs)
 
 
-def _freeze(value: Any) -> Any:
-    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+_SCALARS: dict[str, Callable[[lark.Tree], Any]] = {
+    "dtype_attr": lambda t: DType(str(t.children[0])),
+    "int_value": _int,
+    "float_value": lambda t: float(str(t.children[0])),
+    "string_value": _string,
+    "true_value": lambda t: True,
+    "false_value": lambda t: False,
+}
 
 
-def _coerce(tree: lark.Tree, op: str, key: str, value: Any, annotation: Any) -> Any:
-    """Check a parsed attribute against the op's field type, converting lists to tuples."""
-    origin = typing.get_origin(annotation)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise _fail(tree, f"{op}.{key} must be a list")
-        (item_type, *_) = typing.get_args(annotation)
-        return tuple(_coerce(tree, op, key, v, item_type) for v in value)
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation is int and isinstance(value, bool):
-        raise _fail(tree, f"{op}.{key} must be an integer, got {value}")
-    if not isinstance(value, annotation):
-        wanted = getattr(annotation, "__name__", str(annotation))
-        raise _fail(tree, f"{op}.{key} must be {wanted}, got {type(value).__name__}")
-    return value
-
-
-def parse(text: str) -> Module:
-    """Parse IR text into a verified module; raise :class:`ParseError` with line and column."""
-    try:
-        tree = _parser().parse(text)
-    except lark.exceptions.UnexpectedCharacters as e:
-        raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}, expected {_expected(e)}",
-                         e.line, e.column) from None
-    except lark.exceptions.UnexpectedToken as e:
-        got = "end of input" if e.token.type == "$END" else repr(str(e.token))
-        raise ParseError(f"unexpected {got}, expected {_expected(e)}", e.line, e.column) from None
-    except lark.exceptions.UnexpectedEOF as e:
-        raise ParseError(f"unexpected end of input, expected {_expected(e)}",
-                         e.line if e.line > 0 else text.count("\n") + 1, max(e.column, 1)) from None
-    try:
-        module = _Reader().module(tree.children[0])
-    except ParseError:
-        raise
-    except IRError as e:
-        raise _fail(tree, str(e)) from None
+def _verified(module: Module, tree: lark.Tree) -> Module:
+    """Run the verifier, moving the line and column it reports into the ParseError."""
     try:
         return verify(module)
     except IRError as e:
@@ -244,3 +415,21 @@ def parse(text: str) -> Module:
             line, column = (int(p.split()[-1]) for p in line_part.split(", "))
             raise ParseError(rest, line, column) from None
         raise ParseError(message, *_pos(tree)) from None
+
+
+def parse(text: str) -> Module:
+    """Parse IR text into a verified module; raise :class:`ParseError` with line and column."""
+    tree = _syntax_tree(text)
+    elided = _first_elided(tree)
+    if elided is not None:
+        raise _fail(elided, _ELIDED_MESSAGE)
+    if text.lstrip().startswith(ELIDED_HEADER):
+        raise ParseError("this dump was printed with --elide-constants and is for reading only; "
+                         "print the module without eliding constants", 1, 1)
+    try:
+        module = _Reader().module(tree.children[0])
+    except RecursionError:
+        raise ParseError("attribute lists are nested too deeply", 1, 1) from None
+    except IRError as e:  # a safety net: every check above should already have said where
+        raise _fail(tree, str(e)) from None
+    return _verified(module, tree)

@@ -8,6 +8,7 @@ their own precision, so parsing gives back the same bits.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,12 @@ ELIDE_ABOVE = 16
 
 
 def format_float(x: float, dtype: DType = DType.f64) -> str:
-    """Shortest decimal that reads back to the same ``dtype`` value (``inf``, ``-inf``, ``nan``)."""
+    """Shortest decimal that reads back to the same ``dtype`` value (``inf``, ``-inf``, ``nan``).
+
+    A nan keeps its sign (``-nan``); its payload bits are not kept.
+    """
     if np.isnan(x):
-        return "nan"
+        return "-nan" if np.signbit(x) else "nan"
     if np.isinf(x):
         return "inf" if x > 0 else "-inf"
     text = str(np.float32(x)) if dtype is DType.f32 else repr(float(x))
@@ -59,6 +63,9 @@ def format_tensor(t: Tensor, elide: bool = False) -> str:
 
 def format_attribute(value: Any, elide: bool = False) -> str:
     """Print one attribute value in the generic syntax."""
+    if isinstance(value, np.generic) and not isinstance(value, np.str_):
+        # numpy scalars (np.int64 from an estimator's classes_, ...) print as the python value
+        value = value.item()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -82,6 +89,10 @@ def _attr_dict(attrs: dict[str, Any], elide: bool) -> str:
     return " {" + ", ".join(f"{k} = {format_attribute(v, elide)}" for k, v in attrs.items()) + "}"
 
 
+# what the grammar's VALUE terminal accepts after the %; other hints fall back to numbers
+_VALUE_NAME = re.compile(r"[A-Za-z0-9_.]+")
+
+
 class _Namer:
     """Gives each value a unique printed name: its hint when free, else the next free number."""
 
@@ -95,7 +106,7 @@ class _Namer:
             self._assign(v)
 
     def _assign(self, v: Value) -> None:
-        if v.name and v.name not in self.taken:
+        if v.name and v.name not in self.taken and _VALUE_NAME.fullmatch(v.name):
             name = v.name
         else:
             while str(self.counter) in self.taken or str(self.counter) in self.reserved:
