@@ -77,6 +77,9 @@ def _syntax_tree(text: str) -> lark.Tree:
     try:
         return _parser().parse(text)
     except lark.exceptions.UnexpectedCharacters as e:
+        if text[e.pos_in_stream] == '"':
+            raise ParseError("unterminated string: a string closes with \" on the same line",
+                             e.line, e.column) from None
         raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}, expected {_expected(e)}",
                          e.line, e.column) from None
     except lark.exceptions.UnexpectedToken as e:
@@ -272,6 +275,9 @@ class _Reader:
 
     def __init__(self) -> None:
         self.values: dict[str, Value] = {}
+        self.defined_at: dict[str, int] = {}
+        # every result name -> its line, so that a use before the definition can say where it is
+        self.later: dict[str, int] = {}
 
     def type(self, tree: lark.Tree) -> TensorType:
         dtype_tok, *dims = tree.children
@@ -298,7 +304,7 @@ class _Reader:
         accepted, wanted = _ACCEPTS[kind]
         for item in items:
             if item.data not in accepted:
-                raise _fail(item, f"a {declared.dtype.value} constant holds {wanted}, "
+                raise _fail(item, f"elements of {declared} are {wanted}, "
                                   f"found {_KIND_NAMES.get(item.data, item.data)}")
         flat = _CONVERT[kind](items, declared.dtype)
         try:
@@ -334,16 +340,23 @@ class _Reader:
     def define(self, tok: lark.Token, type_: TensorType) -> Value:
         name = str(tok)[1:]
         if name in self.values:
-            raise _fail(tok, f"value %{name} is defined twice")
+            first = self.defined_at[name]
+            raise _fail(tok, f"value %{name} is defined twice (first on line {first})")
         v = Value(type_, name)
         self.values[name] = v
+        self.defined_at[name] = _pos(tok)[0]
         return v
 
-    def use(self, tok: lark.Token) -> Value:
+    def use(self, tok: lark.Token, subject: str = "value {}") -> Value:
+        """The value named by ``tok``; ``subject`` says who refers to it in the error message."""
         name = str(tok)[1:]
-        if name not in self.values:
-            raise _fail(tok, f"value %{name} is used before it is defined")
-        return self.values[name]
+        if name in self.values:
+            return self.values[name]
+        who = subject.format(f"%{name}")
+        later = self.later.get(name)
+        if later is not None:
+            raise _fail(tok, f"{who} is used before its definition on line {later}")
+        raise _fail(tok, f"{who} is not defined; expected an input or the result of an earlier op")
 
     def op(self, opname_tok: lark.Token, attrs_tree: lark.Tree | None) -> Any:
         """The op instance named by ``opname_tok`` with its attributes checked and coerced."""
@@ -382,6 +395,10 @@ class _Reader:
         attrs = next((c for c in rest if isinstance(c, lark.Tree) and c.data == "module_attrs"), None)
         statements = [c for c in rest if isinstance(c, lark.Tree) and c.data == "statement"]
         ret = next(c for c in rest if isinstance(c, lark.Tree) and c.data == "return_stmt")
+        for statement in statements:
+            for r in statement.children:
+                if isinstance(r, lark.Tree) and r.data == "result":
+                    self.later.setdefault(str(r.children[0])[1:], _pos(r)[0])
         inputs = [self.define(p.children[0], self.type(p.children[1])) for p in params]
         module_attrs = {k: _freeze(v) for _, k, v in self.attr_dict(attrs.children[0] if attrs else None)}
         nodes = [self.statement(s) for s in statements]
@@ -390,7 +407,7 @@ class _Reader:
             key, value = out.children
             if str(key) in outputs:
                 raise _fail(out, f"output '{key}' returned twice")
-            outputs[str(key)] = self.use(value)
+            outputs[str(key)] = self.use(value, f"output '{key}' refers to {{}}, which")
         return Module(str(symbol)[1:], inputs, nodes, outputs, module_attrs)
 
 
@@ -405,16 +422,22 @@ _SCALARS: dict[str, Callable[[lark.Tree], Any]] = {
 
 
 def _verified(module: Module, tree: lark.Tree) -> Module:
-    """Run the verifier, moving the line and column it reports into the ParseError."""
+    """Run the verifier, moving the line and column it reports into the ParseError.
+
+    A few type errors (broadcasting) do not name their op; the message gets the op's name then.
+    """
     try:
         return verify(module)
     except IRError as e:
         message = str(e)
-        if message.startswith("line "):
-            line_part, _, rest = message.partition(": ")
-            line, column = (int(p.split()[-1]) for p in line_part.split(", "))
-            raise ParseError(rest, line, column) from None
-        raise ParseError(message, *_pos(tree)) from None
+        if not message.startswith("line "):
+            raise ParseError(message, *_pos(tree)) from None
+        line_part, _, rest = message.partition(": ")
+        line, column = (int(p.split()[-1]) for p in line_part.split(", "))
+        op = next((n.op.name for n in module.nodes if n.loc == (line, column)), None)
+        if op is not None and not rest.startswith(op):
+            rest = f"{op}: {rest}"
+        raise ParseError(rest, line, column) from None
 
 
 def parse(text: str) -> Module:
