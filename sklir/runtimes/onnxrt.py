@@ -1,0 +1,83 @@
+"""Runs a ``.onnx`` artefact under onnxruntime (CPU, one intra-op thread).
+
+Sessions are cached by the SHA-256 of the model bytes, so running the same artefact again (a
+parity test on several batches, a benchmark loop) does not rebuild the session. Imports neither
+``onnx`` nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from sklir.errors import SklirError
+
+# onnxruntime's element type strings -> numpy, for feeding the input in the dtype it declares
+_INPUT_DTYPES: dict[str, np.dtype] = {
+    "tensor(float)": np.dtype(np.float32),
+    "tensor(double)": np.dtype(np.float64),
+    "tensor(int32)": np.dtype(np.int32),
+    "tensor(int64)": np.dtype(np.int64),
+}
+_CACHE_SIZE = 64
+
+
+class PreparedOnnx:
+    """An onnxruntime session ready to call; :meth:`raw` is the lowest-overhead call for benchmarks."""
+
+    def __init__(self, data: bytes) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for a bad model
+            raise SklirError(f"onnxruntime cannot load the model: {str(e).strip().splitlines()[0]}") from e
+        (inp,) = self.session.get_inputs()
+        self.input_name: str = inp.name
+        if inp.type not in _INPUT_DTYPES:
+            raise SklirError(f"onnx model input {inp.name} has unsupported type {inp.type}")
+        self.input_dtype: np.dtype = _INPUT_DTYPES[inp.type]
+        self.output_names: tuple[str, ...] = tuple(o.name for o in self.session.get_outputs())
+
+    def raw(self, X: np.ndarray) -> list[np.ndarray]:
+        """The outputs in :attr:`output_names` order; ``X`` must already have :attr:`input_dtype`."""
+        return self.session.run(None, {self.input_name: X})  # type: ignore[no-any-return]
+
+    def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """The outputs by name; strings as object arrays of ``str``."""
+        X = np.ascontiguousarray(X, dtype=self.input_dtype)
+        return {name: _normalise(out) for name, out in zip(self.output_names, self.raw(X), strict=True)}
+
+
+def _normalise(out: np.ndarray) -> np.ndarray:
+    out = np.asarray(out)
+    if out.dtype.kind in "OUS":
+        return np.vectorize(str, otypes=[object])(out) if out.size else out.astype(object)
+    return out
+
+
+_SESSIONS: OrderedDict[str, PreparedOnnx] = OrderedDict()
+
+
+def prepare_onnx(artefact: bytes | Path) -> PreparedOnnx:
+    """The (cached) prepared session for an artefact given as bytes or a path."""
+    data = Path(artefact).read_bytes() if isinstance(artefact, (str, Path)) else bytes(artefact)
+    key = hashlib.sha256(data).hexdigest()
+    if key in _SESSIONS:
+        _SESSIONS.move_to_end(key)
+    else:
+        _SESSIONS[key] = PreparedOnnx(data)
+        if len(_SESSIONS) > _CACHE_SIZE:
+            _SESSIONS.popitem(last=False)
+    return _SESSIONS[key]
+
+
+def run_onnx(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the ONNX artefact on the batch ``X``; return every output by name."""
+    return prepare_onnx(artefact)(X)
