@@ -12,7 +12,8 @@ identity), or dense, ``y = x @ matrix + bias``. A chain stops at a value read mo
 
 * dense: ``matmul(source, A)``, then ``add`` when the bias is not zero;
 * sparse: ``gather`` unless the selection is the identity, ``mul`` unless every scale is one,
-  ``add`` unless the bias is zero (a dense matrix with one non-zero per column becomes sparse).
+  ``add`` unless the bias is zero. A dense matrix with one non-zero per column is a selection
+  and takes the sparse form, unless the dense form needs fewer ops.
 
 A chain is rewritten only when that needs fewer ops, or as many ops and the result is the dense
 ``matmul`` + ``add`` form (whose bias a backend fuses into the matmul). A lone scaler such as
@@ -177,9 +178,8 @@ class _Chain:
     nodes: tuple[Node, ...]
 
 
-def _emit(chain: _Chain, end: Value) -> tuple[list[Node], Value]:
-    """Nodes computing ``chain.map`` in its cheapest form, and the value they produce."""
-    m = chain.map.sparsified()
+def _materialise(m: AffineMap, end: Value) -> tuple[list[Node], Value]:
+    """Nodes computing ``m`` in its own form (dense or sparse), and the value they produce."""
     dtype = end.type.dtype
     nodes: list[Node] = []
 
@@ -222,10 +222,17 @@ def _collapse(vector: np.ndarray) -> np.ndarray:
     return vector
 
 
+def _cost(nodes: list[Node]) -> int:
+    """How many computing ops ``nodes`` hold (constants are free)."""
+    return sum(not isinstance(n.op, Constant) for n in nodes)
+
+
 def _worth_it(chain: _Chain, new_nodes: list[Node]) -> bool:
     """Rewrite when it needs fewer ops, or as many and yields the dense matmul + add form."""
     old = [n.op.name for n in chain.nodes]
     new = [n.op.name for n in new_nodes if not isinstance(n.op, Constant)]
+    # a tie keeps the chain as written (a lone scaler stays bit-exact) unless the rewrite is the
+    # dense form, whose bias add the backends fuse into the matmul
     return len(new) < len(old) or (len(new) == len(old) and new[:1] == ["matmul"] and new != old)
 
 
@@ -262,8 +269,12 @@ class FoldAffine(Pass):
         for end, chain in chains.items():
             if end in absorbed or uses.get(end, 0) == 0:
                 continue
-            new_nodes, value = _emit(chain, end)
-            if not _worth_it(chain, new_nodes):
+            # fewest ops wins; on a tie the sparse form (no sums, so exact; fewer flops). Only a
+            # chain through a matmul has a dense candidate: a diagonal one stays elementwise.
+            candidates = [chain.map.sparsified(), *([chain.map] if chain.map.dense else [])]
+            forms = [nv for nv in (_materialise(f, end) for f in candidates) if _worth_it(chain, nv[0])]
+            new_nodes, value = min(forms, key=lambda nv: _cost(nv[0]), default=([], None))
+            if value is None:
                 continue
             removed.update(chain.nodes)
             replaced[chain.nodes[-1]] = new_nodes
