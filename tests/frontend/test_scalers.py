@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from conftest import dataset
 from parity import assert_parity
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Binarizer, MaxAbsScaler, MinMaxScaler, Normalizer, RobustScaler, StandardScaler
+
+import sklir
 
 CASES = {
     "standard": (StandardScaler, {}),
@@ -66,3 +69,21 @@ def test_binarizer_parity(threshold: float) -> None:
     X, _ = dataset("digits")
     assert np.any(X == 8.0)
     assert_parity(Binarizer(threshold=threshold).fit(X), X)
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.2, 3.4])
+def test_binarizer_threshold_not_representable_in_f32(threshold: float) -> None:
+    # iris holds float32(0.1) > 0.1: a threshold rounded to nearest would flip those to 0 in float32
+    X, _ = dataset("iris")
+    assert np.any((X > threshold) & (X.astype(np.float32) == np.float32(threshold)))
+    assert_parity(Binarizer(threshold=threshold).fit(X), X)
+
+
+def test_binarizer_after_a_scaler_keeps_the_exact_threshold() -> None:
+    # scaled values are not float32 numbers, so the f64 threshold stays as scikit-learn has it
+    X, _ = dataset("iris")
+    pipe = make_pipeline(MaxAbsScaler(), Binarizer(threshold=0.3)).fit(X)
+    module = sklir.lower(pipe, optimize=False)
+    thresholds = [n.op.value.array for n in module.nodes if n.op.name == "constant" and n.op.value.array.ndim == 0]
+    assert [float(t) for t in thresholds] == [0.3]
+    assert_parity(pipe, X, backends=["interpreter"])
