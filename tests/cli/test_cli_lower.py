@@ -1,0 +1,141 @@
+"""``sklir lower``: every model format to every target, and the pipeline options.
+
+Artefacts written by the CLI are run under their real runtimes and compared with scikit-learn
+with the harness tolerance (labels identical, floats within 1e-5 of the output's scale).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from cli_support import model_dir, run_cli
+from conftest import dataset
+
+import sklir
+from sklir.check import check_artefact, passed
+
+FORMATS = ["joblib", "skops", "sklir"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_emit_ir_prints_the_optimised_module(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    code, out, err = run_cli(capsys, "lower", model_dir() / f"digits.{fmt}", "--emit", "ir")
+    assert (code, err) == (0, "")
+    expected = sklir.print_module(sklir.lower(joblib.load(model_dir() / "digits.joblib")))
+    assert out == expected
+    module = sklir.parse(out)
+    # the scaler and PCA are folded into the classifier: one matmul, then the softmax
+    assert [n.op.name for n in module.nodes].count("matmul") == 1
+
+
+def test_emit_ir_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_path = tmp_path / "digits.sklir"
+    code, out, _ = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "-o", out_path)
+    assert code == 0 and str(out_path) in out
+    assert sklir.parse(out_path.read_text()).outputs.keys() == {"label", "probabilities", "decision"}
+
+
+def test_no_optimize_keeps_the_frontend_ir(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--no-optimize")
+    assert code == 0
+    names = [n.op.name for n in sklir.parse(out).nodes]
+    assert names.count("matmul") == 2  # PCA's projection and the classifier's weights, unfolded
+    assert "sub" in names and "div" in names  # StandardScaler as the frontend wrote it
+
+
+def test_passes_option_runs_the_given_pipeline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--passes", "dce",
+                             "--print-after-all")
+    assert code == 0
+    assert [line for line in err.splitlines() if line.startswith("# ----- after")] == ["# ----- after dce -----"]
+    assert [n.op.name for n in sklir.parse(out).nodes].count("matmul") == 2
+
+
+def test_unknown_pass_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--passes", "no-such-pass")
+    assert code == 1 and out == ""
+    assert err.startswith("sklir: error: unknown pass 'no-such-pass'") and err.count("\n") == 1
+
+
+def test_print_after_all_prints_every_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--print-after-all",
+                             "--elide-constants")
+    assert code == 0
+    headers = [line for line in err.splitlines() if line.startswith("# ----- after ")]
+    assert len(headers) >= 3
+    assert "<elided>" in err and "<elided>" in out
+    assert out.startswith("# constants elided")
+
+
+def test_precision_f32_prints_what_a_backend_receives(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--precision", "f32")
+    assert code == 0
+    module = sklir.parse(out)
+    assert all(v.type.dtype.value != "f64" for n in module.nodes for v in n.results)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--emit", "ir", "--passes", "dce", "--no-optimize"],
+    ["--emit", "onnx", "--precision", "f32"],
+    ["--emit", "onnx", "--elide-constants"],
+    ["--emit", "pdf"],
+    [],
+])
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run_cli(capsys, "lower", model_dir() / "digits.joblib", *argv)
+    assert info.value.code == 2
+
+
+def _assert_artefact_parity(model_path: Path, artefact: Path) -> None:
+    X = dataset("digits")[0]
+    rows = check_artefact(joblib.load(model_path), artefact, X)
+    assert passed(rows), rows
+
+
+@pytest.mark.parametrize(("fmt", "target"), [("joblib", "onnx"), ("skops", "tflite"), ("sklir", "onnx"),
+                                             ("joblib", "tflite"), ("sklir", "tflite")])
+def test_emit_artefact_with_explicit_output(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                            fmt: str, target: str) -> None:
+    artefact = tmp_path / f"out.{target}"
+    code, out, err = run_cli(capsys, "lower", model_dir() / f"digits.{fmt}", "--emit", target, "-o", artefact)
+    assert (code, err) == (0, "")
+    assert f"wrote {artefact}" in out
+    _assert_artefact_parity(model_dir() / "digits.joblib", artefact)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [artefact.name]  # no temporaries left
+
+
+@pytest.mark.parametrize("target", ["tflite", "onnx"])
+def test_default_output_is_beside_the_model(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                            target: str) -> None:
+    model = tmp_path / "pipeline.joblib"
+    shutil.copy(model_dir() / "digits.joblib", model)
+    code, _, _ = run_cli(capsys, "lower", model, "--emit", target)
+    assert code == 0
+    _assert_artefact_parity(model, tmp_path / f"pipeline.{target}")
+
+
+def test_emit_savedmodel_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    model = tmp_path / "regressor.joblib"
+    shutil.copy(model_dir() / "diabetes.joblib", model)
+    code, _, err = run_cli(capsys, "lower", model, "--emit", "savedmodel")
+    assert (code, err) == (0, "")
+    saved = tmp_path / "regressor"
+    assert (saved / "saved_model.pb").is_file()
+    import tensorflow as tf
+
+    X = dataset("diabetes")[0].astype(np.float32)
+    got = tf.saved_model.load(str(saved)).signatures["serving_default"](x=tf.constant(X))["prediction"].numpy()
+    want = joblib.load(model).predict(X.astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+
+
+def test_trusted_skops_type_loads(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "lower", model_dir() / "untrusted.skops", "--emit", "ir",
+                           "--trust", "fractions.Fraction")
+    assert code == 0
+    assert sklir.parse(out).outputs.keys() == {"prediction"}
