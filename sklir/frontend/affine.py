@@ -1,8 +1,8 @@
 """Affine maps ``x @ W + b``: the building block of linear models and linear preprocessing.
 
 Converters emit affine steps with these helpers so that the ``fold-affine`` pass sees one shape of
-code: ``matmul`` by a constant matrix, and ``add``/``sub``/``mul``/``div`` by constant vectors
-broadcast over the last axis.
+code: ``matmul`` by a constant matrix, ``add``/``sub``/``mul``/``div`` by constant vectors broadcast over
+the last axis, and ``gather`` of constant column indices.
 """
 
 from __future__ import annotations
@@ -31,3 +31,11 @@ def affine(b: Builder, x: Value, weights: Any, bias: Any = None) -> Value:
 def columnwise(b: Builder, x: Value, op: str, vector: Any) -> Value:
     """``op(x, vector)`` for ``op`` in add, sub, mul, div, with ``vector`` broadcast over rows."""
     return b.call(op, x, b.const(np.asarray(vector, dtype=np.float64).reshape(-1)))
+
+
+def select_columns(b: Builder, x: Value, indices: Any) -> Value:
+    """``x[:, indices]`` as ``gather`` on axis 1; ``x`` itself when every column is kept in order."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if np.array_equal(idx, np.arange(x.type.shape[1])):
+        return x
+    return b.call("gather", x, b.const(idx), axis=1)

@@ -82,6 +82,37 @@ def lower_into(estimator: Any, b: Builder, x: Value) -> dict[str, Value]:
     return fn(estimator, b, x)
 
 
+TransformLowering = Callable[[Any, Builder, Value], Value]
+
+# class -> how to lower it as a transformer when its converter lowers it as a predictor
+AS_TRANSFORMER: dict[type, TransformLowering] = {}
+
+
+def transforms_as(*classes: type) -> Callable[[TransformLowering], TransformLowering]:
+    """Decorator: register ``fn(est, b, x) -> value`` as the transformer reading of ``classes``."""
+
+    def register(fn: TransformLowering) -> TransformLowering:
+        for cls in classes:
+            AS_TRANSFORMER[cls] = fn
+        return fn
+
+    return register
+
+
+def transform_into(estimator: Any, b: Builder, x: Value) -> Value:
+    """Lower ``estimator`` used as a transformer on ``x``; return its transformed value."""
+    as_transformer = AS_TRANSFORMER.get(type(estimator))
+    if as_transformer is not None:
+        check_fitted(estimator)
+        return as_transformer(estimator, b, x)
+    outputs = lower_into(estimator, b, x)
+    if "transform" not in outputs:
+        raise UnsupportedEstimatorError(
+            f"{type(estimator).__name__} cannot be an intermediate step: it has no transform "
+            f"(it gives {', '.join(sorted(outputs))})")
+    return outputs["transform"]
+
+
 def classes_tensor_dtype(classes: np.ndarray) -> DType:
     """IR dtype of a classifier's labels: i64 for integers, f64 floats, bool, or str."""
     kind = np.asarray(classes).dtype.kind

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from sklearn.base import is_classifier, is_regressor
 from sklearn.feature_selection import (
     RFE,
@@ -26,21 +25,13 @@ from sklearn.feature_selection import (
 )
 
 from sklir.errors import UnsupportedEstimatorError
-from sklir.frontend.families.pipeline import transforms_as
-from sklir.frontend.registry import lower_into, lowers
+from sklir.frontend.affine import select_columns
+from sklir.frontend.registry import lower_into, lowers, transforms_as
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
 SELECTORS = (VarianceThreshold, SelectKBest, SelectPercentile, SelectFpr, SelectFdr, SelectFwe,
              GenericUnivariateSelect, SelectFromModel, SequentialFeatureSelector)
-
-
-def select_columns(b: Builder, x: Value, indices: Any) -> Value:
-    """``x[:, indices]`` as ``gather`` on axis 1; ``x`` itself when every column is kept in order."""
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    if np.array_equal(idx, np.arange(x.type.shape[1])):
-        return x
-    return b.call("gather", x, b.const(idx), axis=1)
 
 
 @transforms_as(RFE, RFECV)

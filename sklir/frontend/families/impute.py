@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from sklearn.impute import SimpleImputer
 
-from sklir.frontend.families.feature_selection import select_columns
+from sklir.frontend.affine import select_columns
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value

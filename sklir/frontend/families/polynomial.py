@@ -13,8 +13,7 @@ from itertools import groupby
 import numpy as np
 from sklearn.preprocessing import PolynomialFeatures
 
-from sklir.frontend.affine import affine
-from sklir.frontend.families.feature_selection import select_columns
+from sklir.frontend.affine import affine, select_columns
 from sklir.frontend.registry import lowers
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
