@@ -1,0 +1,379 @@
+"""The TensorFlow backend: IR -> ``tf.function`` -> ``.tflite`` (TFLite builtins only) or a SavedModel.
+
+The only sklir module that imports TensorFlow; it is imported only when a TensorFlow target is
+asked for. :data:`EMITTERS` maps each op class to a small function ``(op, *tensors) -> tensors``
+that writes the op into the traced graph; the unary and binary arithmetic entries are generated
+from the dialect's own tables. A module arrives verified and lowered to f32: an f64 value is an
+error, never a silent Flex fallback, and so is any TF op without a TFLite builtin kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+# TensorFlow reads these once, at import: without them every conversion logs to stderr
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.lite.python.convert_phase import ConverterError  # noqa: E402
+
+from sklir import __version__  # noqa: E402
+from sklir.errors import BackendError  # noqa: E402
+from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
+from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
+from sklir.ir.types import DType, N  # noqa: E402
+from sklir.runtimes.litert import operator_names, silenced_native_output  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")
+
+METADATA_NAME = "sklir"
+SIGNATURE = "serving_default"
+# SavedModel: extra files TF Serving leaves alone live in assets.extra
+SAVEDMODEL_METADATA = Path("assets.extra") / "sklir.json"
+
+Emitter = Callable[..., tuple[Any, ...]]
+
+_TF_DTYPES: dict[DType, tf.DType] = {
+    DType.f32: tf.float32, DType.i32: tf.int32, DType.i64: tf.int64, DType.bool: tf.bool, DType.str: tf.string,
+}
+
+
+def tf_dtype(dtype: DType) -> tf.DType:
+    """The TensorFlow dtype for an IR dtype; f64 has no TFLite builtin kernels and is refused."""
+    if dtype not in _TF_DTYPES:
+        raise BackendError(f"{dtype.value} values cannot be emitted for TFLite (lower the module to f32 first)")
+    return _TF_DTYPES[dtype]
+
+
+def _constant(value: Tensor) -> tf.Tensor:
+    array = value.array.tolist() if value.dtype is DType.str else value.array
+    return tf.constant(array, dtype=tf_dtype(value.dtype), shape=value.shape)
+
+
+# ---- elementwise arithmetic, generated from arith.UNARY / arith.BINARY names ----
+
+def _divide(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    # the IR's integer div floors, like numpy's floor_divide
+    return tf.math.floordiv(a, b) if a.dtype.is_integer else tf.math.truediv(a, b)
+
+
+def _abs(x: tf.Tensor) -> tf.Tensor:
+    # TFLite's ABS and SIGN have no int64 kernels; MAXIMUM, NEG, compares and CAST do
+    return tf.math.maximum(x, -x) if x.dtype.is_integer else tf.math.abs(x)
+
+
+def _sign(x: tf.Tensor) -> tf.Tensor:
+    if not x.dtype.is_integer:
+        return tf.math.sign(x)
+    return tf.cast(x > 0, x.dtype) - tf.cast(x < 0, x.dtype)
+
+
+TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
+    "neg": tf.math.negative, "abs": _abs, "sign": _sign,
+    "exp": tf.math.exp, "expm1": tf.math.expm1, "log": tf.math.log, "log1p": tf.math.log1p,
+    "sqrt": tf.math.sqrt, "rsqrt": tf.math.rsqrt, "square": tf.math.square, "reciprocal": tf.math.reciprocal,
+    "floor": tf.math.floor, "ceil": tf.math.ceil, "round": tf.math.round,  # round: half to even, as numpy
+    "sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "relu": tf.nn.relu,
+    "sin": tf.math.sin, "cos": tf.math.cos,
+    "isnan": tf.math.is_nan, "logical_not": tf.math.logical_not,
+}
+
+TF_BINARY: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
+    "add": tf.math.add, "sub": tf.math.subtract, "mul": tf.math.multiply, "div": _divide,
+    "maximum": tf.math.maximum, "minimum": tf.math.minimum, "pow": tf.math.pow,
+    "logical_and": tf.math.logical_and, "logical_or": tf.math.logical_or,
+}
+
+TF_COMPARE: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
+    "lt": tf.math.less, "le": tf.math.less_equal, "gt": tf.math.greater,
+    "ge": tf.math.greater_equal, "eq": tf.math.equal, "ne": tf.math.not_equal,
+}
+
+TF_REDUCE: dict[str, Callable[..., tf.Tensor]] = {
+    "sum": tf.math.reduce_sum, "max": tf.math.reduce_max, "min": tf.math.reduce_min, "mean": tf.math.reduce_mean,
+}
+
+
+def _elementwise(fn: Callable[..., tf.Tensor]) -> Emitter:
+    return lambda op, *operands: (fn(*operands),)
+
+
+# ---- the other ops, one small function each ----
+
+def _compare(op: arith.Compare, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
+    return (TF_COMPARE[op.predicate](a, b),)
+
+
+def _select(op: arith.Select, cond: tf.Tensor, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.where(cond, a, b),)
+
+
+def _clip(op: arith.Clip, x: tf.Tensor) -> tuple[tf.Tensor]:
+    # an infinite bound emits nothing rather than a MAXIMUM/MINIMUM against inf
+    if op.min > -math.inf:
+        x = tf.math.maximum(x, tf.constant(op.min, x.dtype))
+    if op.max < math.inf:
+        x = tf.math.minimum(x, tf.constant(op.max, x.dtype))
+    return (x,)
+
+
+def _cast(op: arith.Cast, x: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.cast(x, tf_dtype(op.to)),)
+
+
+def _constant_op(op: tensor.Constant) -> tuple[tf.Tensor]:
+    return (_constant(op.value),)
+
+
+def _concat(op: tensor.Concat, *xs: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.concat(list(xs), axis=op.axis),)
+
+
+def _gather(op: tensor.Gather, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.gather(x, idx, axis=op.axis),)
+
+
+def _take_along_axis(op: tensor.TakeAlongAxis, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
+    # GATHER with batch_dims = rank - 1 gathers along the last axis row by row; move the axis
+    # there and back, and broadcast size-1 index dimensions the way numpy does
+    rank = x.shape.rank
+    axis = op.axis % rank
+    perm = [d for d in range(rank) if d != axis] + [axis]
+    moved = axis != rank - 1
+    if moved:
+        x, idx = tf.transpose(x, perm), tf.transpose(idx, perm)
+    if idx.shape[:-1].as_list() != x.shape[:-1].as_list():
+        idx = tf.broadcast_to(idx, tf.concat([tf.shape(x)[:-1], tf.shape(idx)[-1:]], axis=0))
+    out = tf.gather(x, idx, axis=rank - 1, batch_dims=rank - 1)
+    if moved:
+        out = tf.transpose(out, [perm.index(d) for d in range(rank)])
+    return (out,)
+
+
+def _squeeze(op: tensor.Squeeze, x: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.squeeze(x, axis=[op.axis]),)
+
+
+def _expand_dims(op: tensor.ExpandDims, x: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.expand_dims(x, op.axis),)
+
+
+def _label_lookup(op: tensor.LabelLookup, idx: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.gather(_constant(op.classes), idx),)
+
+
+def _matmul(op: linalg.MatMul, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
+    # with a constant right operand the converter emits FULLY_CONNECTED, which XNNPACK runs
+    return (tf.linalg.matmul(a, b),)
+
+
+def _softmax(op: linalg.Softmax, x: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.nn.softmax(x, axis=op.axis),)
+
+
+def _argmax(op: linalg.ArgMax, x: tf.Tensor) -> tuple[tf.Tensor]:
+    return (tf.math.argmax(x, axis=op.axis, output_type=tf.int64),)
+
+
+def _reduce(op: linalg.Reduce, x: tf.Tensor) -> tuple[tf.Tensor]:
+    return (TF_REDUCE[op.kind](x, axis=op.axis, keepdims=op.keepdims),)
+
+
+# op class -> emitter; a test asserts every registered op has one
+EMITTERS: dict[type[Op], Emitter] = {
+    **{arith.UNARY_OPS[name]: _elementwise(TF_UNARY[name]) for name in arith.UNARY if name in TF_UNARY},
+    **{arith.BINARY_OPS[name]: _elementwise(TF_BINARY[name]) for name in arith.BINARY if name in TF_BINARY},
+    arith.Compare: _compare,
+    arith.Select: _select,
+    arith.Clip: _clip,
+    arith.Cast: _cast,
+    tensor.Constant: _constant_op,
+    tensor.Concat: _concat,
+    tensor.Gather: _gather,
+    tensor.TakeAlongAxis: _take_along_axis,
+    tensor.Squeeze: _squeeze,
+    tensor.ExpandDims: _expand_dims,
+    tensor.LabelLookup: _label_lookup,
+    linalg.MatMul: _matmul,
+    linalg.Softmax: _softmax,
+    linalg.ArgMax: _argmax,
+    linalg.Reduce: _reduce,
+}
+
+
+# ---- tracing the module into a tf.function ----
+
+def _where(index: int, node: Node) -> str:
+    line = f", line {node.loc[0]}" if node.loc else ""
+    types = ", ".join(str(r.type) for r in node.results)
+    return f"op {node.op.name} -> {types} (node {index}{line})"
+
+
+def _scope(index: int, node: Node) -> str:
+    # the converter reports failing TF ops under this name scope: it maps them back to IR nodes
+    return f"sklir{index}_{node.op.name}"
+
+
+def _check_types(module: Module) -> None:
+    for v in module.inputs:
+        if v.type.dtype is DType.f64:
+            _refuse_f64(f"input %{v.name}")
+    for i, node in enumerate(module.nodes):
+        for r in node.results:
+            if r.type.dtype is DType.f64:
+                _refuse_f64(_where(i, node))
+
+
+def _refuse_f64(where: str) -> None:
+    raise BackendError(f"tflite backend needs f32 values, but {where} is f64 "
+                       "(lower the module with sklir.backends.prepare first)")
+
+
+def _emit_node(index: int, node: Node, operands: list[tf.Tensor]) -> tuple[tf.Tensor, ...]:
+    emitter = EMITTERS.get(type(node.op))
+    if emitter is None:
+        raise BackendError(f"tflite backend has no emitter for {_where(index, node)}")
+    with tf.name_scope(_scope(index, node)):
+        try:
+            results = tuple(emitter(node.op, *operands))
+        except BackendError as err:
+            raise BackendError(f"{_where(index, node)}: {err}") from err
+        except Exception as err:  # anything TF raises while tracing becomes one line that names the IR op
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise BackendError(f"cannot emit {_where(index, node)} for TFLite: {type(err).__name__}: {first}") from err
+    if len(results) != len(node.results):
+        raise BackendError(f"emitter for {_where(index, node)} produced {len(results)} result(s)")
+    for value, result in zip(node.results, results, strict=True):
+        if result.dtype != tf_dtype(value.type.dtype):
+            raise BackendError(f"emitter for {_where(index, node)} produced {result.dtype.name}")
+    return results
+
+
+def _graph(module: Module, inputs: list[tf.Tensor]) -> dict[str, tf.Tensor]:
+    env = dict(zip(module.inputs, inputs, strict=True))
+    for index, node in enumerate(module.nodes):
+        env.update(zip(node.results, _emit_node(index, node, [env[v] for v in node.operands]), strict=True))
+    # identity keeps an output that is also an input (or another output) a tensor of its own
+    return {name: tf.identity(env[v]) for name, v in module.outputs.items()}
+
+
+def trace(module: Module) -> tuple[tf.Module, Any]:
+    """The module as a ``tf.Module`` holding a ``tf.function``, and that function's concrete trace.
+
+    The signature takes one tensor per module input, named after it, with a dynamic batch, and
+    returns a dict keyed by the module's output names.
+    """
+    _check_types(module)
+    specs = [tf.TensorSpec([None if d is N else d for d in v.type.shape], tf_dtype(v.type.dtype), name=v.name)
+             for v in module.inputs]
+
+    def serve(*inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        return _graph(module, list(inputs))
+
+    holder = tf.Module()
+    holder.serve = tf.function(serve, input_signature=specs, autograph=False)
+    return holder, holder.serve.get_concrete_function()
+
+
+# ---- .tflite ----
+
+def _unsupported_ops_message(err: ConverterError, module: Module) -> str:
+    scopes = {_scope(i, node): _where(i, node) for i, node in enumerate(module.nodes)}
+    found = []
+    for data in err.errors:
+        op = data.operator.name.removeprefix("tf.")
+        if not op:
+            continue
+        names = [call.name for call in data.location.call if call.name]
+        scope = names[0].split("/")[0] if names else ""
+        found.append(f"{op} (from {scopes[scope]})" if scope in scopes else op)
+    if found:
+        return ("TFLite has no builtin kernel for TF op(s) " + "; ".join(sorted(set(found)))
+                + " (sklir never falls back to Flex or custom ops)")
+    lines = [line for line in str(err).splitlines() if "error:" in line] or str(err).splitlines() or ["?"]
+    return "TFLite conversion failed: " + lines[0].split("error:", 1)[-1].strip()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.array.tolist()
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
+def metadata_json(module: Module) -> str:
+    """The JSON recorded with every artefact: the module's attributes (version, source, classes)."""
+    return json.dumps({"sklir_version": __version__, **module.attributes}, default=_jsonable,
+                      ensure_ascii=False, sort_keys=True)
+
+
+def add_metadata(data: bytes, entries: dict[str, bytes]) -> bytes:
+    """``data`` with named metadata entries added to the flatbuffer (an existing name is replaced)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    model.buffers = model.buffers or []
+    metadata = [m for m in model.metadata or [] if _name(m.name) not in entries]
+    for name, payload in entries.items():
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(payload, dtype=np.uint8)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name = name
+        entry.buffer = len(model.buffers) - 1
+        metadata.append(entry)
+    model.metadata = metadata
+    builder = flatbuffers.Builder(len(data) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _name(name: str | bytes) -> str:
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def emit_tflite(module: Module) -> bytes:
+    """The ``.tflite`` flatbuffer for an f32 module: builtin ops only, ``serving_default`` signature.
+
+    Raises BackendError (one line) for an f64 value, an op that cannot be emitted, or a TF op with
+    no TFLite builtin kernel.
+    """
+    holder, concrete = trace(module)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        with silenced_native_output():
+            data = converter.convert()
+    except ConverterError as err:
+        raise BackendError(_unsupported_ops_message(err, module)) from None
+    custom = [name for name in operator_names(data) if name.startswith("CUSTOM")]
+    if custom:
+        raise BackendError(f"TFLite conversion produced non-builtin ops {', '.join(custom)}")
+    return add_metadata(data, {METADATA_NAME: metadata_json(module).encode()})
+
+
+# ---- SavedModel ----
+
+def emit_savedmodel(module: Module, directory: Path) -> None:
+    """Write a SavedModel into ``directory`` with the same ``serving_default`` signature as the ``.tflite``.
+
+    The metadata JSON is written beside it, in ``assets.extra/sklir.json``.
+    """
+    holder, concrete = trace(module)
+    directory = Path(directory)
+    with silenced_native_output():
+        tf.saved_model.save(holder, str(directory), signatures={SIGNATURE: concrete})
+    (directory / SAVEDMODEL_METADATA).parent.mkdir(parents=True, exist_ok=True)
+    (directory / SAVEDMODEL_METADATA).write_text(metadata_json(module), encoding="utf-8")

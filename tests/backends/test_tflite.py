@@ -1,0 +1,260 @@
+"""The TFLite backend: every op case converted with builtins only and run under LiteRT.
+
+Parity: each case's ``.tflite`` under LiteRT against the reference interpreter at
+``precision="native"`` (float32 numpy). Floats agree within ``rtol = 1e-6`` relative to the
+output's own scale (``|got - want| <= 1e-6 * max(1, max|want|)``, about 16 float32 ulps: TFLite's
+kernels and numpy sum and approximate transcendental functions differently), NaN in the same
+places; integer, bool and string outputs are identical. Each module is converted once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import dataset
+from op_cases import CASES, OpCase
+from parity import artefact, assert_parity
+
+import sklir
+from sklir.backends.tflite import EMITTERS, emit_tflite
+from sklir.errors import BackendError
+from sklir.ir import OPS, Builder, DType, Module, verify
+from sklir.ir.dialects.arith import UNARY_OPS
+from sklir.runtimes.litert import load, operator_names, prepared, read_metadata, run_tflite
+
+RTOL = 1e-6
+BATCHES = (1, 7, 1024)
+BY_NAME = {case.name: case for case in CASES}
+
+
+@cache
+def tflite(case: OpCase) -> bytes:
+    """The case's .tflite, converted once per session."""
+    return emit_tflite(case.module)
+
+
+def assert_same(got: dict[str, np.ndarray], want: dict[str, np.ndarray], where: str) -> None:
+    """Outputs agree: same names, shapes and dtypes; floats within RTOL of their scale, the rest exactly."""
+    assert set(got) == set(want), f"{where}: outputs {sorted(got)} != {sorted(want)}"
+    for name, w in want.items():
+        g = got[name]
+        assert (g.shape, g.dtype) == (w.shape, w.dtype), f"{where} {name}: {g.dtype}{g.shape} != {w.dtype}{w.shape}"
+        if w.dtype.kind == "f":
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(w), err_msg=f"{where} {name}: NaN positions")
+            scale = max(1.0, float(np.nanmax(np.abs(w)))) if w.size and not np.isnan(w).all() else 1.0
+            np.testing.assert_allclose(g, w, rtol=0, atol=RTOL * scale, equal_nan=True, err_msg=f"{where} {name}")
+        else:
+            assert np.array_equal(g, w), f"{where} {name}: {g[:8]} != {w[:8]}"
+
+
+def test_every_op_has_an_emitter() -> None:
+    missing = sorted(name for name, cls in OPS.items() if cls not in EMITTERS)
+    assert not missing, f"ops without a TFLite emitter: {missing}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_op_case_matches_interpreter_at_every_batch(case: OpCase) -> None:
+    data = tflite(case)
+    model = load(data)
+    for batch in BATCHES:
+        X = case.X(batch, seed=batch)
+        assert_same(run_tflite(data, X), sklir.interpret(case.module, X, precision="native"), f"{case.name}[{batch}]")
+    # one interpreter served every batch size: the signature's batch dimension is dynamic
+    assert load(data) is model
+    (detail,) = model.interpreter.get_input_details()
+    assert list(detail["shape_signature"]) == [-1, 4]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_op_case_uses_builtin_ops_only(case: OpCase) -> None:
+    ops = operator_names(tflite(case))
+    assert ops, "no operators at all"
+    assert not [op for op in ops if op.startswith("CUSTOM") or "FLEX" in op.upper()], ops
+
+
+def test_matmul_by_a_constant_is_fully_connected() -> None:
+    assert operator_names(tflite(BY_NAME["matmul"])) == ["FULLY_CONNECTED"]
+
+
+def test_signature_names_inputs_and_outputs() -> None:
+    case = BY_NAME["clip"]
+    model = load(tflite(case))
+    assert model.interpreter.get_signature_list() == {
+        "serving_default": {"inputs": ["x"], "outputs": sorted(case.module.outputs)}}
+    assert model.input_name == "x"
+
+
+@cache
+def iris_pipeline() -> tuple[object, Module]:
+    """StandardScaler + LogisticRegression on iris with string labels, and its lowering."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = dataset("iris")
+    labels = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, labels)
+    return estimator, sklir.lower(estimator)
+
+
+def test_real_model_matches_scikit_learn_with_string_labels() -> None:
+    estimator, _ = iris_pipeline()
+    X, _ = dataset("iris")
+    # rtol 1e-5 of the output's scale: the parity harness's contract for f32 artefacts
+    module = assert_parity(estimator, X, backends=["tflite"])
+    data = artefact(module, "tflite")
+    assert operator_names(data)[0] == "FULLY_CONNECTED"
+    assert load(data).interpreter.get_signature_list()["serving_default"] == {
+        "inputs": ["x"], "outputs": ["decision", "label", "probabilities"]}
+
+
+def test_metadata_round_trips() -> None:
+    _, module = iris_pipeline()
+    data = artefact(module, "tflite")
+    entries = read_metadata(data)
+    # the converter's own entries stay beside ours
+    assert "min_runtime_version" in entries
+    recorded = json.loads(entries["sklir"].decode())
+    assert recorded == {"sklir_version": sklir.__version__, "source": "Pipeline",
+                        "classes": ["setosa", "versicolor", "virginica"]}
+
+
+def test_run_accepts_a_path_and_prepared_model_reuses_its_size(tmp_path: Path) -> None:
+    case = BY_NAME["softmax"]
+    path = tmp_path / "softmax.tflite"
+    path.write_bytes(tflite(case))
+    X = case.X(5)
+    want = run_tflite(tflite(case), X)
+    assert_same(run_tflite(path, X), want, "from a path")
+    model = prepared(path, 5)
+    assert_same(model(X), want, "prepared")
+    assert_same(model(case.X(5, seed=1)), run_tflite(path, case.X(5, seed=1)), "prepared, second call")
+
+
+def test_conversions_are_repeatable_in_one_process() -> None:
+    case = BY_NAME["matmul"]
+    emit_tflite(BY_NAME["softmax"].module)
+    assert emit_tflite(case.module) == tflite(case)
+
+
+# ---- errors: one clear line, nothing from TensorFlow on the terminal ----
+
+def _exp_module() -> Module:
+    b, x = Builder.new("exp_only", 3)
+    b.output("out", b.call("exp", x))
+    return verify(b.module)
+
+
+def _one_line_error(module: Module, capfd: pytest.CaptureFixture[str]) -> str:
+    capfd.readouterr()
+    with pytest.raises(BackendError) as info:
+        emit_tflite(module)
+    message = str(info.value)
+    assert "\n" not in message, message
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == "", "conversion wrote to the terminal"
+    return message
+
+
+def test_emitter_that_raises_gives_one_line_error(monkeypatch: pytest.MonkeyPatch,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    def refuse(op: object, x: object) -> tuple[object, ...]:
+        raise BackendError("deliberately unsupported")
+
+    monkeypatch.setitem(EMITTERS, UNARY_OPS["exp"], refuse)
+    message = _one_line_error(_exp_module(), capfd)
+    assert "op exp" in message and "node 0" in message and "deliberately unsupported" in message
+
+
+def test_emitter_failing_inside_tensorflow_gives_one_line_error(monkeypatch: pytest.MonkeyPatch,
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    from sklir.backends.tflite import tf
+
+    # a rank-3 transpose of a rank-2 tensor: TensorFlow raises while tracing
+    monkeypatch.setitem(EMITTERS, UNARY_OPS["exp"], lambda op, x: (tf.transpose(x, [2, 0, 1]),))
+    message = _one_line_error(_exp_module(), capfd)
+    assert message.startswith("cannot emit op exp")
+
+
+def test_missing_emitter_is_reported(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delitem(EMITTERS, UNARY_OPS["exp"])
+    assert "no emitter for op exp" in _one_line_error(_exp_module(), capfd)
+
+
+def test_f64_value_is_refused(capfd: pytest.CaptureFixture[str]) -> None:
+    b, x = Builder.new("wide", 3)
+    b.output("out", b.call("cast", x, to=DType.f64))
+    message = _one_line_error(verify(b.module), capfd)
+    assert "f64" in message and "op cast" in message
+
+
+def test_op_without_builtin_kernel_names_tf_op_and_ir_op(capfd: pytest.CaptureFixture[str]) -> None:
+    # TFLite's FLOOR_DIV has no int64 kernel; the converter would need Flex, which we never allow
+    b, x = Builder.new("int_div", 3)
+    q = b.call("div", b.call("cast", x, to=DType.i64), b.const(np.array([2, 3, 4], dtype=np.int64)))
+    b.output("out", q)
+    message = _one_line_error(verify(b.module), capfd)
+    assert "FloorDiv" in message and "op div -> i64[N,3] (node 2)" in message and "Flex" in message
+
+
+# ---- import hygiene and quiet output, in fresh interpreters ----
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          cwd=Path(__file__).parent, timeout=300)
+
+
+def test_emit_ir_does_not_import_tensorflow() -> None:
+    result = _python("""
+        import sys
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        import sklir, sklir.ir, sklir.passes, sklir.frontend.registry
+        X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+        text = sklir.print_module(sklir.lower(LogisticRegression().fit(X, y)))
+        assert "matmul" in text, text
+        print("tensorflow" in sys.modules)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_emit_onnx_does_not_import_tensorflow() -> None:
+    from importlib.util import find_spec
+
+    if find_spec("sklir.backends.onnx_backend") is None:
+        pytest.skip("the ONNX backend is not written yet")
+    result = _python("""
+        import sys
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        import sklir
+        X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+        data = sklir.emit(sklir.lower(LogisticRegression().fit(X, y)), "onnx")
+        assert len(data) > 0
+        print("tensorflow" in sys.modules)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_emit_and_run_tflite_are_silent() -> None:
+    result = _python("""
+        import numpy as np
+        from op_cases import CASES
+        import sklir
+        from sklir.runtimes.litert import run_tflite
+        case = CASES[0]
+        out = run_tflite(sklir.emit(case.module, "tflite"), case.X(3))
+        print(sorted(out))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr
+    assert result.stdout.strip() == "['out']"
