@@ -61,19 +61,20 @@ def _softmax(b: Builder, s: Value) -> Value:
 
 # scipy's expit(s) is exactly 0.0 for every float64 s below this (1 + exp(-s) overflows)
 EXPIT_ZERO_BELOW = -709.782712893384
+# stands in for log(0): finite, so that the softmax of a row of them is uniform rather than NaN
+LOG_ZERO = -1e30
 
 
 def _one_vs_rest_logistic(b: Builder, s: Value) -> Value:
-    """``expit(s)`` normalised per row, a row of all-zero ``expit`` being uniform, as in scikit-learn.
+    """``expit(s)`` normalised per row, as scikit-learn does for one-vs-rest logistic models.
 
-    ``expit(s_k) / sum_j expit(s_j)`` is computed as a softmax of ``log expit(s)`` so that float32
-    (where ``expit`` underflows below about -104) gives the float64 answer; the zero-row rule is
-    decided on ``s`` itself, which does not depend on the precision.
+    Computed as a softmax of ``log expit(s)`` so that float32, where ``expit`` underflows below
+    about -104, gives the float64 answer. Where float64's ``expit`` is exactly 0 the log is
+    :data:`LOG_ZERO`; a row that is all zeros then comes out uniform, which is scikit-learn's rule.
+    Both are decided on ``s`` itself, so they do not depend on the precision.
     """
-    p = _softmax(b, _log_sigmoid(b, s))
-    row_max = b.call("reduce", s, kind="max", axis=1, keepdims=True)
-    empty = b.call("compare", row_max, b.const(EXPIT_ZERO_BELOW), predicate="lt")
-    return _uniform_where(b, empty, p)
+    zero = b.call("compare", s, b.const(EXPIT_ZERO_BELOW), predicate="lt")
+    return _softmax(b, b.call("select", zero, b.const(LOG_ZERO), _log_sigmoid(b, s)))
 
 
 def _one_vs_rest_modified_huber(b: Builder, s: Value) -> Value:
