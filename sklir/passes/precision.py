@@ -1,8 +1,10 @@
 """``to-f32``: rewrite a module to compute in float32, for backends whose kernels are f32.
 
 Every f64 value becomes f32; f64 constants (any f64 tensor attribute) are rounded to f32 by the
-rule :data:`ROUNDING` gives for their op; ``cast {to = f64}`` becomes ``cast {to = f32}``; and a
-cast to the dtype its operand already has disappears (so the input cast of a lowered module goes).
+rule :data:`ROUNDING` gives for their op, except that a constant read only as a comparison bound is
+rounded in the direction that keeps every float32 decision (:func:`comparison_rounding`);
+``cast {to = f64}`` becomes ``cast {to = f32}``; and a cast to the dtype its operand already has
+disappears (so the input cast of a lowered module goes).
 Class labels must survive exactly: f64 classes that f32 cannot hold raise an error naming the
 class value instead of silently changing what ``predict`` returns.
 """
@@ -18,7 +20,7 @@ import numpy as np
 
 from sklir.errors import IRError
 from sklir.ir.core import Module, Node, Op, Tensor, Value
-from sklir.ir.dialects.arith import Cast
+from sklir.ir.dialects.arith import Cast, Compare
 from sklir.ir.dialects.tensor import LabelLookup
 from sklir.ir.types import DType
 from sklir.passes.manager import Pass, PassResult, register_pass
@@ -29,6 +31,20 @@ Rounding = Callable[[np.ndarray], np.ndarray]
 def round_nearest(values: np.ndarray) -> np.ndarray:
     """Each f64 to the nearest f32 (ties to even): the default for weights and biases."""
     return values.astype(np.float32)
+
+
+def round_down(values: np.ndarray) -> np.ndarray:
+    """The largest f32 not above each f64: for f32 ``x``, ``x > t`` iff ``x > round_down(t)``."""
+    rounded = values.astype(np.float32)
+    above = rounded.astype(np.float64) > values
+    return np.where(above, np.nextafter(rounded, np.float32(-np.inf)), rounded)
+
+
+def round_up(values: np.ndarray) -> np.ndarray:
+    """The smallest f32 not below each f64: for f32 ``x``, ``x >= t`` iff ``x >= round_up(t)``."""
+    rounded = values.astype(np.float32)
+    below = rounded.astype(np.float64) < values
+    return np.where(below, np.nextafter(rounded, np.float32(np.inf)), rounded)
 
 
 def exactly(values: np.ndarray) -> np.ndarray:
@@ -49,10 +65,34 @@ ROUNDING: dict[type[Op], Rounding] = {
 }
 
 
-def _to_f32(op: Op, value: Any) -> Any:
-    """One attribute of ``op`` with every f64 in it moved to f32."""
+# predicate -> rounding of a bound on its right-hand side that keeps ``x <pred> bound`` exact for
+# every f32 x (equality has no such rounding: an f64 bound f32 cannot hold is never equal)
+BOUND_ROUNDING: dict[str, Rounding] = {"gt": round_down, "le": round_down, "lt": round_up, "ge": round_up}
+# the predicate seen from the other side: ``bound <pred> x`` is ``x <FLIPPED[pred]> bound``
+FLIPPED = {"gt": "lt", "lt": "gt", "ge": "le", "le": "ge", "eq": "eq", "ne": "ne"}
+
+
+def comparison_rounding(module: Module) -> dict[Value, Rounding]:
+    """Constants read only as comparison bounds -> the rounding that keeps every f32 decision.
+
+    A constant read by comparisons that disagree on the direction, or by any other op, is left to
+    the op's own rule (round to nearest).
+    """
+    uses: dict[Value, set[Rounding | None]] = {}
+    for node in module.nodes:
+        for i, v in enumerate(node.operands):
+            rule = None
+            if isinstance(node.op, Compare):
+                predicate = node.op.predicate if i == 1 else FLIPPED[node.op.predicate]
+                rule = BOUND_ROUNDING.get(predicate)
+            uses.setdefault(v, set()).add(rule)
+    return {v: rules.pop() for v, rules in uses.items() if len(rules) == 1 and None not in rules}
+
+
+def _to_f32(op: Op, value: Any, rule: Rounding | None = None) -> Any:
+    """One attribute of ``op`` with every f64 in it moved to f32 (by ``rule`` when given)."""
     if isinstance(value, Tensor) and value.dtype is DType.f64:
-        rule = ROUNDING.get(type(op), round_nearest)
+        rule = rule or ROUNDING.get(type(op), round_nearest)
         try:
             return Tensor(rule(value.array), DType.f32)
         except IRError as e:
@@ -62,9 +102,9 @@ def _to_f32(op: Op, value: Any) -> Any:
     return value
 
 
-def convert_op(op: Op) -> Op:
-    """``op`` with its f64 attributes (constants, ``cast`` targets) in f32."""
-    changes = {f.name: _to_f32(op, getattr(op, f.name)) for f in dataclasses.fields(op)}
+def convert_op(op: Op, rule: Rounding | None = None) -> Op:
+    """``op`` with its f64 attributes (constants, ``cast`` targets) in f32, rounded by ``rule`` if given."""
+    changes = {f.name: _to_f32(op, getattr(op, f.name), rule) for f in dataclasses.fields(op)}
     changes = {k: v for k, v in changes.items() if v is not getattr(op, k)}
     return dataclasses.replace(op, **changes) if changes else op
 
@@ -84,10 +124,11 @@ class ToF32(Pass):
 
     def run(self, module: Module) -> PassResult:
         renamed: dict[Value, Value] = {v: _retyped(v) for v in module.inputs}
+        bounds = comparison_rounding(module)
         nodes: list[Node] = []
         for node in module.nodes:
             operands = tuple(renamed.get(v, v) for v in node.operands)
-            op = convert_op(node.op)
+            op = convert_op(node.op, bounds.get(node.results[0]) if len(node.results) == 1 else None)
             if isinstance(op, Cast) and operands[0].type.dtype is op.to:
                 # the cast has nothing left to do: its readers read the operand
                 renamed[node.result] = operands[0]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pass_checks import assert_same_outputs
 
 from sklir.errors import IRError
-from sklir.ir import Builder, DType, Module, Tensor, interpret, parse, print_module
+from sklir.ir import Builder, DType, Module, Tensor, interpret, parse, print_module, verify
 from sklir.ir.dialects.tensor import Constant
 from sklir.passes import precision
+from sklir.passes.manager import make_pass
 from sklir.passes.pipelines import default_pipeline, precision_pipeline
 
 
@@ -80,3 +83,21 @@ def test_rounding_rule_table_is_consulted_per_op_class(monkeypatch: pytest.Monke
     value = next(n.op.value for n in after.nodes if isinstance(n.op, Constant)).array[0]
     # compare as python floats: numpy would compare an f32 with 0.1 in f32
     assert float(value) < 0.1 < float(np.nextafter(value, np.float32(1)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(bound=st.floats(-1e6, 1e6, allow_nan=False), predicate=st.sampled_from(["gt", "ge", "lt", "le"]),
+       flipped=st.booleans())
+def test_comparison_bounds_keep_every_f32_decision(bound: float, predicate: str, flipped: bool) -> None:
+    # the f32 numbers around the bound are where rounding to nearest would flip a decision
+    b, x = Builder.new("bound", 1)
+    x64 = b.call("cast", x, to=DType.f64)
+    c = b.const(np.array(bound))
+    b.output("out", b.call("compare", *((c, x64) if flipped else (x64, c)), predicate=predicate))
+    before = verify(b.module)
+    after = make_pass("to-f32").run(before).module
+    near = np.float32(bound)
+    X = np.array([np.nextafter(near, -np.inf), near, np.nextafter(near, np.inf)], np.float32).reshape(-1, 1)
+    want = interpret(before, X)["out"]
+    got = interpret(after, X, precision="native")["out"]
+    assert np.array_equal(got, want), (bound, predicate, flipped, X.ravel(), want, got)

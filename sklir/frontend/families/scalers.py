@@ -79,34 +79,11 @@ def lower_normalizer(est: Normalizer, b: Builder, x: Value) -> dict[str, Value]:
     return {"transform": b.call("div", x, norm)}
 
 
-def is_f32_exact(b: Builder, v: Value) -> bool:
-    """True when every element of ``v`` is a float32 number: a module f32 input, cast or column-gathered."""
-    producers = {r: node for node in b.module.nodes for r in node.results}
-    while not any(v is i for i in b.module.inputs):
-        node = producers.get(v)
-        if node is None or node.op.name not in ("cast", "gather"):
-            return False
-        v = node.operands[0]
-    return v.type.dtype is DType.f32
-
-
-def f32_floor(value: float) -> float:
-    """The largest float32 not above ``value``: for float32 ``x``, ``x > value`` iff ``x > f32_floor(value)``."""
-    down = np.float32(value)
-    if float(down) > value:
-        down = np.nextafter(down, np.float32(-np.inf))
-    return float(down)
-
-
 @lowers(Binarizer)
 def lower_binarizer(est: Binarizer, b: Builder, x: Value) -> dict[str, Value]:
     """1.0 where ``x > threshold`` (strictly), else 0.0.
 
-    On float32 data the threshold is rounded down to float32, which keeps every decision when the
-    module runs in float32 (rounding to nearest would flip values between the two).
+    The threshold stays exact here; ``to-f32`` rounds comparison bounds so f32 decisions match.
     """
-    threshold = float(est.threshold)
-    if is_f32_exact(b, x):
-        threshold = f32_floor(threshold)
-    above = b.call("compare", x, _scalar(b, threshold), predicate="gt")
+    above = b.call("compare", x, _scalar(b, float(est.threshold)), predicate="gt")
     return {"transform": b.call("cast", above, to=DType.f64)}
