@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 import typing
 from collections.abc import Callable
 from fractions import Fraction
@@ -88,6 +89,27 @@ def _syntax_tree(text: str) -> lark.Tree:
         raise ParseError(f"unexpected {str(e.token)!r}, expected {_expected(e)}", e.line, e.column) from None
     except lark.exceptions.UnexpectedEOF as e:
         raise ParseError(f"unexpected end of input, expected {_expected(e)}", *_end_of(text)) from None
+
+
+# numpy arrays have at most 64 dimensions, so no sensible literal nests deeper; the check keeps
+# lark's and our tree walks, which recurse, far from Python's recursion limit
+MAX_NESTING = 64
+_BRACKETS = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*|[\[\]]')
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse lists nested deeper than :data:`MAX_NESTING`, pointing at the first bracket too many."""
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        bracket = m.group()
+        if bracket == "[":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, m.start()) + 1
+                column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise ParseError(f"lists nest more than {MAX_NESTING} deep", line, column)
+        elif bracket == "]":
+            depth = max(depth - 1, 0)
 
 
 def _first_elided(tree: lark.Tree) -> lark.Token | None:
@@ -442,6 +464,14 @@ def _verified(module: Module, tree: lark.Tree) -> Module:
 
 def parse(text: str) -> Module:
     """Parse IR text into a verified module; raise :class:`ParseError` with line and column."""
+    _check_nesting(text)
+    try:
+        return _parse_checked(text)
+    except RecursionError:  # a safety net: _check_nesting keeps every walk shallow
+        raise ParseError("the text nests too deeply to parse", 1, 1) from None
+
+
+def _parse_checked(text: str) -> Module:
     tree = _syntax_tree(text)
     elided = _first_elided(tree)
     if elided is not None:
@@ -451,8 +481,6 @@ def parse(text: str) -> Module:
                          "print the module without eliding constants", 1, 1)
     try:
         module = _Reader().module(tree.children[0])
-    except RecursionError:
-        raise ParseError("attribute lists are nested too deeply", 1, 1) from None
     except IRError as e:  # a safety net: every check above should already have said where
         raise _fail(tree, str(e)) from None
     return _verified(module, tree)

@@ -74,7 +74,7 @@ def test_constant_edge_values_are_bit_exact() -> None:
     assert np.signbit(f64[0]) and not np.signbit(f64[1])
     assert f64[3] == np.nextafter(0.0, 1.0)  # the smallest subnormal
     assert f64[5] == np.finfo(np.float64).max and np.isposinf(f64[6]) and np.isneginf(f64[7])
-    assert np.isnan(f64[8])
+    assert np.isnan(f64[8]) and not np.signbit(f64[8]) and np.isnan(f64[10]) and np.signbit(f64[10])
     f32 = const["f32_edges"]
     assert f32.dtype == np.float32
     assert f32[0] == np.float32(0.1) and float(f32[0]) != 0.1  # the f32 nearest 0.1, not the f64 one
