@@ -67,28 +67,31 @@ def _expected(e: lark.exceptions.UnexpectedInput) -> str:
     return ", ".join(dict.fromkeys(pretty)) if pretty else "something else"
 
 
-def _end_of(text: str) -> tuple[int, int]:
-    """Line and column just past the last character, where an unexpected end of input is."""
-    line = text.count("\n") + 1
-    return line, len(text) - (text.rfind("\n") + 1) + 1
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of character ``offset`` (``len(text)``: just past the end)."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _syntax_tree(text: str) -> lark.Tree:
     """The lark tree of ``text``; a syntax error becomes a ParseError naming what would fit."""
     try:
         return _parser().parse(text)
-    except lark.exceptions.UnexpectedCharacters as e:
-        if text[e.pos_in_stream] == '"':
-            raise ParseError("unterminated string: a string closes with \" on the same line",
-                             e.line, e.column) from None
-        raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}, expected {_expected(e)}",
-                         e.line, e.column) from None
-    except lark.exceptions.UnexpectedToken as e:
-        if e.token.type == "$END":
-            raise ParseError(f"unexpected end of input, expected {_expected(e)}", *_end_of(text)) from None
-        raise ParseError(f"unexpected {str(e.token)!r}, expected {_expected(e)}", e.line, e.column) from None
-    except lark.exceptions.UnexpectedEOF as e:
-        raise ParseError(f"unexpected end of input, expected {_expected(e)}", *_end_of(text)) from None
+    except lark.exceptions.UnexpectedInput as e:
+        message, where = _syntax_message(text, e)
+    raise ParseError(message, *where)
+
+
+def _syntax_message(text: str, e: lark.exceptions.UnexpectedInput) -> tuple[str, tuple[int, int]]:
+    at_end = isinstance(e, lark.exceptions.UnexpectedEOF) or (
+        isinstance(e, lark.exceptions.UnexpectedToken) and e.token.type == "$END")
+    if at_end:
+        return f"unexpected end of input, expected {_expected(e)}", _line_column(text, len(text))
+    if isinstance(e, lark.exceptions.UnexpectedToken):
+        return f"unexpected {_short(repr(str(e.token)))}, expected {_expected(e)}", (e.line, e.column)
+    char = text[e.pos_in_stream]
+    if char == '"':
+        return "unterminated string: a string closes with \" on the same line", (e.line, e.column)
+    return f"unexpected character {char!r}, expected {_expected(e)}", (e.line, e.column)
 
 
 # numpy arrays have at most 64 dimensions, so no sensible literal nests deeper; the check keeps
@@ -105,15 +108,13 @@ def _check_nesting(text: str) -> None:
         if bracket == "[":
             depth += 1
             if depth > MAX_NESTING:
-                line = text.count("\n", 0, m.start()) + 1
-                column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-                raise ParseError(f"lists nest more than {MAX_NESTING} deep", line, column)
+                raise ParseError(f"lists nest more than {MAX_NESTING} deep", *_line_column(text, m.start()))
         elif bracket == "]":
             depth = max(depth - 1, 0)
 
 
 def _first_elided(tree: lark.Tree) -> lark.Token | None:
-    tokens = [t for t in tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "ELIDED")]
+    tokens = tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "ELIDED")
     return min(tokens, key=_pos, default=None)
 
 
