@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ class Tensor:
         self.array = arr
         self.dtype = dtype
         if dtype is DType.str:
-            payload = "\x00".join(arr.ravel().tolist()).encode()
+            # JSON keeps string boundaries, so ["a\x00", "b"] and ["a", "\x00b"] differ
+            payload = json.dumps(arr.ravel().tolist()).encode()
         else:
             payload = np.ascontiguousarray(arr).tobytes()
         self._key = (dtype, arr.shape, hashlib.sha1(payload).hexdigest())

@@ -6,8 +6,24 @@ in the module and, for parsed text, the line and column.
 
 from __future__ import annotations
 
+import re
+
 from sklir.errors import IRError
 from sklir.ir.core import Module, Node, Value
+
+# what the grammar accepts for each kind of name (grammar/sklir.lark), so every module prints as
+# text that parses back
+NAME_RULES = {
+    "module name": re.compile(r"[A-Za-z_][A-Za-z0-9_.]*"),
+    "output name": re.compile(r"[a-z_][a-z0-9_.]*"),
+    "attribute name": re.compile(r"[a-z_][a-z0-9_.]*"),
+    "input name": re.compile(r"[A-Za-z0-9_.]+"),
+}
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not NAME_RULES[kind].fullmatch(name):
+        raise IRError(f"{kind} {name!r} is not a valid name (must match {NAME_RULES[kind].pattern})")
 
 
 def _where(node: Node, index: int) -> str:
@@ -18,12 +34,16 @@ def _where(node: Node, index: int) -> str:
 
 def verify(module: Module) -> Module:
     """Check ``module``'s invariants and return it; raise :class:`IRError` naming the first breach."""
+    _check_name("module name", module.name)
+    for key in module.attributes:
+        _check_name("attribute name", key)
     defined: set[Value] = set()
     for v in module.inputs:
         if v in defined:
             raise IRError(f"input %{v.name} declared twice")
         if not v.name:
             raise IRError("every module input needs a name")
+        _check_name("input name", v.name)
         defined.add(v)
     for i, node in enumerate(module.nodes):
         for v in node.operands:
@@ -45,6 +65,7 @@ def verify(module: Module) -> Module:
     if not module.outputs:
         raise IRError("module has no outputs")
     for name, v in module.outputs.items():
+        _check_name("output name", name)
         if v not in defined:
             raise IRError(f"output {name} refers to an undefined value")
     return module

@@ -30,8 +30,10 @@ class MatMul(Op):
         a, b = operands
         dtype = same_dtype(self.name, a, b)
         require_float(self.name, a)
-        if a.rank != 2 or b.rank != 2 or a.shape[1] != b.shape[0]:
-            raise IRError(f"matmul: cannot multiply {a} by {b}")
+        if a.rank != 2 or b.rank != 2:
+            raise IRError(f"matmul: needs two rank-2 operands, got {a} and {b}")
+        if a.shape[1] != b.shape[0]:
+            raise IRError(f"matmul: inner dimensions differ ({a.shape[1]} vs {b.shape[0]}) in {a} @ {b}")
         return (TensorType(dtype, (a.shape[0], b.shape[1])),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -78,6 +80,8 @@ class ArgMax(Op):
         if a.dtype in (DType.str, DType.bool):
             raise IRError(f"argmax: needs a numeric operand, got {a}")
         axis = normalize_axis(self.name, self.axis, a.rank)
+        if a.shape[axis] == 0:
+            raise IRError(f"argmax: axis {axis} of {a} is empty")
         return (TensorType(DType.i64, a.shape[:axis] + a.shape[axis + 1:]),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -113,6 +117,8 @@ class Reduce(Op):
         if self.kind == "mean":
             require_float(self.name, a)
         axis = normalize_axis(self.name, self.axis, a.rank)
+        if a.shape[axis] == 0 and self.kind in ("max", "min"):
+            raise IRError(f"reduce: {self.kind} over the empty axis {axis} of {a}")
         shape = a.shape[:axis] + ((1,) if self.keepdims else ()) + a.shape[axis + 1:]
         return (a.with_shape(shape),)
 
