@@ -45,17 +45,16 @@ def lower_model(model: Any, passes: str | None = None, optimize: bool = True,
     """An estimator (through the frontend) or a parsed module, optimised by the pass pipeline.
 
     ``passes`` replaces the default pipeline with a comma-separated one
-    (``"fold-affine,cse,dce"``); ``optimize=False`` runs no pass at all.
+    (``"fold-affine,cse,dce"``; ``"default"`` is the default); ``optimize=False`` runs no pass.
     """
     from sklir.frontend.registry import lower
 
     module = model if isinstance(model, Module) else lower(model)
     if not optimize:
         return module
-    from sklir.passes.manager import PassManager, parse_pipeline
-    from sklir.passes.pipelines import default_pipeline
+    from sklir.passes.pipelines import default_pipeline, pipeline_from_spec
 
-    manager = default_pipeline(print_after) if passes is None else PassManager(parse_pipeline(passes), print_after)
+    manager = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
     return manager.run(module).module
 
 
@@ -177,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     lower.add_argument("-o", "--output", metavar="OUT",
                        help="output path (default: MODEL with the target's suffix; --emit ir prints to stdout)")
     lower.add_argument("--passes", metavar="SPEC", help="the pass pipeline instead of the default, "
-                       "e.g. 'fold-affine,cse,dce' or 'name{option=value}'")
+                       "e.g. 'fold-affine,cse,dce' or 'name{option=value}' ('default': the default pipeline)")
     lower.add_argument("--no-optimize", action="store_true", help="run no pass (the frontend's raw IR)")
     lower.add_argument("--print-after-all", action="store_true", help="print the module after every pass to stderr")
     lower.add_argument("--precision", choices=("f64", "f32"), default="f64",

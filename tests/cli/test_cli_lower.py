@@ -55,6 +55,12 @@ def test_passes_option_runs_the_given_pipeline(capsys: pytest.CaptureFixture[str
     assert [n.op.name for n in sklir.parse(out).nodes].count("matmul") == 2
 
 
+def test_passes_default_is_the_default_pipeline(capsys: pytest.CaptureFixture[str]) -> None:
+    _, default, _ = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir")
+    code, named, _ = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--passes", "default")
+    assert code == 0 and named == default
+
+
 def test_unknown_pass_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", "ir", "--passes", "no-such-pass")
     assert code == 1 and out == ""
