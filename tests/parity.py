@@ -25,9 +25,13 @@ from typing import Any
 import numpy as np
 
 import sklir
+from sklir.check import compare_outputs, expected_outputs, format_table, passed
 from sklir.ir.core import Module
 from sklir.ir.printer import print_module
 from sklir.runtimes import run
+
+# the interpreter computes in float64 like scikit-learn; only summation order differs
+INTERPRETER_RTOL = 1e-9
 
 BACKENDS = [b.strip() for b in os.environ.get("SKLIR_TEST_BACKENDS", "interpreter,tflite,onnx").split(",")]
 _ARTEFACTS: dict[tuple[str, str], bytes] = {}
@@ -41,39 +45,6 @@ def artefact(module: Module, target: str) -> bytes:
     return _ARTEFACTS[key]
 
 
-def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
-    """What scikit-learn returns for each output name of the contract."""
-    from sklearn.base import is_classifier, is_regressor
-
-    out: dict[str, np.ndarray] = {}
-    if is_classifier(estimator):
-        out["label"] = np.asarray(estimator.predict(X))
-        if hasattr(estimator, "predict_proba"):
-            out["probabilities"] = np.asarray(estimator.predict_proba(X))
-        if hasattr(estimator, "decision_function"):
-            out["decision"] = np.asarray(estimator.decision_function(X))
-    elif is_regressor(estimator):
-        out["prediction"] = np.asarray(estimator.predict(X))
-    elif hasattr(estimator, "transform"):
-        out["transform"] = np.asarray(estimator.transform(X))
-    else:
-        raise AssertionError(f"no output contract for {type(estimator).__name__}")
-    return out
-
-
-def _compare(name: str, got: np.ndarray, want: np.ndarray, rtol: float, where: str) -> None:
-    got = np.asarray(got)
-    assert got.shape == want.shape, f"{where} {name}: shape {got.shape} != scikit-learn's {want.shape}"
-    if want.dtype.kind in "fc" and name != "label":
-        scale = max(1.0, float(np.nanmax(np.abs(want)))) if want.size else 1.0
-        np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=rtol * scale,
-                                   err_msg=f"{where} {name}")
-    else:
-        same = got.astype(object) == want.astype(object) if want.dtype.kind in "OUS" else got == want
-        assert np.all(same), (f"{where} {name}: {int(np.size(same) - np.sum(same))} of {want.size} "
-                              f"labels differ from scikit-learn's")
-
-
 def assert_parity(estimator: Any, X: np.ndarray, rtol: float = 1e-5,
                   backends: list[str] | None = None) -> Module:
     """Check every output of ``estimator``'s lowering against scikit-learn on ``X``; return the module."""
@@ -83,12 +54,9 @@ def assert_parity(estimator: Any, X: np.ndarray, rtol: float = 1e-5,
     assert set(module.outputs) == set(want), f"outputs {sorted(module.outputs)} != contract {sorted(want)}"
     for backend in backends or BACKENDS:
         if backend == "interpreter":
-            got = sklir.interpret(module, X)
-            for name in want:
-                _compare(name, got[name], want[name], 1e-9, "interpreter")
+            got, tolerance = sklir.interpret(module, X), INTERPRETER_RTOL
         else:
-            got = run(artefact(module, backend), backend, X)
-            assert set(got) == set(want), f"{backend} outputs {sorted(got)} != contract {sorted(want)}"
-            for name in want:
-                _compare(name, got[name], want[name], rtol, backend)
+            got, tolerance = run(artefact(module, backend), backend, X), rtol
+        rows = compare_outputs(got, want, tolerance)
+        assert passed(rows), f"{backend} vs scikit-learn:\n{format_table(rows, tolerance)}"
     return module
