@@ -11,7 +11,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from cli_support import model_dir, run_cli
+from cli_support import assert_one_line_error, model_dir, run_cli
 
 import sklir
 
@@ -100,3 +100,22 @@ def test_ir_model_is_checked_against_the_interpreter(capsys: pytest.CaptureFixtu
     code, out, _ = run_cli(capsys, "check", artefacts / "digits.sklir", artefacts / "digits.tflite")
     assert code == 0
     assert "vs the IR interpreter" in out
+
+
+@pytest.mark.parametrize("target", ["tflite", "onnx"])
+def test_artefact_of_another_width_is_a_one_line_error(capsys: pytest.CaptureFixture[str], artefacts: Path,
+                                                       target: str) -> None:
+    code, out, err = run_cli(capsys, "check", artefacts / "digits.joblib", artefacts / f"diabetes.{target}")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, f"diabetes.{target}", "takes 10 features but the model takes 64")
+
+
+@pytest.mark.parametrize(("target", "fragment"), [("tflite", "not a .tflite model"),
+                                                  ("onnx", "onnxruntime cannot load")])
+def test_corrupt_artefact_is_a_one_line_error(capsys: pytest.CaptureFixture[str], artefacts: Path, tmp_path: Path,
+                                              target: str, fragment: str) -> None:
+    corrupt = tmp_path / f"corrupt.{target}"
+    corrupt.write_bytes(np.random.default_rng(1).bytes(300))
+    code, _, err = run_cli(capsys, "check", artefacts / "digits.joblib", corrupt)
+    assert code == 1
+    assert_one_line_error(err, fragment)
