@@ -154,6 +154,15 @@ def test_output_under_a_regular_file(capsys: pytest.CaptureFixture[str], tmp_pat
     assert listing(tmp_path) == {"file"}
 
 
+@pytest.mark.parametrize("target", ["onnx", "ir"])
+def test_output_is_an_existing_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path, target: str) -> None:
+    (tmp_path / "taken").mkdir()
+    code, _, err = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", target, "-o", tmp_path / "taken")
+    assert code == 1
+    assert_one_line_error(err, "cannot write", "is a directory")
+    assert listing(tmp_path) == {"taken"} and listing(tmp_path / "taken") == set()
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write into read-only directories")
 @pytest.mark.parametrize("target", ["tflite", "savedmodel"])
 def test_read_only_output_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path,
