@@ -13,35 +13,32 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sklir.errors import SklirError
 from sklir.ir.core import Module
+from sklir.passes.manager import PrintAfter
 
 EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "ir")
 IR_SUFFIX = ".sklir"
 
 
-def stderr_printer(elide_constants: bool = False) -> Callable[[str, str], None]:
+def stderr_printer(elide_constants: bool = False) -> PrintAfter:
     """The ``--print-after-all`` hook: the module after each pass on stderr, under a header line."""
 
-    def print_after(name: str, text: str) -> None:
-        if elide_constants:
-            from sklir.ir.parser import parse
-            from sklir.ir.printer import print_module
+    def print_after(name: str, module: Module) -> None:
+        from sklir.ir.printer import print_module
 
-            # the manager hands over the full text; its round trip is exact, so re-print it elided
-            text = print_module(parse(text), elide_constants=True)
         print(f"# ----- after {name} -----", file=sys.stderr)
-        print(text.rstrip("\n"), file=sys.stderr)
+        print(print_module(module, elide_constants).rstrip("\n"), file=sys.stderr)
 
     return print_after
 
 
 def lower_model(model: Any, passes: str | None = None, optimize: bool = True,
-                print_after: Callable[[str, str], None] | None = None) -> Module:
+                print_after: PrintAfter | None = None) -> Module:
     """An estimator (through the frontend) or a parsed module, optimised by the pass pipeline.
 
     ``passes`` replaces the default pipeline with a comma-separated one
@@ -59,7 +56,7 @@ def lower_model(model: Any, passes: str | None = None, optimize: bool = True,
 
 
 def ir_text(module: Module, precision: str = "f64", elide_constants: bool = False,
-            print_after: Callable[[str, str], None] | None = None) -> str:
+            print_after: PrintAfter | None = None) -> str:
     """The module's text, after lowering its precision to ``f32`` when asked (as a backend sees it)."""
     from sklir.ir.printer import print_module
 

@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 
 from sklir.errors import IRError, SklirError
 from sklir.ir.core import Module
-from sklir.ir.printer import print_module
 from sklir.ir.verifier import verify
+
+# the hook PassManager calls after every pass with the pass's name and the module it produced
+PrintAfter = Callable[[str, Module], None]
 
 # name -> pass class; filled by @register_pass
 PASSES: dict[str, type[Pass]] = {}
@@ -92,10 +94,10 @@ def parse_pipeline(text: str) -> list[Pass]:
 
 @dataclass
 class PassManager:
-    """Runs passes in order, verifying after each; ``print_after`` receives (pass name, text)."""
+    """Runs passes in order, verifying after each; ``print_after`` receives (pass name, module)."""
 
     passes: list[Pass]
-    print_after: Callable[[str, str], None] | None = None
+    print_after: PrintAfter | None = None
     # run the whole pipeline again while something changes, at most this many times
     max_rounds: int = 4
 
@@ -113,7 +115,7 @@ class PassManager:
                 except IRError as e:
                     raise IRError(f"after pass {p.name}: {e}") from None
                 if self.print_after is not None:
-                    self.print_after(p.name, print_module(module))
+                    self.print_after(p.name, module)
                 changed |= result.modified
             changed_any |= changed
             if not changed:

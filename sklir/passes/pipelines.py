@@ -13,10 +13,8 @@ from sklir.passes.constant_fold import ConstantFold
 from sklir.passes.cse import CommonSubexpressionElimination
 from sklir.passes.dce import DeadValueElimination
 from sklir.passes.fold_affine import FoldAffine
-from sklir.passes.manager import Pass, PassManager, parse_pipeline
+from sklir.passes.manager import Pass, PassManager, PrintAfter, parse_pipeline
 from sklir.passes.precision import ToF32
-
-PrintAfter = Callable[[str, str], None]
 
 
 def _cleanups() -> list[Pass]:

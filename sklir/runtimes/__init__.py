@@ -22,6 +22,13 @@ RUNNERS: dict[str, tuple[str, str]] = {
 }
 
 
+def check_width(width: int | None, X: np.ndarray) -> None:
+    """Raise a clear error when a batch does not have the artefact's input width (runtimes fail deep inside)."""
+    if X.ndim != 2 or (width is not None and X.shape[1] != width):
+        shape = "x".join(map(str, X.shape))
+        raise SklirError(f"the artefact takes {width} features per row, the data is {shape}")
+
+
 def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarray]]:
     """The run function for an artefact kind (imported on first use)."""
     if kind not in RUNNERS:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sklir.errors import SklirError
+from sklir.runtimes import check_width
 
 SIGNATURE = "serving_default"
 # interpreters kept alive at once; an artefact falls out when this many newer ones were used since
@@ -104,8 +105,11 @@ class LiteRTModel:
         from ai_edge_litert.interpreter import Interpreter
 
         self.data = data
-        with silenced_native_output():
-            self.interpreter = Interpreter(model_content=data, num_threads=num_threads)
+        try:
+            with silenced_native_output():
+                self.interpreter = Interpreter(model_content=data, num_threads=num_threads)
+        except ValueError as e:  # LiteRT's error for bytes that are not a TFLite flatbuffer
+            raise SklirError(f"not a .tflite model ({str(e).strip().splitlines()[0]})") from None
         signatures = self.interpreter.get_signature_list()
         if SIGNATURE not in signatures:
             raise SklirError(f"the .tflite file has no '{SIGNATURE}' signature (found: {', '.join(signatures)})")
@@ -119,6 +123,7 @@ class LiteRTModel:
         ((self.input_name, detail),) = inputs.items()
         self.input_index: int = detail["index"]
         self.input_dtype = np.dtype(detail["dtype"])
+        self.width = int(detail["shape_signature"][-1])
         self.outputs: dict[str, int] = {name: d["index"] for name, d in outputs.items()}
         self._shape: tuple[int, ...] | None = None
 
@@ -134,6 +139,7 @@ class LiteRTModel:
     def __call__(self, X: np.ndarray, decode: bool = True) -> dict[str, np.ndarray]:
         """Run on ``X``; strings come back as ``str`` in object arrays unless ``decode`` is False."""
         if X.shape != self._shape:
+            check_width(self.width, X)
             self.resize(X.shape)
         it = self.interpreter
         it.set_tensor(self.input_index, np.ascontiguousarray(X, dtype=self.input_dtype))
@@ -168,8 +174,7 @@ def load(artefact: bytes | str | Path, num_threads: int = 1) -> LiteRTModel:
 def prepared(artefact: bytes | str | Path, batch: int, num_threads: int = 1) -> LiteRTModel:
     """A fresh model already sized for ``batch`` rows, for benchmarks that time only set/invoke/get."""
     model = LiteRTModel(_read(artefact), num_threads)
-    detail = next(d for d in model.interpreter.get_input_details() if d["index"] == model.input_index)
-    model.resize((batch, *(int(d) for d in detail["shape_signature"][1:])))
+    model.resize((batch, model.width))
     return model
 
 

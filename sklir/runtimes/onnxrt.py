@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from sklir.errors import SklirError
+from sklir.runtimes import check_width
 
 # onnxruntime's element type strings -> numpy, for feeding the input in the dtype it declares
 _INPUT_DTYPES: dict[str, np.dtype] = {
@@ -43,6 +44,7 @@ class PreparedOnnx:
         if inp.type not in _INPUT_DTYPES:
             raise SklirError(f"onnx model input {inp.name} has unsupported type {inp.type}")
         self.input_dtype: np.dtype = _INPUT_DTYPES[inp.type]
+        self.width: int | None = inp.shape[-1] if isinstance(inp.shape[-1], int) else None
         self.output_names: tuple[str, ...] = tuple(o.name for o in self.session.get_outputs())
 
     def raw(self, X: np.ndarray) -> list[np.ndarray]:
@@ -51,6 +53,7 @@ class PreparedOnnx:
 
     def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """The outputs by name; strings as object arrays of ``str``."""
+        check_width(self.width, X)
         X = np.ascontiguousarray(X, dtype=self.input_dtype)
         return {name: _normalise(out) for name, out in zip(self.output_names, self.raw(X), strict=True)}
 

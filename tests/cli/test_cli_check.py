@@ -107,7 +107,7 @@ def test_artefact_of_another_width_is_a_one_line_error(capsys: pytest.CaptureFix
                                                        target: str) -> None:
     code, out, err = run_cli(capsys, "check", artefacts / "digits.joblib", artefacts / f"diabetes.{target}")
     assert code == 1 and out == ""
-    assert_one_line_error(err, f"diabetes.{target}", "takes 10 features but the model takes 64")
+    assert_one_line_error(err, f"diabetes.{target}", "takes 10 features per row, the data is 256x64")
 
 
 @pytest.mark.parametrize(("target", "fragment"), [("tflite", "not a .tflite model"),

@@ -47,7 +47,7 @@ def test_verify_after_each_pass_catches_a_broken_pass() -> None:
 
 def test_print_after_receives_every_pass_in_every_round() -> None:
     seen: list[tuple[str, str]] = []
-    manager = default_pipeline(lambda name, text: seen.append((name, text)))
+    manager = default_pipeline(lambda name, module: seen.append((name, print_module(module))))
     result = manager.run(_scaled_logistic())
     names = [p.name for p in manager.passes]
     assert names == ["constant-fold", "fold-affine", "constant-fold", "cse", "dce"]
