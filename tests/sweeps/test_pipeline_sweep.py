@@ -2,7 +2,8 @@
 
 Each case draws a real dataset, zero to three preprocessing steps and a final estimator, fits the
 pipeline, and checks it on every runtime with the parity harness (labels identical, floats within
-1e-5 of the output's scale). CI runs ``SWEEP_SIZE_CI`` cases; ``SKLIR_FULL_SWEEP=1`` runs
+1e-5 of the output's scale, looser only where float32 cannot carry the model: see
+:func:`float32_tolerance`). CI runs ``SWEEP_SIZE_CI`` cases; ``SKLIR_FULL_SWEEP=1`` runs
 ``SWEEP_SIZE_FULL``. The seed of a case is its index, so a failure names a reproducible case.
 """
 
@@ -103,9 +104,27 @@ def draw_case(seed: int) -> tuple[Any, np.ndarray]:
     return pipe.fit(X, y), X
 
 
+def float32_tolerance(pipe: Any) -> float:
+    """1e-5, or the float32 error of the pipeline's worst centring step when that is larger.
+
+    A scaler that subtracts a mean lying ``r`` of its standard deviations away from zero cancels
+    the leading digits of what it receives: float32 keeps about ``eps32 * r`` of the result, in
+    any evaluation order (folded or not). TruncatedSVD of uncentred data, e.g. polynomial features
+    with their bias column, yields such near-constant components (seed 27: r = 15781).
+    """
+    ratios = [np.max(np.abs(step.mean_) / step.scale_) for step in pipe if isinstance(step, StandardScaler)]
+    return max(1e-5, float(np.finfo(np.float32).eps) * max(ratios, default=0.0))
+
+
 @pytest.mark.sweep
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("seed", range(SIZE))
 def test_random_pipeline_parity(seed: int) -> None:
     pipe, X = draw_case(seed)
-    assert_parity(pipe, X)
+    assert_parity(pipe, X, rtol=float32_tolerance(pipe))
+
+
+def test_ill_conditioned_case_gets_a_stated_tolerance() -> None:
+    # the tolerance above loosens only for the cases that need it
+    assert float32_tolerance(draw_case(27)[0]) > 1e-4
+    assert float32_tolerance(draw_case(0)[0]) == 1e-5
