@@ -10,6 +10,7 @@ output of the module against scikit-learn's own method on the same data:
   i.e. ``|got - want| <= rtol * max(1, max|want|)`` elementwise, default ``rtol=1e-5``.
   Tests that need a looser tolerance pass it explicitly with the reason beside it.
 
+Every lowered module must also round-trip through its text form (:func:`assert_round_trip`).
 ``X`` is rounded to float32 first so scikit-learn sees exactly the numbers the artefact sees.
 Conversions are cached for the whole session, keyed on the module text, so a model converted in
 one test is not converted again in another. ``SKLIR_TEST_BACKENDS`` (comma-separated from
@@ -45,12 +46,20 @@ def artefact(module: Module, target: str) -> bytes:
     return _ARTEFACTS[key]
 
 
+def assert_round_trip(module: Module) -> None:
+    """print(parse(text)) == text for the module's text; constants print exactly, so equal text
+    means the parsed module is the same module, bit for bit."""
+    text = print_module(module)
+    assert print_module(sklir.parse(text)) == text, "the lowered module does not round-trip through its text"
+
+
 def assert_parity(estimator: Any, X: np.ndarray, rtol: float = 1e-5,
                   backends: list[str] | None = None) -> Module:
     """Check every output of ``estimator``'s lowering against scikit-learn on ``X``; return the module."""
     X = np.asarray(X, dtype=np.float32)
     want = expected_outputs(estimator, X.astype(np.float64))
     module = sklir.lower(estimator)
+    assert_round_trip(module)
     assert set(module.outputs) == set(want), f"outputs {sorted(module.outputs)} != contract {sorted(want)}"
     for backend in backends or BACKENDS:
         if backend == "interpreter":

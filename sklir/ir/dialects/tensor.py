@@ -68,6 +68,9 @@ class Concat(Op):
 class Gather(Op):
     """``numpy.take(x, indices, axis)``; with constant indices on axis 1 it selects columns.
 
+    Indices must lie in ``[0, dim)``: numpy wraps negative ones, TFLite's GATHER does not, so
+    lowerings emit only non-negative indices.
+
     ``%2: f32[N,2] = gather(%x, %1) {axis = 1}`` where ``%1: i64[2]``.
     """
 
