@@ -77,7 +77,8 @@ class Graph:
         """An initializer holding ``array`` as ``dtype``; equal constants share one initializer."""
         arr = np.asarray(array, dtype=dtype.numpy)
         if dtype is DType.str:
-            payload: bytes = "\x00".join(str(s) for s in arr.ravel()).encode()
+            # JSON keeps string boundaries (a separator character could occur inside a label)
+            payload: bytes = json.dumps([str(s) for s in arr.ravel()]).encode()
         else:
             payload = np.ascontiguousarray(arr).tobytes()
         key = (dtype, arr.shape, payload)
