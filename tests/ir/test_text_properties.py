@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 
 import numpy as np
+import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from irtext_support import GOLDEN, assert_same_module
@@ -178,7 +180,8 @@ def modules(draw: st.DrawFn) -> Module:
     return b.module
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.sweep
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(modules())
 def test_random_modules_round_trip_exactly(module: Module) -> None:
     text = print_module(module)
@@ -187,7 +190,8 @@ def test_random_modules_round_trip_exactly(module: Module) -> None:
     assert_same_module(module, again)
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.sweep
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=40), st.sampled_from([DType.f32, DType.f64]))
 def test_float_constants_round_trip_bit_exactly(bits: list[int], dtype: DType) -> None:
     if dtype is DType.f32:
@@ -262,7 +266,8 @@ def mutated_goldens(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.sweep
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_goldens())
 def test_mutated_goldens_parse_or_raise_a_positioned_parse_error(text: str) -> None:
     try:

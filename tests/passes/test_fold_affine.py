@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import dataset
+from conftest import dataset, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pass_checks import assert_same_outputs, random_inputs
@@ -140,7 +140,8 @@ def _subsequence(ops: list[str], form: list[str]) -> bool:
     return all(op in it for op in ops)
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.sweep
+@settings(max_examples=examples(300), deadline=None)
 @given(affine_chains())
 def test_random_affine_chains_fold(case: tuple[Module, list[str]]) -> None:
     before, chain = case

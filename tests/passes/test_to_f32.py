@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import dataset
+from conftest import dataset, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pass_checks import assert_same_outputs
@@ -85,7 +85,8 @@ def test_rounding_rule_table_is_consulted_per_op_class(monkeypatch: pytest.Monke
     assert float(value) < 0.1 < float(np.nextafter(value, np.float32(1)))
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.sweep
+@settings(max_examples=examples(200), deadline=None)
 @given(bound=st.floats(-1e6, 1e6, allow_nan=False), predicate=st.sampled_from(["gt", "ge", "lt", "le"]),
        flipped=st.booleans())
 def test_comparison_bounds_keep_every_f32_decision(bound: float, predicate: str, flipped: bool) -> None:
