@@ -157,8 +157,8 @@ def _constant_for(node: Node, vtype: TensorType, tensor: Tensor) -> np.ndarray |
     if node.op.name == "matmul":
         return arr.astype(np.float64)
     if node.op.name == "gather":
-        # axis 1 or -1 of a rank-2 value (both are odd)
-        if node.op.axis % 2 != 1 or arr.ndim != 1 or not np.all((arr >= -n) & (arr < n)):  # type: ignore[attr-defined]
+        # column selection: axis 1 (or -1) of the rank-2 value
+        if node.op.axis % vtype.rank != 1 or arr.ndim != 1 or not np.all((arr >= -n) & (arr < n)):  # type: ignore[attr-defined]
             return None
         return arr.astype(np.int64) % max(n, 1)
     # elementwise: the constant must broadcast over the rows without widening the value
