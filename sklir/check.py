@@ -137,11 +137,14 @@ def compare_outputs(got: Mapping[str, np.ndarray], want: Mapping[str, np.ndarray
 
 
 def artefact_kind(path: str | Path) -> str:
-    """The runtime kind of an artefact file, from its suffix."""
+    """The runtime kind of an artefact: a SavedModel directory, else from the file's suffix."""
     path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return "savedmodel"
     kind = ARTEFACT_KINDS.get(path.suffix.lower())
     if kind is None:
-        raise InputFileError(f"{path}: cannot run this artefact (check runs {', '.join(ARTEFACT_KINDS)} files)")
+        runs = ", ".join(ARTEFACT_KINDS)
+        raise InputFileError(f"{path}: cannot run this artefact (check runs {runs} files and SavedModel directories)")
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     return kind

@@ -30,6 +30,7 @@ from sklir.errors import BackendError  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
 from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
 from sklir.ir.types import DType, N  # noqa: E402
+from sklir.runtimes import check_width  # noqa: E402
 from sklir.runtimes.litert import operator_names, silenced_native_output  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -377,3 +378,39 @@ def emit_savedmodel(module: Module, directory: Path) -> None:
         tf.saved_model.save(holder, str(directory), signatures={SIGNATURE: concrete})
     (directory / SAVEDMODEL_METADATA).parent.mkdir(parents=True, exist_ok=True)
     (directory / SAVEDMODEL_METADATA).write_text(metadata_json(module), encoding="utf-8")
+
+
+def call_savedmodel(loaded: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Call a loaded SavedModel's ``serving_default`` by keyword, as TF Serving does; strings as ``str``."""
+    signature = loaded.signatures[SIGNATURE]
+    _, inputs = signature.structured_input_signature
+    ((name, spec),) = inputs.items()
+    check_width(spec.shape[-1], X)
+    outputs = signature(**{name: tf.constant(X, dtype=spec.dtype)})
+    result = {}
+    for key, value in outputs.items():
+        arr = value.numpy()
+        if arr.dtype.kind in "OS":
+            arr = np.array([v.decode() for v in arr.ravel().tolist()], dtype=object).reshape(arr.shape)
+        result[key] = arr
+    return result
+
+
+# resolved directory -> (modification time of saved_model.pb, loaded SavedModel)
+_LOADED_SAVEDMODELS: dict[Path, tuple[float, Any]] = {}
+
+
+def run_savedmodel(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the SavedModel directory ``artefact`` on ``X`` (loaded once per directory and version)."""
+    if not isinstance(artefact, (str, Path)):
+        raise BackendError("a SavedModel is a directory: give its path")
+    directory = Path(artefact).resolve()
+    graph = directory / "saved_model.pb"
+    if not graph.is_file():
+        raise BackendError(f"{artefact}: not a SavedModel directory (no saved_model.pb)")
+    stamp = graph.stat().st_mtime
+    cached = _LOADED_SAVEDMODELS.get(directory)
+    if cached is None or cached[0] != stamp:
+        with silenced_native_output():
+            cached = _LOADED_SAVEDMODELS[directory] = (stamp, tf.saved_model.load(str(directory)))
+    return call_savedmodel(cached[1], np.asarray(X, dtype=np.float32))

@@ -1,4 +1,5 @@
-"""Runs emitted artefacts under their real runtimes: LiteRT for .tflite, onnxruntime for .onnx.
+"""Runs emitted artefacts under their real runtimes: LiteRT for .tflite, onnxruntime for .onnx,
+TensorFlow for a SavedModel directory.
 
 Each runner takes the artefact (bytes or a path) and a float32 batch ``X`` and returns the
 outputs by name, strings decoded to ``str`` in object arrays, so results compare directly with
@@ -19,6 +20,8 @@ from sklir.errors import SklirError
 RUNNERS: dict[str, tuple[str, str]] = {
     "tflite": ("sklir.runtimes.litert", "run_tflite"),
     "onnx": ("sklir.runtimes.onnxrt", "run_onnx"),
+    # TensorFlow itself runs a SavedModel; its runner lives with the only module importing TF
+    "savedmodel": ("sklir.backends.tflite", "run_savedmodel"),
 }
 
 

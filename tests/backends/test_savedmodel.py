@@ -18,7 +18,7 @@ from op_cases import CASES, OpCase
 from test_tflite import assert_same, iris_pipeline, tflite
 
 import sklir
-from sklir.backends.tflite import emit_savedmodel, tf
+from sklir.backends.tflite import call_savedmodel, emit_savedmodel, tf
 from sklir.ir import Module
 from sklir.runtimes.litert import run_tflite
 
@@ -45,18 +45,6 @@ def loaded(module: Module, root: Path) -> object:
     return _LOADED[module.name]
 
 
-def run_savedmodel(model: object, X: np.ndarray) -> dict[str, np.ndarray]:
-    """Call ``serving_default`` by keyword, as TF Serving does; strings decoded to str."""
-    out = model.signatures["serving_default"](x=tf.constant(X))  # type: ignore[attr-defined]
-    result = {}
-    for name, value in out.items():
-        arr = value.numpy()
-        if arr.dtype.kind in "OS":
-            arr = np.array([v.decode() for v in arr.ravel().tolist()], dtype=object).reshape(arr.shape)
-        result[name] = arr
-    return result
-
-
 def test_chosen_cases_exist() -> None:
     assert len(SAVED_CASES) == len(CHOSEN)
 
@@ -75,7 +63,7 @@ def test_answers_match_litert_and_the_interpreter(case: OpCase, saved_root: Path
     model = loaded(case.module, saved_root)
     for batch in (1, 33):
         X = case.X(batch, seed=batch)
-        got = run_savedmodel(model, X)
+        got = call_savedmodel(model, X)
         assert_same(got, run_tflite(tflite(case), X), f"{case.name}[{batch}] vs LiteRT")
         assert_same(got, sklir.interpret(case.module, X, precision="native"), f"{case.name}[{batch}] vs interpreter")
 
@@ -87,7 +75,7 @@ def test_real_model_through_emit_writes_metadata_and_matches(saved_root: Path) -
     recorded = json.loads((directory / "assets.extra" / "sklir.json").read_text(encoding="utf-8"))
     assert recorded["classes"] == ["setosa", "versicolor", "virginica"] and recorded["source"] == "Pipeline"
     X = dataset("iris")[0].astype(np.float32)
-    got = run_savedmodel(tf.saved_model.load(str(directory)), X)
+    got = call_savedmodel(tf.saved_model.load(str(directory)), X)
     assert (got["label"] == estimator.predict(X)).all()  # type: ignore[attr-defined]
     # rtol 1e-5 of the scale, the parity harness's contract for f32 artefacts against scikit-learn
     want = estimator.predict_proba(X)  # type: ignore[attr-defined]

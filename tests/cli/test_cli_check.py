@@ -119,3 +119,10 @@ def test_corrupt_artefact_is_a_one_line_error(capsys: pytest.CaptureFixture[str]
     code, _, err = run_cli(capsys, "check", artefacts / "digits.joblib", corrupt)
     assert code == 1
     assert_one_line_error(err, fragment)
+
+
+def test_directory_that_is_not_a_savedmodel_is_a_one_line_error(capsys: pytest.CaptureFixture[str],
+                                                                 artefacts: Path, tmp_path: Path) -> None:
+    code, out, err = run_cli(capsys, "check", artefacts / "digits.joblib", tmp_path)
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "cannot run this artefact", "SavedModel directories")
