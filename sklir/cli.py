@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sklir", description="Compile fitted scikit-learn models to "
                                      "TensorFlow Lite and ONNX with proven parity.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    trust = dict(action="extend", nargs="+", default=[], metavar="TYPE",
+    trust: dict[str, Any] = dict(action="extend", nargs="+", default=[], metavar="TYPE",
                  help="a .skops type to trust (repeatable); untrusted types are refused otherwise")
 
     lower = sub.add_parser("lower", help="lower a model file to .tflite, .onnx, a SavedModel or IR text")
@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="--emit ir: print the f64 module, or the f32 one a backend receives")
     lower.add_argument("--elide-constants", action="store_true",
                        help="replace large constants by <elided> in printed IR (for reading; it does not parse)")
-    lower.add_argument("--trust", **trust)  # type: ignore[arg-type]
+    lower.add_argument("--trust", **trust)
     lower.set_defaults(run=_lower)
 
     check = sub.add_parser("check", help="compare an artefact's outputs with scikit-learn's")
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--data", metavar="FILE", help="inputs as .npy or .csv (default: generated)")
     check.add_argument("--rtol", type=_rtol, default=None,
                        help="tolerance relative to each output's scale (default 1e-5)")
-    check.add_argument("--trust", **trust)  # type: ignore[arg-type]
+    check.add_argument("--trust", **trust)
     check.set_defaults(run=_check)
 
     supported = sub.add_parser("supported", help="list the supported estimators")

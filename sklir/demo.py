@@ -10,8 +10,12 @@ import contextlib
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 # the demo's held-out split and model, fixed so that every run prints the same story
 TEST_SIZE = 0.2
@@ -19,7 +23,7 @@ SEED = 0
 PCA_COMPONENTS = 30
 
 
-def fit_pipeline() -> tuple[object, np.ndarray, np.ndarray]:
+def fit_pipeline() -> tuple[Pipeline, np.ndarray, np.ndarray]:
     """StandardScaler -> PCA -> LogisticRegression fitted on digits; returns (model, X_test, y_test)."""
     from sklearn.datasets import load_digits
     from sklearn.decomposition import PCA
@@ -40,7 +44,8 @@ def run_demo(out: str | Path | None = None) -> int:
     with contextlib.ExitStack() as stack:
         directory = Path(out) if out is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         directory.mkdir(parents=True, exist_ok=True)
-        return _demo(directory)
+        status = _demo(directory)
+    return status
 
 
 def _demo(directory: Path) -> int:
@@ -62,7 +67,7 @@ def _demo(directory: Path) -> int:
     start = time.perf_counter()
     loaded = load_model(saved)
     module = lower_model(loaded)
-    artefact = Path(emit(module, "tflite", saved.with_suffix(".tflite")))  # type: ignore[arg-type]
+    artefact = emit(module, "tflite", saved.with_suffix(".tflite"))
     seconds = time.perf_counter() - start
     size = artefact.stat().st_size / 1024
     print(f"  lowered   {artefact} ({size:.1f} kB) in {seconds:.1f} s (mostly TensorFlow's start-up)")

@@ -119,7 +119,7 @@ def _is_estimator(obj: Any) -> bool:
 def n_features(model: Any) -> int:
     """The input width a loaded model expects."""
     if isinstance(model, Module):
-        return int(model.inputs[0].type.shape[1])
+        return model.inputs[0].type.static_dim(1)
     width = getattr(model, "n_features_in_", None)
     if width is None:
         from sklir.frontend.registry import check_fitted

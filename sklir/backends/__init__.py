@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sklir.errors import SklirError
 from sklir.io import check_writable, write_atomic, write_directory_atomic
@@ -34,7 +34,7 @@ class Target:
 
     def load(self) -> Callable[..., Any]:
         """Import the backend module and return its emit function."""
-        return getattr(importlib.import_module(self.module), self.function)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(self.module), self.function)
 
 
 TARGETS: dict[str, Target] = {
@@ -56,6 +56,14 @@ def _target(target: str) -> Target:
     if target not in TARGETS:
         raise SklirError(f"unknown target '{target}' (known: {', '.join(TARGETS)})")
     return TARGETS[target]
+
+
+@overload
+def emit(module: Module, target: str, path: None = None) -> bytes: ...
+
+
+@overload
+def emit(module: Module, target: str, path: str | Path) -> Path: ...
 
 
 def emit(module: Module, target: str, path: str | Path | None = None) -> bytes | Path:

@@ -31,7 +31,7 @@ from sklir.errors import BackendError
 from sklir.ir.core import Module, Node, Op, Value
 from sklir.ir.dialects import arith, linalg, tensor
 from sklir.ir.dialects._checks import normalize_axis
-from sklir.ir.types import DType, N, TensorType
+from sklir.ir.types import Batch, DType, TensorType
 
 OPSET = 17
 IR_VERSION = helper.find_min_ir_version_for([helper.make_opsetid("", OPSET)])
@@ -354,7 +354,7 @@ EMITTERS: dict[type[Op], Emitter] = {
 # ---- the model -----------------------------------------------------------------------------
 
 def _value_info(name: str, t: TensorType) -> onnx.ValueInfoProto:
-    dims = ["N" if d is N else int(d) for d in t.shape]  # type: ignore[call-overload]
+    dims: list[str | int] = ["N" if isinstance(d, Batch) else d for d in t.shape]
     return helper.make_tensor_value_info(name, ELEMENT_TYPES[t.dtype], dims)
 
 
@@ -413,4 +413,4 @@ def emit_onnx(module: Module) -> bytes:
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BackendError(f"onnx backend produced an invalid model for {module.name}: {first}") from e
-    return model.SerializeToString()  # type: ignore[no-any-return]
+    return model.SerializeToString()

@@ -36,6 +36,6 @@ def columnwise(b: Builder, x: Value, op: str, vector: Any) -> Value:
 def select_columns(b: Builder, x: Value, indices: Any) -> Value:
     """``x[:, indices]`` as ``gather`` on axis 1; ``x`` itself when every column is kept in order."""
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    if np.array_equal(idx, np.arange(x.type.shape[1])):
+    if np.array_equal(idx, np.arange(x.type.static_dim(1))):
         return x
     return b.call("gather", x, b.const(idx), axis=1)

@@ -196,5 +196,5 @@ def constant_of(module_producers: Mapping[Value, Node], value: Value) -> Tensor 
     """The constant tensor behind ``value``, or None when it is not defined by a constant op."""
     node = module_producers.get(value)
     if node is not None and node.op.name == "constant":
-        return node.op.value  # type: ignore[attr-defined, no-any-return]
+        return node.op.value  # type: ignore[attr-defined]
     return None

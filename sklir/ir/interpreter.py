@@ -31,7 +31,7 @@ def interpret(module: Module, inputs: Mapping[str, np.ndarray] | np.ndarray,
         inputs = {module.inputs[0].name or "x": inputs}
     env: dict[Value, np.ndarray] = {}
     for v in module.inputs:
-        if v.name not in inputs:
+        if v.name is None or v.name not in inputs:
             raise SklirError(f"missing input %{v.name}")
         arr = np.asarray(inputs[v.name])
         want = v.type.shape[1:] if v.type.rank else ()

@@ -50,6 +50,13 @@ def _fail(item: Item, message: str) -> ParseError:
     return ParseError(message, line, column)
 
 
+def _token(item: Item) -> lark.Token:
+    """``item`` where the grammar puts a token (a value or op name); a tree there is a grammar bug."""
+    if not isinstance(item, lark.Token):
+        raise TypeError(f"grammar bug: expected a token, got a {item.data!r} tree")
+    return item
+
+
 _TERMINAL_NAMES = {
     "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'",
     "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "VALUE": "a value (%name)",
@@ -88,7 +95,8 @@ def _syntax_message(text: str, e: lark.exceptions.UnexpectedInput) -> tuple[str,
         return f"unexpected end of input, expected {_expected(e)}", _line_column(text, len(text))
     if isinstance(e, lark.exceptions.UnexpectedToken):
         return f"unexpected {_short(repr(str(e.token)))}, expected {_expected(e)}", (e.line, e.column)
-    char = text[e.pos_in_stream]
+    # only UnexpectedCharacters is left, and it sets pos_in_stream; lark declares the attribute as None
+    char = text[e.pos_in_stream]  # type: ignore[index]
     if char == '"':
         return "unterminated string: a string closes with \" on the same line", (e.line, e.column)
     return f"unexpected character {char!r}, expected {_expected(e)}", (e.line, e.column)
@@ -114,8 +122,8 @@ def _check_nesting(text: str) -> None:
 
 
 def _first_elided(tree: lark.Tree) -> lark.Token | None:
-    tokens = tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "ELIDED")
-    return min(tokens, key=_pos, default=None)
+    tokens = list(tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "ELIDED"))
+    return min(tokens, key=_pos) if tokens else None
 
 
 _ELIDED_MESSAGE = ("this constant was elided (--elide-constants): an elided dump is for reading "
@@ -331,7 +339,7 @@ class _Reader:
                                   f"found {_KIND_NAMES.get(item.data, item.data)}")
         flat = _CONVERT[kind](items, declared.dtype)
         try:
-            array = flat.reshape(declared.shape)  # type: ignore[arg-type]
+            array = flat.reshape(declared.static_shape)
         except ValueError as e:  # a zero-size shape whose other dimensions overflow numpy
             raise _fail(tree.children[0], f"constant shape {declared} is too large ({e})") from None
         return Tensor(array, declared.dtype)
@@ -407,9 +415,9 @@ class _Reader:
         opname_tok = rest[0]
         operand_toks = [c for c in rest[1:] if isinstance(c, lark.Token)]
         attrs_tree = next((c for c in rest[1:] if isinstance(c, lark.Tree)), None)
-        op = self.op(opname_tok, attrs_tree)
+        op = self.op(_token(opname_tok), attrs_tree)
         operands = tuple(self.use(t) for t in operand_toks)
-        values = tuple(self.define(r.children[0], self.type(r.children[1])) for r in results)
+        values = tuple(self.define(_token(r.children[0]), self.type(r.children[1])) for r in results)
         return Node(op, operands, values, loc=_pos(tree))
 
     def module(self, tree: lark.Tree) -> Module:
@@ -422,7 +430,7 @@ class _Reader:
             for r in statement.children:
                 if isinstance(r, lark.Tree) and r.data == "result":
                     self.later.setdefault(str(r.children[0])[1:], _pos(r)[0])
-        inputs = [self.define(p.children[0], self.type(p.children[1])) for p in params]
+        inputs = [self.define(_token(p.children[0]), self.type(p.children[1])) for p in params]
         module_attrs = {k: _freeze(v) for _, k, v in self.attr_dict(attrs.children[0] if attrs else None)}
         nodes = [self.statement(s) for s in statements]
         outputs: dict[str, Value] = {}
@@ -430,7 +438,7 @@ class _Reader:
             key, value = out.children
             if str(key) in outputs:
                 raise _fail(out, f"output '{key}' returned twice")
-            outputs[str(key)] = self.use(value, f"output '{key}' refers to {{}}, which")
+            outputs[str(key)] = self.use(_token(value), f"output '{key}' refers to {{}}, which")
         return Module(str(symbol)[1:], inputs, nodes, outputs, module_attrs)
 
 

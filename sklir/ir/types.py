@@ -6,6 +6,7 @@ every other dimension is a non-negative integer. ``f64[]`` is a scalar.
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass
 
@@ -24,13 +25,14 @@ class DType(enum.Enum):
     bool = "bool"
     str = "str"
 
+    # ``bool`` in this class body is the member above, so annotations name the builtin explicitly
     @property
-    def is_float(self) -> bool:
+    def is_float(self) -> builtins.bool:
         """True for f32 and f64."""
         return self in (DType.f32, DType.f64)
 
     @property
-    def is_int(self) -> bool:
+    def is_int(self) -> builtins.bool:
         """True for i32 and i64."""
         return self in (DType.i32, DType.i64)
 
@@ -104,6 +106,21 @@ class TensorType:
         """True when some dimension is the symbolic batch."""
         return any(d is N for d in self.shape)
 
+    def static_dim(self, axis: int) -> int:
+        """The size of dimension ``axis`` (e.g. the width ``n`` of a ``[N, n]`` value).
+
+        Raises :class:`IRError` when that dimension is the batch ``N``, whose size is known only at run time.
+        """
+        d = self.shape[axis]
+        if isinstance(d, Batch):
+            raise IRError(f"dimension {axis} of {self} is the batch dimension N, not a fixed size")
+        return d
+
+    @property
+    def static_shape(self) -> tuple[int, ...]:
+        """The shape as integers, for a type without the batch dimension (a constant's)."""
+        return tuple(self.static_dim(axis) for axis in range(self.rank))
+
     def with_dtype(self, dtype: DType) -> TensorType:
         """The same shape with another dtype."""
         return TensorType(dtype, self.shape)
@@ -142,4 +159,4 @@ def _fmt(shape: tuple[Dim, ...]) -> str:
 
 def concrete_shape(shape: tuple[Dim, ...], batch: int) -> tuple[int, ...]:
     """The shape with the batch dimension replaced by ``batch``."""
-    return tuple(batch if d is N else d for d in shape)
+    return tuple(batch if isinstance(d, Batch) else d for d in shape)

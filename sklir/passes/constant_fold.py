@@ -54,8 +54,9 @@ class ConstantFold(Pass):
             replacement = None
             if node.operands and not isinstance(node.op, Constant):
                 consts = [constant_of(producers, v) for v in node.operands]
-                if all(c is not None for c in consts):
-                    replacement = _fold(node, consts, self.max_elements)  # type: ignore[arg-type]
+                tensors = [c for c in consts if c is not None]
+                if len(tensors) == len(consts):
+                    replacement = _fold(node, tensors, self.max_elements)
             new = replacement if replacement is not None else [node]
             changed |= replacement is not None
             for n in new:

@@ -6,9 +6,10 @@ Frontends emit affine preprocessing and linear models as small steps on a ``[N, 
 ``neg(v)``; and ``gather(v, idx) {axis = 1}`` selecting columns by constant indices.
 
 Each step's result is tracked as an affine map of an upstream *source* value, composed in
-float64: either sparse, ``y = x[:, index] * scale + bias`` (a diagonal map when ``index`` is the
-identity), or dense, ``y = x @ matrix + bias``. A chain stops at a value read more than once
-(module outputs count as reads), so no work is ever duplicated; there the map is materialised:
+float64: either sparse (:class:`SparseMap`), ``y = x[:, index] * scale + bias`` (a diagonal map when
+``index`` is the identity), or dense (:class:`DenseMap`), ``y = x @ matrix + bias``. A chain stops
+at a value read more than once (module outputs count as reads), so no work is ever duplicated;
+there the map is materialised:
 
 * dense: ``matmul(source, A)``, then ``add`` when the bias is not zero;
 * sparse: ``gather`` unless the selection is the identity, ``mul`` unless every scale is one,
@@ -24,85 +25,107 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 import numpy as np
 
 from sklir.ir.core import OPS, Module, Node, Tensor, Value, constant_of
-from sklir.ir.dialects.tensor import Constant
+from sklir.ir.dialects.tensor import Constant, Gather
 from sklir.ir.types import DType, N, TensorType
 from sklir.passes.manager import Pass, PassResult, register_pass
 from sklir.passes.rewrite import rebuild, use_counts
 
 
 @dataclass(frozen=True)
-class AffineMap:
-    """``y = x @ matrix + bias`` (dense) or ``y = x[:, index] * scale + bias`` (sparse), ``x = source``.
-
-    Arrays are float64. In sparse form ``index`` None means the identity selection.
-    """
+class DenseMap:
+    """``y = x @ matrix + bias`` with ``x = source`` (``n_in`` columns); arrays are float64."""
 
     source: Value
     n_in: int
     bias: np.ndarray
-    matrix: np.ndarray | None = None
-    index: np.ndarray | None = None
-    scale: np.ndarray | None = None
+    matrix: np.ndarray
 
-    @staticmethod
-    def identity(source: Value) -> AffineMap:
-        """The map ``y = x`` on ``source``."""
-        n = int(source.type.shape[1])  # type: ignore[arg-type]
-        return AffineMap(source, n, np.zeros(n), scale=np.ones(n))
-
-    @property
-    def dense(self) -> bool:
-        """True in dense form."""
-        return self.matrix is not None
-
-    def shifted(self, c: np.ndarray) -> AffineMap:
+    def shifted(self, c: np.ndarray) -> DenseMap:
         """``y + c``."""
         return replace(self, bias=self.bias + c)
 
-    def scaled(self, c: np.ndarray) -> AffineMap:
+    def scaled(self, c: np.ndarray) -> DenseMap:
         """``y * c`` (column-wise)."""
-        if self.dense:
-            return replace(self, matrix=self.matrix * c, bias=self.bias * c)
-        return replace(self, scale=self.scale * c, bias=self.bias * c)
+        return replace(self, matrix=self.matrix * c, bias=self.bias * c)
 
-    def divided(self, c: np.ndarray) -> AffineMap:
+    def divided(self, c: np.ndarray) -> DenseMap:
         """``y / c`` (column-wise); divides rather than multiplying by a rounded reciprocal."""
-        if self.dense:
-            return replace(self, matrix=self.matrix / c, bias=self.bias / c)
-        return replace(self, scale=self.scale / c, bias=self.bias / c)
+        return replace(self, matrix=self.matrix / c, bias=self.bias / c)
 
-    def times(self, c: np.ndarray) -> AffineMap:
-        """``y @ c`` for a constant matrix ``c``: always dense."""
-        if self.dense:
-            return replace(self, matrix=self.matrix @ c, bias=self.bias @ c)
-        rows = np.arange(self.n_in) if self.index is None else self.index
-        matrix = np.zeros((self.n_in, c.shape[1]))
-        # several output columns may select the same input column: their rows accumulate
-        np.add.at(matrix, rows, self.scale[:, None] * c)
-        return replace(self, matrix=matrix, bias=self.bias @ c, index=None, scale=None)
+    def times(self, c: np.ndarray) -> DenseMap:
+        """``y @ c`` for a constant matrix ``c``."""
+        return replace(self, matrix=self.matrix @ c, bias=self.bias @ c)
 
-    def selected(self, idx: np.ndarray) -> AffineMap:
+    def selected(self, idx: np.ndarray) -> DenseMap:
         """``y[:, idx]``."""
-        if self.dense:
-            return replace(self, matrix=self.matrix[:, idx], bias=self.bias[idx])
-        index = idx if self.index is None else self.index[idx]
-        return replace(self, index=index, scale=self.scale[idx], bias=self.bias[idx])
+        return replace(self, matrix=self.matrix[:, idx], bias=self.bias[idx])
 
     def sparsified(self) -> AffineMap:
-        """The sparse form when the dense matrix has exactly one non-zero per column, else self."""
-        if not self.dense:
-            return self
+        """The sparse form when the matrix has exactly one non-zero per column, else self."""
         nonzero = self.matrix != 0
         if not np.all(nonzero.sum(axis=0) == 1):
             return self
         index = np.argmax(nonzero, axis=0)
         scale = self.matrix[index, np.arange(self.matrix.shape[1])]
-        return replace(self, matrix=None, index=index, scale=scale)
+        return SparseMap(self.source, self.n_in, self.bias, scale, index)
+
+
+@dataclass(frozen=True)
+class SparseMap:
+    """``y = x[:, index] * scale + bias`` with ``x = source`` (``n_in`` columns); arrays are float64.
+
+    ``index`` None means the identity selection (a diagonal map).
+    """
+
+    source: Value
+    n_in: int
+    bias: np.ndarray
+    scale: np.ndarray
+    index: np.ndarray | None = None
+
+    @staticmethod
+    def identity(source: Value) -> SparseMap:
+        """The map ``y = x`` on ``source``."""
+        n = source.type.static_dim(1)
+        return SparseMap(source, n, np.zeros(n), np.ones(n))
+
+    def shifted(self, c: np.ndarray) -> SparseMap:
+        """``y + c``."""
+        return replace(self, bias=self.bias + c)
+
+    def scaled(self, c: np.ndarray) -> SparseMap:
+        """``y * c`` (column-wise)."""
+        return replace(self, scale=self.scale * c, bias=self.bias * c)
+
+    def divided(self, c: np.ndarray) -> SparseMap:
+        """``y / c`` (column-wise); divides rather than multiplying by a rounded reciprocal."""
+        return replace(self, scale=self.scale / c, bias=self.bias / c)
+
+    def times(self, c: np.ndarray) -> DenseMap:
+        """``y @ c`` for a constant matrix ``c``: the dense form."""
+        rows = np.arange(self.n_in) if self.index is None else self.index
+        matrix = np.zeros((self.n_in, c.shape[1]))
+        # several output columns may select the same input column: their rows accumulate
+        np.add.at(matrix, rows, self.scale[:, None] * c)
+        return DenseMap(self.source, self.n_in, self.bias @ c, matrix)
+
+    def selected(self, idx: np.ndarray) -> SparseMap:
+        """``y[:, idx]``."""
+        index = idx if self.index is None else self.index[idx]
+        return replace(self, index=index, scale=self.scale[idx], bias=self.bias[idx])
+
+    def sparsified(self) -> SparseMap:
+        """Already sparse: self."""
+        return self
+
+
+# the map a chain of steps has composed so far, in one of its two forms
+AffineMap: TypeAlias = DenseMap | SparseMap
 
 
 # A step composes the map of its non-constant operand with its constant operand; ``first`` says
@@ -138,27 +161,29 @@ def _step_operand(node: Node, producers: dict[Value, Node]) -> tuple[Value, np.n
         return None
     if node.op.name == "neg":
         return node.operands[0], np.empty(0), False
-    consts = [constant_of(producers, v) for v in node.operands]
-    if (consts[0] is None) == (consts[1] is None):
+    left, right = (constant_of(producers, v) for v in node.operands)
+    # exactly one operand must be a constant
+    if left is not None and right is None:
+        value, tensor, first = node.operands[1], left, True
+    elif left is None and right is not None:
+        value, tensor, first = node.operands[0], right, False
+    else:
         return None
-    first = consts[0] is not None
-    value = node.operands[1 if first else 0]
-    tensor = consts[0] if first else consts[1]
     if not _is_rows(value.type):
         return None
-    c = _constant_for(node, value.type, tensor)  # type: ignore[arg-type]
+    c = _constant_for(node, value.type, tensor)
     return None if c is None else (value, c, first)
 
 
 def _constant_for(node: Node, vtype: TensorType, tensor: Tensor) -> np.ndarray | None:
     """The constant in the form its step composes with, or None when the step is not a column map."""
-    n = int(vtype.shape[1])  # type: ignore[arg-type]
+    n = vtype.static_dim(1)
     arr = tensor.array
     if node.op.name == "matmul":
         return arr.astype(np.float64)
-    if node.op.name == "gather":
+    if isinstance(node.op, Gather):
         # column selection: axis 1 (or -1) of the rank-2 value
-        if node.op.axis % vtype.rank != 1 or arr.ndim != 1 or not np.all((arr >= -n) & (arr < n)):  # type: ignore[attr-defined]
+        if node.op.axis % vtype.rank != 1 or arr.ndim != 1 or not np.all((arr >= -n) & (arr < n)):
             return None
         return arr.astype(np.int64) % max(n, 1)
     # elementwise: the constant must broadcast over the rows without widening the value
@@ -186,14 +211,14 @@ def _materialise(m: AffineMap, end: Value) -> tuple[list[Node], Value]:
     def apply(opname: str, x: Value, const: np.ndarray, const_dtype: DType = dtype) -> Value:
         tensor = Tensor(_collapse(const), const_dtype)
         c = Value(tensor.type)
-        op = OPS[opname](axis=1) if opname == "gather" else OPS[opname]()
+        op = Gather(axis=1) if opname == "gather" else OPS[opname]()
         (rtype,) = op.infer(x.type, c.type)
         out = Value(rtype)
         nodes.extend([Node(Constant(tensor), (), (c,)), Node(op, (x, c), (out,))])
         return out
 
     x = m.source
-    if m.dense:
+    if isinstance(m, DenseMap):
         x = apply("matmul", x, m.matrix)
     else:
         if m.index is not None and not np.array_equal(m.index, np.arange(m.n_in)):
@@ -254,7 +279,7 @@ class FoldAffine(Pass):
                 continue
             value, c, first = found
             base = chains.get(value) if uses.get(value, 0) == 1 else None
-            start = base.map if base is not None else AffineMap.identity(value)
+            start = base.map if base is not None else SparseMap.identity(value)
             composed = STEPS[node.op.name](start, c, first)
             if composed is None:
                 continue
@@ -271,11 +296,11 @@ class FoldAffine(Pass):
                 continue
             # fewest ops wins; on a tie the sparse form (no sums, so exact; fewer flops). Only a
             # chain through a matmul has a dense candidate: a diagonal one stays elementwise.
-            candidates = [chain.map.sparsified(), *([chain.map] if chain.map.dense else [])]
+            candidates = [chain.map.sparsified(), *([chain.map] if isinstance(chain.map, DenseMap) else [])]
             forms = [nv for nv in (_materialise(f, end) for f in candidates) if _worth_it(chain, nv[0])]
-            new_nodes, value = min(forms, key=lambda nv: _cost(nv[0]), default=([], None))
-            if value is None:
+            if not forms:
                 continue
+            new_nodes, value = min(forms, key=lambda nv: _cost(nv[0]))
             removed.update(chain.nodes)
             replaced[chain.nodes[-1]] = new_nodes
             subst[end] = value

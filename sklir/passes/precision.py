@@ -78,15 +78,19 @@ def comparison_rounding(module: Module) -> dict[Value, Rounding]:
     A constant read by comparisons that disagree on the direction, or by any other op, is left to
     the op's own rule (round to nearest).
     """
-    uses: dict[Value, set[Rounding | None]] = {}
+    bound_rules: dict[Value, set[Rounding]] = {}
+    other_use: set[Value] = set()
     for node in module.nodes:
         for i, v in enumerate(node.operands):
             rule = None
             if isinstance(node.op, Compare):
                 predicate = node.op.predicate if i == 1 else FLIPPED[node.op.predicate]
                 rule = BOUND_ROUNDING.get(predicate)
-            uses.setdefault(v, set()).add(rule)
-    return {v: rules.pop() for v, rules in uses.items() if len(rules) == 1 and None not in rules}
+            if rule is None:
+                other_use.add(v)
+            else:
+                bound_rules.setdefault(v, set()).add(rule)
+    return {v: rules.pop() for v, rules in bound_rules.items() if len(rules) == 1 and v not in other_use}
 
 
 def _to_f32(op: Op, value: Any, rule: Rounding | None = None) -> Any:

@@ -37,7 +37,7 @@ def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarr
     if kind not in RUNNERS:
         raise SklirError(f"no runtime for artefact kind '{kind}' (known: {', '.join(RUNNERS)})")
     module, function = RUNNERS[kind]
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), function)
 
 
 def run(artefact: bytes | str | Path, kind: str, X: np.ndarray) -> dict[str, np.ndarray]:

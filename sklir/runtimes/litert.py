@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import sys
+import types
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ def silenced_native_output() -> Iterator[None]:
             os.close(fd)
 
 
-def _schema():  # type: ignore[no-untyped-def]
+def _schema() -> types.ModuleType:
     from ai_edge_litert import schema_py_generated
 
     return schema_py_generated

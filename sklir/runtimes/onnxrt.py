@@ -49,7 +49,7 @@ class PreparedOnnx:
 
     def raw(self, X: np.ndarray) -> list[np.ndarray]:
         """The outputs in :attr:`output_names` order; ``X`` must already have :attr:`input_dtype`."""
-        return self.session.run(None, {self.input_name: X})  # type: ignore[no-any-return]
+        return self.session.run(None, {self.input_name: X})
 
     def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """The outputs by name; strings as object arrays of ``str``."""

@@ -52,7 +52,7 @@ def _log_sigmoid(b: Builder, s: Value) -> Value:
 
 def _uniform_where(b: Builder, empty: Value, p: Value) -> Value:
     """``p`` with the rows flagged in ``empty`` (``[N, 1]`` bool) replaced by ``1/K``."""
-    return b.call("select", empty, b.const(1.0 / int(p.type.shape[1])), p)
+    return b.call("select", empty, b.const(1.0 / p.type.static_dim(1)), p)
 
 
 def _softmax(b: Builder, s: Value) -> Value:

@@ -6,8 +6,9 @@ estimator that predicts at the end of a pipeline but transforms inside one (RFE)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sklearn.pipeline import Pipeline
 
@@ -16,13 +17,15 @@ from sklir.frontend.registry import lower_into, lowers, transform_into
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
+T = TypeVar("T")
+
 
 def is_passthrough(step: Any) -> bool:
     """True for the step values scikit-learn skips: ``None`` and ``"passthrough"``."""
     return step is None or (isinstance(step, str) and step == "passthrough")
 
 
-def _in_step(name: str, lowering: Callable[[], Any]) -> Any:
+def _in_step(name: str, lowering: Callable[[], T]) -> T:
     # the step name tells the user which of several similar steps was refused
     try:
         return lowering()
@@ -36,7 +39,7 @@ def lower_pipeline(est: Pipeline, b: Builder, x: Value) -> dict[str, Value]:
     *head, (last_name, last) = est.steps
     for name, step in head:
         if not is_passthrough(step):
-            x = _in_step(name, lambda step=step, x=x: transform_into(step, b, x))
+            x = _in_step(name, functools.partial(transform_into, step, b, x))
     if is_passthrough(last):
         return {"transform": x}
     return _in_step(last_name, lambda: lower_into(last, b, x))

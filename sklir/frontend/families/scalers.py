@@ -34,7 +34,7 @@ AFFINE_STEPS: dict[type, Callable[[Any], list[Step]]] = {
 # scaler class -> the (min, max) its output is clipped to, or None
 CLIP_RANGE: dict[type, Callable[[Any], tuple[float, float] | None]] = {
     StandardScaler: lambda e: None,
-    MinMaxScaler: lambda e: tuple(map(float, e.feature_range)) if e.clip else None,
+    MinMaxScaler: lambda e: (float(e.feature_range[0]), float(e.feature_range[1])) if e.clip else None,
     MaxAbsScaler: lambda e: (-1.0, 1.0) if getattr(e, "clip", False) else None,
     RobustScaler: lambda e: None,
 }

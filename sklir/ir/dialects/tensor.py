@@ -10,7 +10,7 @@ import numpy as np
 from sklir.errors import IRError
 from sklir.ir.core import Op, Tensor, register_op
 from sklir.ir.dialects._checks import normalize_axis, require_int, same_dtype
-from sklir.ir.types import N, TensorType
+from sklir.ir.types import Batch, TensorType
 
 
 @register_op
@@ -49,7 +49,7 @@ class Concat(Op):
         total = 0
         for t in operands:
             d = t.shape[axis]
-            if d is N:
+            if isinstance(d, Batch):
                 raise IRError("concat: cannot concatenate along the batch dimension")
             total += d
         shape = list(operands[0].shape)
