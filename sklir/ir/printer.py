@@ -30,10 +30,30 @@ def format_float(x: float, dtype: DType = DType.f64) -> str:
         return "-nan" if np.signbit(x) else "nan"
     if np.isinf(x):
         return "inf" if x > 0 else "-inf"
-    text = str(np.float32(x)) if dtype is DType.f32 else repr(float(x))
-    if "." not in text and "e" not in text:
-        text += ".0"
-    return text
+    if dtype is DType.f32:
+        return _shortest_f32(np.float32(x))
+    return repr(float(x))
+
+
+def _shortest_f32(v: np.float32) -> str:
+    """The shortest digits that read back to ``v`` as f32, laid out as Python's ``repr`` lays out a float.
+
+    ``str(np.float32)`` is not used: its layout changed between numpy releases, and the text form
+    must not depend on the installed numpy. The digits come from Dragon4 (``unique=True``), whose
+    output is fixed; the layout is positional for ``1e-4 <= |v| < 1e16``, else ``d.ddde+XX``.
+    """
+    mantissa, _, exponent = np.format_float_scientific(v, unique=True, trim="-").partition("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    digits = mantissa.lstrip("-").replace(".", "")
+    e = int(exponent)
+    if -4 <= e < 16:
+        if e >= 0:
+            whole, fraction = digits[: e + 1].ljust(e + 1, "0"), digits[e + 1:] or "0"
+        else:
+            whole, fraction = "0", "0" * (-e - 1) + digits
+        return f"{sign}{whole}.{fraction}"
+    head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{head}e{e:+03d}"
 
 
 def _scalar(x: Any, dtype: DType) -> str:

@@ -106,3 +106,13 @@ def test_numpy_scalars_in_module_attributes_print_as_python_values() -> None:
     module = parse(print_module(b.module))
     assert module.attributes["classes"] == (3, 0.5, True, "a")
     assert module.attributes["tensor"] == Tensor(np.arange(3))
+
+
+@pytest.mark.parametrize("value, text", [
+    (16777216.0, "16777216.0"), (1e7, "10000000.0"), (1e16, "1e+16"), (1e15, "1000000000000000.0"),
+    (1e-4, "0.0001"), (1.234e-5, "1.234e-05"), (-1e-7, "-1e-07"), (0.1, "0.1"), (1e-45, "1e-45"),
+    (3.4028235e38, "3.4028235e+38"), (-0.0, "-0.0"), (2.0**-126, "1.1754944e-38"),
+])
+def test_f32_layout_is_fixed_whatever_the_numpy_version(value: float, text: str) -> None:
+    # shortest f32 digits, laid out as Python's repr lays out a float (numpy's own str changed over releases)
+    assert format_float(value, DType.f32) == text

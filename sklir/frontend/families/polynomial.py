@@ -25,7 +25,7 @@ def factor_table(powers: np.ndarray) -> np.ndarray:
 
 
 def _ones(b: Builder, x: Value) -> Value:
-    return affine(b, x, np.zeros((x.type.shape[1], 1)), np.ones(1))
+    return affine(b, x, np.zeros((x.type.static_dim(1), 1)), np.ones(1))
 
 
 def _products(b: Builder, x: Value, powers: np.ndarray) -> Value:

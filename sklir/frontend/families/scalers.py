@@ -74,7 +74,7 @@ def lower_normalizer(est: Normalizer, b: Builder, x: Value) -> dict[str, Value]:
     if est.norm not in ROW_NORMS:
         raise refuse(est, "norm", est.norm, ROW_NORMS)
     norm = ROW_NORMS[est.norm](b, x)
-    tiny = b.call("compare", norm, _scalar(b, 10 * np.finfo(np.float64).eps), predicate="lt")
+    tiny = b.call("compare", norm, _scalar(b, 10 * float(np.finfo(np.float64).eps)), predicate="lt")
     norm = b.call("select", tiny, _scalar(b, 1.0), norm)
     return {"transform": b.call("div", x, norm)}
 
