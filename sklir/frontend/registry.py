@@ -119,10 +119,25 @@ def classes_tensor_dtype(classes: np.ndarray) -> DType:
     return {"i": DType.i64, "u": DType.i64, "f": DType.f64, "b": DType.bool}.get(kind, DType.str)
 
 
+# composition class -> its child estimators, for describing a model; filled by the families
+CHILDREN: dict[type, Callable[[Any], list[Any]]] = {}
+
+
+def describe(estimator: Any) -> str:
+    """The estimator's class, with its children for compositions: ``Pipeline(StandardScaler, Ridge)``."""
+    if isinstance(estimator, str):
+        return estimator  # "passthrough", "drop"
+    if estimator is None:
+        return "passthrough"
+    children = CHILDREN.get(type(estimator))
+    name = type(estimator).__name__
+    return f"{name}({', '.join(describe(c) for c in children(estimator))})" if children else name
+
+
 def _module_attributes(estimator: Any) -> dict[str, Any]:
     from sklir import __version__
 
-    attrs: dict[str, Any] = {"sklir_version": __version__, "source": type(estimator).__name__}
+    attrs: dict[str, Any] = {"sklir_version": __version__, "source": describe(estimator)}
     classes = getattr(estimator, "classes_", None)
     if classes is not None and np.asarray(classes).ndim == 1:
         dtype = classes_tensor_dtype(classes)

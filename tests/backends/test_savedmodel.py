@@ -73,7 +73,8 @@ def test_real_model_through_emit_writes_metadata_and_matches(saved_root: Path) -
     directory = sklir.emit(module, "savedmodel", saved_root / "iris")
     assert isinstance(directory, Path) and (directory / "saved_model.pb").is_file()
     recorded = json.loads((directory / "assets.extra" / "sklir.json").read_text(encoding="utf-8"))
-    assert recorded["classes"] == ["setosa", "versicolor", "virginica"] and recorded["source"] == "Pipeline"
+    assert recorded["classes"] == ["setosa", "versicolor", "virginica"]
+    assert recorded["source"] == "Pipeline(StandardScaler, LogisticRegression)"
     X = dataset("iris")[0].astype(np.float32)
     got = call_savedmodel(tf.saved_model.load(str(directory)), X)
     assert (got["label"] == estimator.predict(X)).all()  # type: ignore[attr-defined]

@@ -122,7 +122,7 @@ def test_metadata_round_trips() -> None:
     # the converter's own entries stay beside ours
     assert "min_runtime_version" in entries
     recorded = json.loads(entries["sklir"].decode())
-    assert recorded == {"sklir_version": sklir.__version__, "source": "Pipeline",
+    assert recorded == {"sklir_version": sklir.__version__, "source": "Pipeline(StandardScaler, LogisticRegression)",
                         "classes": ["setosa", "versicolor", "virginica"]}
 
 

@@ -97,3 +97,16 @@ def test_classifier_as_intermediate_step_is_refused_naming_the_step() -> None:
     pipe.steps[1][1].fit(np.zeros((3, 3)) + np.arange(3))
     with pytest.raises(UnsupportedEstimatorError, match="Pipeline step 'clf'.*LogisticRegression.*no transform"):
         lower(pipe)
+
+
+def test_source_metadata_describes_the_pipeline() -> None:
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = dataset("iris")
+    inner = Pipeline([("scale", StandardScaler()), ("skip", "passthrough")])
+    pipe = Pipeline([("prep", inner), ("pca", PCA(2)), ("clf", LogisticRegression())]).fit(X, y)
+    module = sklir.lower(pipe)
+    assert module.attributes["source"] == "Pipeline(Pipeline(StandardScaler, passthrough), PCA, LogisticRegression)"

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from sklearn.pipeline import Pipeline
 
 from sklir.errors import NotFittedError, UnsupportedEstimatorError
-from sklir.frontend.registry import lower_into, lowers, transform_into
+from sklir.frontend.registry import CHILDREN, lower_into, lowers, transform_into
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
@@ -31,6 +31,9 @@ def _in_step(name: str, lowering: Callable[[], T]) -> T:
         return lowering()
     except (UnsupportedEstimatorError, NotFittedError) as e:
         raise type(e)(f"Pipeline step {name!r}: {e}") from None
+
+
+CHILDREN[Pipeline] = lambda pipe: [step for _, step in pipe.steps]
 
 
 @lowers(Pipeline)
