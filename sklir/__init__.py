@@ -13,16 +13,23 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-def lower(estimator: Any, optimize: bool = True) -> Any:
-    """Lower a fitted estimator to an IR module; ``optimize`` runs the default pass pipeline."""
+def lower(model: Any, optimize: bool = True, passes: str | None = None, print_after: Any = None) -> Any:
+    """Lower a fitted estimator (or take an already-parsed IR module) and optimise it.
+
+    ``optimize=False`` runs no pass; ``passes`` replaces the default pipeline with a spec such as
+    ``"fold-affine,cse,dce"`` (``"default"`` names the default); ``print_after(name, module)`` is
+    called after every pass.
+    """
     from sklir.frontend.registry import lower as lower_raw
+    from sklir.ir.core import Module
 
-    module = lower_raw(estimator)
-    if optimize:
-        from sklir.passes.pipelines import default_pipeline
+    module = model if isinstance(model, Module) else lower_raw(model)
+    if not optimize:
+        return module
+    from sklir.passes.pipelines import default_pipeline, pipeline_from_spec
 
-        module = default_pipeline().run(module).module
-    return module
+    manager = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
+    return manager.run(module).module
 
 
 def parse(text: str) -> Any:

@@ -11,12 +11,13 @@ Backends are imported only when their target is asked for: ``lower --emit ir`` a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import sklir
+from sklir.check import DEFAULT_RTOL
 from sklir.errors import SklirError
 from sklir.ir.core import Module
 from sklir.passes.manager import PrintAfter
@@ -35,24 +36,6 @@ def stderr_printer(elide_constants: bool = False) -> PrintAfter:
         print(print_module(module, elide_constants).rstrip("\n"), file=sys.stderr)
 
     return print_after
-
-
-def lower_model(model: Any, passes: str | None = None, optimize: bool = True,
-                print_after: PrintAfter | None = None) -> Module:
-    """An estimator (through the frontend) or a parsed module, optimised by the pass pipeline.
-
-    ``passes`` replaces the default pipeline with a comma-separated one
-    (``"fold-affine,cse,dce"``; ``"default"`` is the default); ``optimize=False`` runs no pass.
-    """
-    from sklir.frontend.registry import lower
-
-    module = model if isinstance(model, Module) else lower(model)
-    if not optimize:
-        return module
-    from sklir.passes.pipelines import default_pipeline, pipeline_from_spec
-
-    manager = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
-    return manager.run(module).module
 
 
 def ir_text(module: Module, precision: str = "f64", elide_constants: bool = False,
@@ -85,7 +68,7 @@ def _lower(args: argparse.Namespace) -> int:
     if out is not None:
         check_writable(out)  # fail before any work
     print_after = stderr_printer(args.elide_constants) if args.print_after_all else None
-    module = lower_model(load_model(args.model, args.trust), args.passes, not args.no_optimize, print_after)
+    module = sklir.lower(load_model(args.model, args.trust), not args.no_optimize, args.passes, print_after)
     if args.emit == "ir":
         text = ir_text(module, args.precision, args.elide_constants, print_after)
         if out is None:
@@ -185,9 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="compare an artefact's outputs with scikit-learn's")
     check.add_argument("model", metavar="MODEL", help="the model file the artefact was lowered from")
-    check.add_argument("artefact", metavar="ARTEFACT", help="a .tflite or .onnx file")
+    check.add_argument("artefact", metavar="ARTEFACT", help="a .tflite or .onnx file, or a SavedModel directory")
     check.add_argument("--data", metavar="FILE", help="inputs as .npy or .csv (default: generated)")
-    check.add_argument("--rtol", type=_rtol, default=None,
+    check.add_argument("--rtol", type=_rtol, default=DEFAULT_RTOL,
                        help="tolerance relative to each output's scale (default 1e-5)")
     check.add_argument("--trust", **trust)
     check.set_defaults(run=_check)
@@ -209,17 +192,10 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
             parser.error("--precision applies to --emit ir only (each backend sets its own precision)")
         if args.emit != "ir" and args.elide_constants and not args.print_after_all:
             parser.error("--elide-constants applies to --emit ir and --print-after-all only")
-    if args.command == "check" and args.rtol is None:
-        from sklir.check import DEFAULT_RTOL
-
-        args.rtol = DEFAULT_RTOL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    # TensorFlow's C++ logging must be silenced before it is imported, wherever that happens
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     parser = build_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+import sklir
+
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -53,7 +55,6 @@ def _demo(directory: Path) -> int:
 
     from sklir.backends import emit
     from sklir.check import DEFAULT_RTOL, check_artefact, format_table, passed
-    from sklir.cli import lower_model
     from sklir.ir.printer import print_module
     from sklir.loading import load_model
 
@@ -66,7 +67,7 @@ def _demo(directory: Path) -> int:
 
     start = time.perf_counter()
     loaded = load_model(saved)
-    module = lower_model(loaded)
+    module = sklir.lower(loaded)
     artefact = emit(module, "tflite", saved.with_suffix(".tflite"))
     seconds = time.perf_counter() - start
     size = artefact.stat().st_size / 1024

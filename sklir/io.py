@@ -1,11 +1,14 @@
-"""Writing artefacts so that a failure never leaves a half-written file or directory behind."""
+"""Process I/O: writing artefacts so that a failure never leaves a half-written file or directory
+behind, and keeping native libraries' own output off the terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sklir.errors import SklirError
@@ -65,3 +68,27 @@ def write_directory_atomic(path: str | os.PathLike[str], fill: Callable[[Path], 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def silenced_native_output() -> Iterator[None]:
+    """Send file descriptors 1 and 2 to /dev/null for the duration.
+
+    TensorFlow's converter and LiteRT write from C++ straight to the descriptors (MLIR error dumps,
+    "Created TensorFlow Lite XNNPACK delegate"), which Python-level redirection cannot catch.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)

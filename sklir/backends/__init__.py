@@ -7,14 +7,18 @@ Backend modules are imported only when their target is asked for, so ``--emit ir
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, overload
 
+import numpy as np
+
 from sklir.errors import SklirError
 from sklir.io import check_writable, write_atomic, write_directory_atomic
-from sklir.ir.core import Module
+from sklir.ir.core import Module, Tensor
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,25 @@ class Target:
     def load(self) -> Callable[..., Any]:
         """Import the backend module and return its emit function."""
         return getattr(importlib.import_module(self.module), self.function)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.array.tolist()
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
+def metadata_json(module: Module) -> str:
+    """What every artefact records about its origin, as JSON: the module's attributes (the source
+    estimator, the class labels) and the sklir version."""
+    from sklir import __version__
+
+    return json.dumps({"sklir_version": __version__, **module.attributes}, default=_jsonable,
+                      ensure_ascii=False, sort_keys=True)
 
 
 TARGETS: dict[str, Target] = {

@@ -27,6 +27,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from sklir import __version__
+from sklir.backends import metadata_json
 from sklir.errors import BackendError
 from sklir.ir.core import Module, Node, Op, Value
 from sklir.ir.dialects import arith, linalg, tensor
@@ -358,22 +359,6 @@ def _value_info(name: str, t: TensorType) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, ELEMENT_TYPES[t.dtype], dims)
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    array = getattr(obj, "array", None)  # an IR Tensor
-    if isinstance(array, np.ndarray):
-        return array.tolist()
-    return str(obj)
-
-
-def metadata(module: Module) -> dict[str, Any]:
-    """What the model records about its origin: the module's attributes plus the sklir version."""
-    return {"sklir_version": __version__, **module.attributes}
-
-
 def _emit_node(g: Graph, node: Node, names: dict[Value, str]) -> None:
     emitter = EMITTERS.get(type(node.op))
     if emitter is None:
@@ -389,7 +374,6 @@ def build_model(module: Module) -> onnx.ModelProto:
     for node in module.nodes:
         _emit_node(g, node, names)
     g.bind_outputs({out: names[v] for out, v in module.outputs.items()})
-    info = metadata(module)
     graph = helper.make_graph(
         g.node_protos(), module.name,
         [_value_info(v.name or "", v.type) for v in module.inputs],
@@ -399,9 +383,9 @@ def build_model(module: Module) -> onnx.ModelProto:
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
         producer_name="sklir", producer_version=__version__,
-        doc_string=f"sklir {__version__} lowering of {info.get('source', module.name)}",
+        doc_string=f"sklir {__version__} lowering of {module.attributes.get('source', module.name)}",
     )
-    helper.set_model_props(model, {METADATA_KEY: json.dumps(info, default=_jsonable, sort_keys=True)})
+    helper.set_model_props(model, {METADATA_KEY: metadata_json(module)})
     return model
 
 

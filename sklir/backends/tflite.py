@@ -9,11 +9,9 @@ error, never a silent Flex fallback, and so is any TF op without a TFLite builti
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +23,18 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.lite.python.convert_phase import ConverterError  # noqa: E402
 
-from sklir import __version__  # noqa: E402
+from sklir.backends import metadata_json  # noqa: E402
 from sklir.errors import BackendError  # noqa: E402
+from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
 from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
 from sklir.ir.types import DType, N  # noqa: E402
-from sklir.runtimes import check_width  # noqa: E402
-from sklir.runtimes.litert import operator_names, silenced_native_output  # noqa: E402
+from sklir.runtimes import SIGNATURE, check_width, decode_strings  # noqa: E402
+from sklir.runtimes.litert import operator_names  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 
 METADATA_NAME = "sklir"
-SIGNATURE = "serving_default"
 # SavedModel: extra files TF Serving leaves alone live in assets.extra
 SAVEDMODEL_METADATA = Path("assets.extra") / "sklir.json"
 
@@ -303,22 +301,6 @@ def _unsupported_ops_message(err: ConverterError, module: Module) -> str:
     return "TFLite conversion failed: " + lines[0].split("error:", 1)[-1].strip()
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.array.tolist()
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    if isinstance(value, Enum):
-        return value.value
-    return str(value)
-
-
-def metadata_json(module: Module) -> str:
-    """The JSON recorded with every artefact: the module's attributes (version, source, classes)."""
-    return json.dumps({"sklir_version": __version__, **module.attributes}, default=_jsonable,
-                      ensure_ascii=False, sort_keys=True)
-
-
 def add_metadata(data: bytes, entries: dict[str, bytes]) -> bytes:
     """``data`` with named metadata entries added to the flatbuffer (an existing name is replaced)."""
     import flatbuffers
@@ -387,13 +369,7 @@ def call_savedmodel(loaded: Any, X: np.ndarray) -> dict[str, np.ndarray]:
     ((name, spec),) = inputs.items()
     check_width(spec.shape[-1], X)
     outputs = signature(**{name: tf.constant(X, dtype=spec.dtype)})
-    result = {}
-    for key, value in outputs.items():
-        arr = value.numpy()
-        if arr.dtype.kind in "OS":
-            arr = np.array([v.decode() for v in arr.ravel().tolist()], dtype=object).reshape(arr.shape)
-        result[key] = arr
-    return result
+    return {key: decode_strings(value.numpy()) for key, value in outputs.items()}
 
 
 # resolved directory -> (modification time of saved_model.pb, loaded SavedModel)

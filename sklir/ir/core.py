@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import json
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -168,28 +168,9 @@ class Module:
     outputs: dict[str, Value] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
 
-    def users(self) -> dict[Value, list[Node]]:
-        """Value -> the nodes that read it, in program order."""
-        uses: dict[Value, list[Node]] = {}
-        for node in self.nodes:
-            for v in node.operands:
-                uses.setdefault(v, []).append(node)
-        return uses
-
     def producers(self) -> dict[Value, Node]:
         """Value -> the node that defines it (inputs are absent)."""
         return {r: node for node in self.nodes for r in node.results}
-
-    def walk(self) -> Iterator[Node]:
-        """The nodes in program order."""
-        return iter(list(self.nodes))
-
-    def input(self, name: str) -> Value:
-        """The input with this name."""
-        for v in self.inputs:
-            if v.name == name:
-                return v
-        raise IRError(f"module has no input %{name}")
 
 
 def constant_of(module_producers: Mapping[Value, Node], value: Value) -> Tensor | None:

@@ -8,9 +8,12 @@ scikit-learn's.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -23,6 +26,50 @@ RUNNERS: dict[str, tuple[str, str]] = {
     # TensorFlow itself runs a SavedModel; its runner lives with the only module importing TF
     "savedmodel": ("sklir.backends.tflite", "run_savedmodel"),
 }
+
+
+# the SignatureDef every TF artefact (.tflite, SavedModel) is served through
+SIGNATURE = "serving_default"
+
+T = TypeVar("T")
+
+
+def artefact_bytes(artefact: bytes | str | Path) -> bytes:
+    """The artefact's bytes, read from a path when given one (a clear error when unreadable)."""
+    if isinstance(artefact, (bytes, bytearray, memoryview)):
+        return bytes(artefact)
+    try:
+        return Path(artefact).read_bytes()
+    except OSError as err:
+        raise SklirError(f"cannot read {artefact}: {err.strerror}") from None
+
+
+class ContentCache(Generic[T]):
+    """Objects built from artefact bytes, one per distinct content (and extra key), least recently
+    used dropped first: running an artefact again does not rebuild its interpreter or session."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Hashable, ...], T] = OrderedDict()
+
+    def get(self, data: bytes, make: Callable[[], T], *extra: Hashable) -> T:
+        """The object for ``data`` (and ``extra``), built with ``make()`` the first time."""
+        key = (hashlib.sha256(data).hexdigest(), *extra)
+        if key in self._items:
+            self._items.move_to_end(key)
+        else:
+            self._items[key] = make()
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return self._items[key]
+
+
+def decode_strings(arr: np.ndarray) -> np.ndarray:
+    """String outputs (bytes or str, any array dtype) as an object array of ``str``; others unchanged."""
+    if arr.dtype.kind not in "OSU":
+        return arr
+    flat = [v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel().tolist()]
+    return np.array(flat, dtype=object).reshape(arr.shape)
 
 
 def check_width(width: int | None, X: np.ndarray) -> None:

@@ -11,48 +11,17 @@ the ``serving_default`` signature, so outputs are found by name, not by tensor p
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import sys
 import types
-from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from sklir.errors import SklirError
-from sklir.runtimes import check_width
+from sklir.io import silenced_native_output
+from sklir.runtimes import SIGNATURE, ContentCache, artefact_bytes, check_width, decode_strings
 
-SIGNATURE = "serving_default"
-# interpreters kept alive at once; an artefact falls out when this many newer ones were used since
-_CACHE_SIZE = 64
-_CACHE: OrderedDict[tuple[str, int], LiteRTModel] = OrderedDict()
-
-
-@contextlib.contextmanager
-def silenced_native_output() -> Iterator[None]:
-    """Send file descriptors 1 and 2 to /dev/null for the duration.
-
-    TensorFlow's converter and LiteRT write from C++ straight to the descriptors (MLIR error dumps,
-    "Created TensorFlow Lite XNNPACK delegate"), which Python-level redirection cannot catch.
-    """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, null):
-            os.close(fd)
+# one interpreter per artefact content and thread count
+_MODELS: ContentCache[LiteRTModel] = ContentCache()
 
 
 def _schema() -> types.ModuleType:
@@ -86,13 +55,6 @@ def read_metadata(data: bytes) -> dict[str, bytes]:
         entry = model.Metadata(i)
         entries[entry.Name().decode()] = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
     return entries
-
-
-def _decode_strings(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype.kind not in "OS":
-        return arr
-    flat = [v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel().tolist()]
-    return np.array(flat, dtype=object).reshape(arr.shape)
 
 
 class LiteRTModel:
@@ -147,34 +109,18 @@ class LiteRTModel:
         it.invoke()
         if not decode:
             return {name: it.get_tensor(i) for name, i in self.outputs.items()}
-        return {name: _decode_strings(it.get_tensor(i)) for name, i in self.outputs.items()}
-
-
-def _read(artefact: bytes | str | Path) -> bytes:
-    if isinstance(artefact, (bytes, bytearray, memoryview)):
-        return bytes(artefact)
-    try:
-        return Path(artefact).read_bytes()
-    except OSError as err:
-        raise SklirError(f"cannot read {artefact}: {err.strerror}") from None
+        return {name: decode_strings(it.get_tensor(i)) for name, i in self.outputs.items()}
 
 
 def load(artefact: bytes | str | Path, num_threads: int = 1) -> LiteRTModel:
     """The (cached) model for ``artefact``: one interpreter per distinct file content and thread count."""
-    data = _read(artefact)
-    key = (hashlib.sha256(data).hexdigest(), num_threads)
-    model = _CACHE.get(key)
-    if model is None:
-        model = _CACHE[key] = LiteRTModel(data, num_threads)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return model
+    data = artefact_bytes(artefact)
+    return _MODELS.get(data, lambda: LiteRTModel(data, num_threads), num_threads)
 
 
 def prepared(artefact: bytes | str | Path, batch: int, num_threads: int = 1) -> LiteRTModel:
     """A fresh model already sized for ``batch`` rows, for benchmarks that time only set/invoke/get."""
-    model = LiteRTModel(_read(artefact), num_threads)
+    model = LiteRTModel(artefact_bytes(artefact), num_threads)
     model.resize((batch, model.width))
     return model
 

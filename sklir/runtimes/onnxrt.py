@@ -7,15 +7,13 @@ parity test on several batches, a benchmark loop) does not rebuild the session. 
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from sklir.errors import SklirError
-from sklir.runtimes import check_width
+from sklir.runtimes import ContentCache, artefact_bytes, check_width, decode_strings
 
 # onnxruntime's element type strings -> numpy, for feeding the input in the dtype it declares
 _INPUT_DTYPES: dict[str, np.dtype] = {
@@ -24,7 +22,6 @@ _INPUT_DTYPES: dict[str, np.dtype] = {
     "tensor(int32)": np.dtype(np.int32),
     "tensor(int64)": np.dtype(np.int64),
 }
-_CACHE_SIZE = 64
 
 
 class PreparedOnnx:
@@ -55,30 +52,17 @@ class PreparedOnnx:
         """The outputs by name; strings as object arrays of ``str``."""
         check_width(self.width, X)
         X = np.ascontiguousarray(X, dtype=self.input_dtype)
-        return {name: _normalise(out) for name, out in zip(self.output_names, self.raw(X), strict=True)}
+        return {name: decode_strings(np.asarray(out)) for name, out in zip(self.output_names, self.raw(X), strict=True)}
 
 
-def _normalise(out: np.ndarray) -> np.ndarray:
-    out = np.asarray(out)
-    if out.dtype.kind in "OUS":
-        return np.vectorize(str, otypes=[object])(out) if out.size else out.astype(object)
-    return out
-
-
-_SESSIONS: OrderedDict[str, PreparedOnnx] = OrderedDict()
+# one session per artefact content
+_SESSIONS: ContentCache[PreparedOnnx] = ContentCache()
 
 
 def prepare_onnx(artefact: bytes | Path) -> PreparedOnnx:
     """The (cached) prepared session for an artefact given as bytes or a path."""
-    data = Path(artefact).read_bytes() if isinstance(artefact, (str, Path)) else bytes(artefact)
-    key = hashlib.sha256(data).hexdigest()
-    if key in _SESSIONS:
-        _SESSIONS.move_to_end(key)
-    else:
-        _SESSIONS[key] = PreparedOnnx(data)
-        if len(_SESSIONS) > _CACHE_SIZE:
-            _SESSIONS.popitem(last=False)
-    return _SESSIONS[key]
+    data = artefact_bytes(artefact)
+    return _SESSIONS.get(data, lambda: PreparedOnnx(data))
 
 
 def run_onnx(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarray]:
