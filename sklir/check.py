@@ -120,11 +120,15 @@ def compare_output(name: str, got: np.ndarray | None, want: np.ndarray | None, r
         agreement = float(np.mean(same)) if same.size else 1.0
         return OutputParity(name, got.shape, bool(np.all(same)), agreement=agreement)
     g, w = got.astype(np.float64), want.astype(np.float64)
-    both_nan = np.isnan(g) & np.isnan(w)
-    diff = np.where(both_nan, 0.0, np.abs(g - w))
+    with np.errstate(invalid="ignore"):
+        # equal values (infinities included) and NaN on both sides agree exactly
+        same = (g == w) | (np.isnan(g) & np.isnan(w))
+        diff = np.where(same, 0.0, np.abs(g - w))
     diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on one side only is an error
     max_abs = float(diff.max()) if diff.size else 0.0
-    scale = max(1.0, float(np.nanmax(np.abs(w)))) if w.size and not np.all(np.isnan(w)) else 1.0
+    # the scale comes from the finite values: an infinity must match exactly, not widen the bound
+    finite = np.abs(w[np.isfinite(w)])
+    scale = max(1.0, float(finite.max())) if finite.size else 1.0
     max_rel = max_abs / scale
     return OutputParity(name, got.shape, max_rel <= rtol, max_abs=max_abs, max_rel=max_rel)
 

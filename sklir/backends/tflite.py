@@ -75,6 +75,12 @@ def _sign(x: tf.Tensor) -> tf.Tensor:
     return tf.cast(x > 0, x.dtype) - tf.cast(x < 0, x.dtype)
 
 
+def _logical_not(x: tf.Tensor) -> tf.Tensor:
+    # the converter folds logical_not(greater(a, b)) into less_equal(a, b), which is false where a
+    # is NaN (not(NaN > b) is true); equal(x, False) is the same one op and is left alone
+    return tf.math.equal(x, tf.constant(False))
+
+
 TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
     "neg": tf.math.negative, "abs": _abs, "sign": _sign,
     "exp": tf.math.exp, "expm1": tf.math.expm1, "log": tf.math.log, "log1p": tf.math.log1p,
@@ -82,7 +88,7 @@ TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
     "floor": tf.math.floor, "ceil": tf.math.ceil, "round": tf.math.round,  # round: half to even, as numpy
     "sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "relu": tf.nn.relu,
     "sin": tf.math.sin, "cos": tf.math.cos,
-    "isnan": tf.math.is_nan, "logical_not": tf.math.logical_not,
+    "isnan": tf.math.is_nan, "logical_not": _logical_not,
 }
 
 TF_BINARY: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
@@ -108,6 +114,9 @@ def _elementwise(fn: Callable[..., tf.Tensor]) -> Emitter:
 # ---- the other ops, one small function each ----
 
 def _compare(op: arith.Compare, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
+    if a.dtype == tf.bool:
+        # TFLite orders numbers only (and has no bool LESS); False < True as 0 < 1
+        a, b = tf.cast(a, tf.int32), tf.cast(b, tf.int32)
     return (TF_COMPARE[op.predicate](a, b),)
 
 
@@ -182,8 +191,17 @@ def _argmax(op: linalg.ArgMax, x: tf.Tensor) -> tuple[tf.Tensor]:
     return (tf.math.argmax(x, axis=op.axis, output_type=tf.int64),)
 
 
+# reductions whose TFLite kernels skip NaN where numpy's return it
+NAN_SKIPPING_REDUCTIONS = frozenset({"max", "min"})
+
+
 def _reduce(op: linalg.Reduce, x: tf.Tensor) -> tuple[tf.Tensor]:
-    return (TF_REDUCE[op.kind](x, axis=op.axis, keepdims=op.keepdims),)
+    out = TF_REDUCE[op.kind](x, axis=op.axis, keepdims=op.keepdims)
+    if op.kind in NAN_SKIPPING_REDUCTIONS and x.dtype.is_floating:
+        # sum(where(isnan(x), nan, 0)) is NaN if any element is, else exactly 0
+        nan_or_zero = tf.where(tf.math.is_nan(x), tf.constant(np.nan, x.dtype), tf.constant(0, x.dtype))
+        out = out + tf.math.reduce_sum(nan_or_zero, axis=op.axis, keepdims=op.keepdims)
+    return (out,)
 
 
 # op class -> emitter; a test asserts every registered op has one
