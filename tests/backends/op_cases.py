@@ -3,6 +3,11 @@
 Each case is a module with one input ``x: f32[N,4]`` and an input generator that respects the op's
 domain (positive inputs for log and sqrt, NaNs for isnan, ...). Backends are compared with the
 reference interpreter at ``precision="native"`` on these.
+
+NaN and bool semantics are numpy's and every backend must keep them, so they have cases of their
+own rather than a backend's private test: bool ops on inputs with NaNs (a compare on NaN is false,
+except ``ne``), compares on NaN, ±inf and signed zeros, compares of bools for every predicate, and
+reductions that propagate NaN (numpy's max and min return NaN where some runtimes skip it).
 """
 
 from __future__ import annotations
@@ -43,6 +48,16 @@ def halves(rng: np.random.Generator, batch: int) -> np.ndarray:
     return (rng.integers(-16, 17, size=(batch, N_FEATURES)) / 4).astype(np.float32)
 
 
+def specials(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Multiples of 0.25 (ties, zeros) with about a quarter of the entries NaN and an eighth ±inf."""
+    X = halves(rng, batch)
+    u = rng.random(X.shape)
+    X[u < 0.25] = np.nan
+    X[(u >= 0.25) & (u < 0.3125)] = np.inf
+    X[(u >= 0.3125) & (u < 0.375)] = -np.inf
+    return X
+
+
 @dataclass(frozen=True)
 class OpCase:
     """A named module exercising ``ops`` and the inputs to run it on."""
@@ -79,19 +94,22 @@ DOMAIN = {"log": positive, "log1p": positive, "sqrt": positive, "rsqrt": positiv
           "round": halves, "floor": halves, "ceil": halves, "sign": halves, "isnan": with_nans}
 
 
+def _positive_and_below(b: Builder, x: Value) -> tuple[Value, Value]:
+    """Two bool masks of ``x`` (``x > 0`` and ``x < VECTOR``), both false where ``x`` is NaN."""
+    return (b.call("compare", x, f32(b, 0.0), predicate="gt"),
+            b.call("compare", x, f32(b, VECTOR), predicate="lt"))
+
+
 def _unary_case(name: str, accepts: str) -> OpCase:
     if accepts == "bool":
-        return OpCase(name, lambda b, x: {"out": b.call(name, b.call("compare", x, f32(b, 0.0), predicate="gt"))})
+        # with NaNs: x > 0 is false at NaN, so logical_not must give true there (not x <= 0)
+        return OpCase(name, lambda b, x: {"out": b.call(name, _positive_and_below(b, x)[0])}, with_nans)
     return OpCase(name, lambda b, x: {"out": b.call(name, x)}, DOMAIN.get(name, normal))
 
 
 def _binary_case(name: str, accepts: str) -> OpCase:
     if accepts == "bool":
-        def build(b: Builder, x: Value) -> dict[str, Value]:
-            p = b.call("compare", x, f32(b, 0.0), predicate="gt")
-            q = b.call("compare", x, f32(b, VECTOR), predicate="lt")
-            return {"out": b.call(name, p, q)}
-        return OpCase(name, build)
+        return OpCase(name, lambda b, x: {"out": b.call(name, *_positive_and_below(b, x))}, with_nans)
     base = positive if name in ("pow", "div") else normal
     return OpCase(name, lambda b, x: {"vector": b.call(name, x, f32(b, VECTOR if name != "pow" else [0.5, 2, 3, 1.5])),
                                       "tensor": b.call(name, x, b.call("abs", x) if name == "pow" else x)}, base)
@@ -110,18 +128,37 @@ def _labels(classes: np.ndarray, dtype: DType) -> OpCase:
         "label": b.call("label_lookup", b.call("argmax", x, axis=1), classes=Tensor(classes, dtype))})
 
 
-def _reduce_case(kind: str, keepdims: bool) -> OpCase:
-    return OpCase(f"reduce_{kind}{'_keepdims' if keepdims else ''}",
-                  lambda b, x: {"out": b.call("reduce", x, kind=kind, axis=1, keepdims=keepdims)})
+def _reduce_case(kind: str, keepdims: bool, inputs: Inputs = normal, suffix: str = "") -> OpCase:
+    return OpCase(f"reduce_{kind}{'_keepdims' if keepdims else ''}{suffix}",
+                  lambda b, x: {"out": b.call("reduce", x, kind=kind, axis=1, keepdims=keepdims)}, inputs)
+
+
+def _compare_cases(predicate: str) -> list[OpCase]:
+    """Floats with ties, floats with NaN, ±inf and signed zeros, and bools, under one predicate."""
+    def ties(b: Builder, x: Value) -> dict[str, Value]:
+        return {"out": b.call("compare", x, f32(b, [0.0, 0.25, -0.5, 1.0]), predicate=predicate)}
+
+    def edge_values(b: Builder, x: Value) -> dict[str, Value]:
+        # against its negation: NaN on both sides, inf against -inf, 0 against -0
+        return {"vector": b.call("compare", x, f32(b, [0.0, 0.25, -0.5, 1.0]), predicate=predicate),
+                "negated": b.call("compare", x, b.call("neg", x), predicate=predicate)}
+
+    def bools(b: Builder, x: Value) -> dict[str, Value]:
+        p, q = _positive_and_below(b, x)
+        # both orders: every pair of (false, true) appears on either side
+        return {"pq": b.call("compare", p, q, predicate=predicate),
+                "qp": b.call("compare", q, p, predicate=predicate)}
+
+    return [OpCase(f"compare_{predicate}", ties, halves),
+            OpCase(f"compare_{predicate}_specials", edge_values, specials),
+            OpCase(f"compare_{predicate}_bool", bools, with_nans)]
 
 
 CASES: list[OpCase] = [
     *(_unary_case(name, accepts) for name, (_, accepts, _) in UNARY.items()),
     *(_binary_case(name, accepts) for name, (_, accepts) in BINARY.items()),
     *(_int_case(name) for name in ("neg", "abs", "sign", "square", "add", "sub", "mul", "maximum", "minimum")),
-    *(OpCase(f"compare_{p}", lambda b, x, p=p: {"out": b.call("compare", x, f32(b, [0.0, 0.25, -0.5, 1.0]),
-                                                                predicate=p)}, halves)
-      for p in COMPARE_PREDICATES),
+    *(case for p in COMPARE_PREDICATES for case in _compare_cases(p)),
     OpCase("select", lambda b, x: {"out": b.call("select", b.call("isnan", x), f32(b, VECTOR), x)}, with_nans),
     OpCase("clip", lambda b, x: {"both": b.call("clip", x, min=-0.5, max=1.0),
                                  "lower_only": b.call("clip", x, min=0.0, max=float("inf"))}),
@@ -131,6 +168,11 @@ CASES: list[OpCase] = [
         "from_bool": b.call("cast", b.call("compare", x, f32(b, 0.0), predicate="gt"), to=DType.f32),
         "from_i64": b.call("cast", b.call("argmax", x, axis=1), to=DType.f32)}),
     OpCase("constant", lambda b, x: {"out": b.call("add", x, f32(b, [[1.0, 2.0, 3.0, 4.0]]))}),
+    # infinities as constants, not only as inputs: compared with, and added to
+    OpCase("constant_infinities", lambda b, x: {
+        "eq": b.call("compare", x, f32(b, [-np.inf, np.inf, -np.inf, np.inf]), predicate="eq"),
+        "lt": b.call("compare", x, f32(b, [-np.inf, np.inf, -np.inf, np.inf]), predicate="lt"),
+        "shifted": b.call("add", x, f32(b, [1.0, -1.0, -np.inf, np.inf]))}, specials),
     OpCase("concat", lambda b, x: {"out": b.call("concat", x, b.call("square", x), x, axis=1)}),
     OpCase("gather_columns", lambda b, x: {
         "out": b.call("gather", x, b.const(np.array([3, 0, 0, 2], dtype=np.int64)), axis=1)}),
@@ -139,6 +181,9 @@ CASES: list[OpCase] = [
                       b.call("argmax", x, axis=1), axis=0)}),
     OpCase("take_along_axis", lambda b, x: {
         "out": b.call("take_along_axis", x, b.call("expand_dims", b.call("argmax", x, axis=1), axis=1), axis=1)}),
+    # one row of indices for every row of x: numpy broadcasts the size-1 dimension
+    OpCase("take_along_axis_broadcast", lambda b, x: {
+        "out": b.call("take_along_axis", x, b.const(np.array([[3, 0, 3]], dtype=np.int64)), axis=1)}),
     OpCase("squeeze_expand_dims", lambda b, x: {
         "squeezed": b.call("squeeze", b.call("reduce", x, kind="sum", axis=1, keepdims=True), axis=1),
         "expanded": b.call("expand_dims", b.call("reduce", x, kind="max", axis=1, keepdims=False), axis=1)}),
@@ -146,6 +191,9 @@ CASES: list[OpCase] = [
     OpCase("softmax", lambda b, x: {"out": b.call("softmax", x, axis=1)}),
     OpCase("argmax", lambda b, x: {"out": b.call("argmax", x, axis=1)}, halves),
     *(_reduce_case(kind, keepdims) for kind in REDUCTIONS for keepdims in (False, True)),
+    # NaN propagates (rows with some, rows all NaN), and +inf + -inf is NaN in sum and mean
+    *(_reduce_case(kind, False, specials, "_specials") for kind in REDUCTIONS),
+    *(_reduce_case(kind, False, with_nans, "_nans") for kind in REDUCTIONS),
     _labels(np.array(["setosa", "versicolor", "virginica", "ünïcode"], dtype=object), DType.str),
     _labels(np.array([3, -1, 7, 10**12], dtype=np.int64), DType.i64),
     _labels(np.array([0.0, 1.0, 2.0, 3.0], dtype=np.float32), DType.f32),

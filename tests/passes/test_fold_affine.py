@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -22,22 +22,21 @@ def _ops(module: Module) -> list[str]:
     return [n.op.name for n in module.nodes if n.op.name not in ("constant", "cast")]
 
 
-@lru_cache(maxsize=1)
-def _digits_scaler_pca_logistic() -> tuple[Any, Any, Any]:
+@cache
+def _digits_pipeline() -> Any:
+    """StandardScaler -> PCA(20) -> LogisticRegression fitted on digits, once for the whole file."""
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X, y = dataset("digits")
-    scaler = StandardScaler().fit(X)
-    pca = PCA(20, random_state=0).fit(scaler.transform(X))
-    logistic = LogisticRegression(max_iter=2000).fit(pca.transform(scaler.transform(X)), y)
-    return scaler, pca, logistic
+    return make_pipeline(StandardScaler(), PCA(20, random_state=0), LogisticRegression(max_iter=2000)).fit(X, y)
 
 
 def _hand_lowered() -> Module:
     """What StandardScaler -> PCA -> LogisticRegression lowers to, built op by op."""
-    scaler, pca, logistic = _digits_scaler_pca_logistic()
+    scaler, pca, logistic = (step for _, step in _digits_pipeline().steps)
     b, x = Builder.new("scaler_pca_logistic", scaler.n_features_in_)
     v = b.call("cast", x, to=DType.f64)
     v = b.call("sub", v, b.const(scaler.mean_))
@@ -65,30 +64,15 @@ def test_scaler_pca_logistic_folds_to_one_matmul_and_one_add() -> None:
     # composing the three maps moves rounding around: 1e-9 of each output's scale
     assert_same_outputs(before, after, X, rtol=1e-9)
     # and the result is still scikit-learn's
-    scaler, pca, logistic = _digits_scaler_pca_logistic()
-    want = logistic.predict_proba(pca.transform(scaler.transform(X)))
-    np.testing.assert_allclose(interpret(after, X)["probabilities"], want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(interpret(after, X)["probabilities"], _digits_pipeline().predict_proba(X),
+                               rtol=0, atol=1e-9)
 
 
 def test_lowered_sklearn_pipeline_folds_to_one_matmul_and_one_add() -> None:
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from sklir.frontend.registry import CONVERTERS, supported_classes
-
-    try:
-        supported_classes()
-    except ImportError as e:
-        pytest.skip(f"the frontend families do not import yet: {e}")
-    missing = [c.__name__ for c in (Pipeline, StandardScaler, PCA, LogisticRegression) if c not in CONVERTERS]
-    if missing:
-        pytest.skip(f"no converter registered yet for {', '.join(missing)}")
     import sklir
 
-    X, y = dataset("digits")
-    pipe = make_pipeline(StandardScaler(), PCA(20, random_state=0), LogisticRegression(max_iter=2000)).fit(X, y)
+    X, _ = dataset("digits")
+    pipe = _digits_pipeline()
     raw = sklir.lower(pipe, optimize=False)
     module = sklir.lower(pipe)
     counts = Counter(_ops(module))
