@@ -53,6 +53,16 @@ def assert_round_trip(module: Module) -> None:
     assert print_module(sklir.parse(text)) == text, "the lowered module does not round-trip through its text"
 
 
+def assert_bit_exact_before_passes(estimator: Any, X: np.ndarray) -> None:
+    """The interpreter reproduces ``estimator.transform(X)`` bit for bit on the unoptimised module.
+
+    For lowerings that compute in scikit-learn's own order: before the passes reorder anything the
+    float64 interpreter must give scikit-learn's exact bits, not merely close ones.
+    """
+    got = sklir.interpret(sklir.lower(estimator, optimize=False), np.asarray(X, dtype=np.float32))["transform"]
+    np.testing.assert_array_equal(got, estimator.transform(np.asarray(X, dtype=np.float64)))
+
+
 def assert_parity(estimator: Any, X: np.ndarray, rtol: float = 1e-5,
                   backends: list[str] | None = None) -> Module:
     """Check every output of ``estimator``'s lowering against scikit-learn on ``X``; return the module."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from conftest import dataset
+from conftest import dataset, digits_pipeline
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -37,8 +37,8 @@ def fit_models() -> dict[str, object]:
     X_iris, y_iris = dataset("iris")
     names = np.array(["setosa", "versicolor", "virginica"])[y_iris]
     return {
-        "digits": make_pipeline(StandardScaler(), PCA(20, random_state=0), LogisticRegression(max_iter=3000))
-        .fit(X_digits, y_digits),
+        # the frontend tests' own digits pipeline, so its artefacts are converted once per session
+        "digits": digits_pipeline(),
         # same width as "digits", different weights: the "tampered artefact" for check
         "digits_other": make_pipeline(StandardScaler(), PCA(8, random_state=0), LogisticRegression(max_iter=3000))
         .fit(X_digits, y_digits),
@@ -77,10 +77,12 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int,
     return code, out, err
 
 
-def run_subprocess(*argv: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sklir argv`` in a fresh interpreter from the repository root."""
+def run_subprocess(*argv: str | Path, script: str | None = None,
+                   timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sklir argv`` (or ``python -c script argv``) in a fresh interpreter from the repository root."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # the CLI must quiet TF itself
-    return subprocess.run([sys.executable, "-m", "sklir", *map(str, argv)], capture_output=True, text=True,
+    entry = ["-m", "sklir"] if script is None else ["-c", script]
+    return subprocess.run([sys.executable, *entry, *map(str, argv)], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=timeout, check=False)
 
 

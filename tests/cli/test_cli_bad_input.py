@@ -15,9 +15,12 @@ import joblib
 import numpy as np
 import pytest
 from cli_support import assert_one_line_error, listing, model_dir, run_cli
-from conftest import dataset
+from conftest import dataset, deny_writing_to
 from sklearn.linear_model import LinearRegression
 from sklearn.neighbors import KNeighborsClassifier
+
+# (fresh directory, the session's model directory) -> the model file to lower
+Builder = Callable[[Path, Path], Path]
 
 
 def _knn(directory: Path, models: Path) -> Path:
@@ -33,38 +36,17 @@ def _unfitted(directory: Path, models: Path) -> Path:
     return path
 
 
-def _random_bytes(directory: Path, models: Path) -> Path:
-    path = directory / "noise.joblib"
-    path.write_bytes(np.random.default_rng(0).bytes(2000))
-    return path
-
-
-def _pickled_dict(directory: Path, models: Path) -> Path:
-    path = directory / "dict.pkl"
-    path.write_bytes(pickle.dumps({"coef": [1.0, 2.0]}))
-    return path
-
-
-def _empty_file(directory: Path, models: Path) -> Path:
-    path = directory / "empty.joblib"
-    path.write_bytes(b"")
-    return path
+def _raw(name: str, content: bytes) -> Builder:
+    """Write ``content`` to ``name``: the one writer for inputs that are nothing but their bytes."""
+    def write(directory: Path, models: Path) -> Path:
+        path = directory / name
+        path.write_bytes(content)
+        return path
+    return write
 
 
 def _missing(directory: Path, models: Path) -> Path:
     return directory / "nowhere.joblib"
-
-
-def _unknown_suffix(directory: Path, models: Path) -> Path:
-    path = directory / "model.h5"
-    path.write_bytes(b"\x89HDF")
-    return path
-
-
-def _not_a_skops_zip(directory: Path, models: Path) -> Path:
-    path = directory / "model.skops"
-    path.write_bytes(b"PK not really a zip")
-    return path
 
 
 def _untrusted_skops(directory: Path, models: Path) -> Path:
@@ -81,58 +63,55 @@ def _elided_ir(directory: Path, models: Path) -> Path:
     return path
 
 
-def _malformed_ir(directory: Path, models: Path) -> Path:
-    lines = (models / "digits.sklir").read_text().splitlines()
-    row = next(i for i, line in enumerate(lines) if "matmul(" in line)
-    lines[row] = lines[row].replace(", %", " %", 1)  # drop the comma between matmul's operands
-    path = directory / "malformed.sklir"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _malformed_ir_position(models: Path) -> str:
-    lines = (models / "digits.sklir").read_text().splitlines()
-    row = next(i for i, line in enumerate(lines) if "matmul(" in line)
-    column = lines[row].replace(", %", " %", 1).index(" %", lines[row].index("matmul(")) + 2
-    return f"malformed.sklir:{row + 1}:{column}:"
-
-
-def _binary_ir(directory: Path, models: Path) -> Path:
-    path = directory / "binary.sklir"
-    path.write_bytes(b"\xff\xfe\x00garbage")
-    return path
-
-
 # name -> (make the model file, fragments the error line must contain)
-CASES: dict[str, tuple[Callable[[Path, Path], Path], tuple[str, ...]]] = {
+CASES: dict[str, tuple[Builder, tuple[str, ...]]] = {
     "unsupported-estimator": (_knn, ("KNeighborsClassifier", "Supported:", "LinearRegression")),
     "unfitted-estimator": (_unfitted, ("LinearRegression is not fitted",)),
-    "random-bytes": (_random_bytes, ("noise.joblib", "not a loadable")),
-    "pickled-dict": (_pickled_dict, ("dict.pkl", "builtins.dict", "not a scikit-learn estimator")),
-    "empty-file": (_empty_file, ("empty.joblib", "not a loadable")),
+    "random-bytes": (_raw("noise.joblib", np.random.default_rng(0).bytes(2000)), ("noise.joblib", "not a loadable")),
+    "pickled-dict": (_raw("dict.pkl", pickle.dumps({"coef": [1.0, 2.0]})),
+                     ("dict.pkl", "builtins.dict", "not a scikit-learn estimator")),
+    "empty-file": (_raw("empty.joblib", b""), ("empty.joblib", "not a loadable")),
     "missing-file": (_missing, ("nowhere.joblib", "no such file")),
-    "unknown-suffix": (_unknown_suffix, ("model.h5", ".joblib", ".skops", ".sklir")),
-    "corrupt-skops": (_not_a_skops_zip, ("model.skops", "not a skops file")),
+    "unknown-suffix": (_raw("model.h5", b"\x89HDF"), ("model.h5", ".joblib", ".skops", ".sklir")),
+    "corrupt-skops": (_raw("model.skops", b"PK not really a zip"), ("model.skops", "not a skops file")),
     "untrusted-skops": (_untrusted_skops, ("untrusted", "fractions.Fraction", "--trust fractions.Fraction")),
     "elided-ir": (_elided_ir, ("elided.sklir:", "elided", "cannot be parsed")),
-    "malformed-ir": (_malformed_ir, ("expected",)),
-    "binary-ir": (_binary_ir, ("binary.sklir", "not IR text")),
+    "binary-ir": (_raw("binary.sklir", b"\xff\xfe\x00garbage"), ("binary.sklir", "not IR text")),
 }
+
+
+def _assert_lower_refuses(capsys: pytest.CaptureFixture[str], directory: Path, model: Path,
+                          *fragments: str) -> None:
+    """Lowering ``model`` to a .tflite in ``directory`` fails with one error line and writes nothing."""
+    before = listing(directory)
+    out_path = directory / "artefact.tflite"
+    code, out, err = run_cli(capsys, "lower", model, "--emit", "tflite", "-o", out_path)
+    assert code == 1 and out == ""
+    assert_one_line_error(err, *fragments)
+    assert listing(directory) == before
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_model_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str) -> None:
     make, fragments = CASES[case]
-    model = make(tmp_path, model_dir())
-    before = listing(tmp_path)
-    out_path = tmp_path / "artefact.tflite"
-    code, out, err = run_cli(capsys, "lower", model, "--emit", "tflite", "-o", out_path)
-    assert code == 1 and out == ""
-    line = assert_one_line_error(err, *fragments)
-    if case == "malformed-ir":
-        assert _malformed_ir_position(model_dir()) in line  # FILE:LINE:COLUMN of the missing comma
-    assert not out_path.exists()
-    assert listing(tmp_path) == before
+    _assert_lower_refuses(capsys, tmp_path, make(tmp_path, model_dir()), *fragments)
+
+
+def _malformed_ir(directory: Path, models: Path) -> tuple[Path, str]:
+    """digits' IR without the comma between matmul's operands, written to ``directory``; and the
+    ``FILE:LINE:COLUMN:`` the error must point at (where the comma is missing)."""
+    lines = (models / "digits.sklir").read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if "matmul(" in line)
+    lines[row] = lines[row].replace(", %", " %", 1)
+    column = lines[row].index(" %", lines[row].index("matmul(")) + 2
+    path = directory / "malformed.sklir"
+    path.write_text("\n".join(lines) + "\n")
+    return path, f"{path.name}:{row + 1}:{column}:"
+
+
+def test_malformed_ir_names_file_line_and_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    model, position = _malformed_ir(tmp_path, model_dir())
+    _assert_lower_refuses(capsys, tmp_path, model, "expected", position)
 
 
 @pytest.mark.parametrize("target", ["tflite", "onnx", "savedmodel", "ir"])
@@ -178,6 +157,20 @@ def test_read_only_output_directory(capsys: pytest.CaptureFixture[str], tmp_path
         assert listing(locked) == set()
     finally:
         locked.chmod(0o755)
+
+
+@pytest.mark.parametrize("target", ["tflite", "savedmodel"])
+def test_output_directory_the_os_says_is_not_writable(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+    # the test above cannot run as root (chmod does not stop root), so here os.access refuses
+    # instead: the CLI's refusal is checked whoever runs the suite
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    deny_writing_to(monkeypatch, locked)
+    code, _, err = run_cli(capsys, "lower", model_dir() / "digits.joblib", "--emit", target, "-o", locked / "artefact")
+    assert code == 1
+    assert_one_line_error(err, "cannot write", "not writable")
+    assert listing(locked) == set()
 
 
 def test_refuses_to_overwrite_the_model(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -12,17 +12,22 @@ import joblib
 import numpy as np
 import pytest
 from cli_support import assert_one_line_error, model_dir, run_cli
+from parity import artefact
 
 import sklir
 
 
 @pytest.fixture(scope="session")
-def artefacts() -> Path:  # noqa: F811
-    """``<model>.<target>`` beside each model file, for the models the check tests use."""
+def artefacts() -> Path:
+    """``<model>.<target>`` beside each model file, for the models the check tests use.
+
+    The bytes come from the parity harness's session cache, so a model the frontend tests already
+    converted (digits is their pipeline too) is not converted again.
+    """
     for name in ("digits", "digits_other", "iris_names", "diabetes"):
         module = sklir.lower(joblib.load(model_dir() / f"{name}.joblib"))
         for target in ("tflite", "onnx"):
-            sklir.emit(module, target, model_dir() / f"{name}.{target}")
+            (model_dir() / f"{name}.{target}").write_bytes(artefact(module, target))
     return model_dir()
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from functools import cache
 
-import numpy as np
 import pytest
-from conftest import dataset
+from conftest import dataset, standardised
 from parity import assert_parity
 from sklearn.feature_selection import (
     RFE,
@@ -49,18 +48,11 @@ SELECTORS = {
 }
 
 
-@cache
-def scaled_cancer() -> tuple[np.ndarray, np.ndarray]:
-    """breast_cancer standardised (so the linear estimators converge), as float32-exact float64."""
-    X, y = dataset("breast_cancer")
-    return StandardScaler().fit_transform(X).astype(np.float32).astype(np.float64), y
-
-
 @pytest.mark.parametrize("case", list(SELECTORS))
 def test_selector_parity(case: str) -> None:
     X, y = dataset("breast_cancer")
     if case in ("from-model", "sequential"):
-        X, y = scaled_cancer()
+        X, y = standardised("breast_cancer")
     est = SELECTORS[case]().fit(X, y)
     kept = est.get_support(indices=True)
     assert 0 < kept.size < X.shape[1], "the case must drop some features and keep some"
@@ -90,7 +82,7 @@ def test_selector_keeping_nothing_is_refused() -> None:
 
 @cache
 def fitted_rfe(kind: str) -> object:
-    X, y = scaled_cancer()
+    X, y = standardised("breast_cancer")
     return {
         "rfe-logistic": lambda: RFE(LogisticRegression(max_iter=5000), n_features_to_select=8, step=3),
         "rfecv-logistic": lambda: RFECV(LogisticRegression(max_iter=5000), step=4, cv=3),
@@ -100,13 +92,13 @@ def fitted_rfe(kind: str) -> object:
 
 @pytest.mark.parametrize("kind", ["rfe-logistic", "rfecv-logistic", "rfe-ridge"])
 def test_rfe_predicts_through_its_estimator(kind: str) -> None:
-    X, _ = scaled_cancer()
+    X, _ = standardised("breast_cancer")
     assert_parity(fitted_rfe(kind), X)
 
 
 def test_rfe_inside_a_pipeline_only_selects() -> None:
     # the pipeline ends in a scaler, so it is a transformer: RFE contributes its columns only
-    X, y = scaled_cancer()
+    X, y = standardised("breast_cancer")
     pipe = Pipeline([("rfe", RFE(LogisticRegression(max_iter=5000), n_features_to_select=6)),
                      ("scale", StandardScaler())]).fit(X, y)
     assert_parity(pipe, X)

@@ -11,7 +11,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from conftest import dataset
+from conftest import dataset, knock_out
 from parity import assert_parity
 from sklearn.impute import SimpleImputer
 
@@ -21,13 +21,6 @@ from sklir.frontend.registry import lower
 ALL_NAN, NO_NAN = 2, 5
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
-
-
-def knock_out(X: np.ndarray, seed: int, fraction: float = 0.1) -> np.ndarray:
-    """A copy of ``X`` with ``fraction`` of its entries replaced by NaN at random (fixed seed)."""
-    X = X.copy()
-    X[np.random.default_rng(seed).random(X.shape) < fraction] = np.nan
-    return X
 
 
 @cache

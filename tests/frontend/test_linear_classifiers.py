@@ -18,13 +18,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import dataset
+from conftest import dataset, standardised
 from parity import assert_parity
 from sklearn import linear_model as lm
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-import sklir
 from sklir.frontend.families.linear_classifiers import EXPIT_ZERO_BELOW
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -67,13 +65,9 @@ LABEL_ESTIMATORS = ["LogisticRegression", "RidgeClassifier", "SGDClassifier(modi
 NO_INTERCEPT = ["LogisticRegression", "RidgeClassifier", "SGDClassifier(log_loss)", "LinearSVC", "Perceptron"]
 
 
-@cache
 def data(problem: str) -> tuple[np.ndarray, np.ndarray]:
     """``problem``'s X (standardised where its raw scale is wide), float32-exact, and y."""
-    X, y = dataset(problem)
-    if problem in STANDARDISED:
-        X = StandardScaler().fit_transform(X).astype(np.float32).astype(np.float64)
-    return X, y
+    return standardised(problem) if problem in STANDARDISED else dataset(problem)
 
 
 @cache
@@ -140,11 +134,3 @@ def test_sgd_all_zero_rows_are_uniform(loss: str, threshold: float) -> None:
     uniform = np.all(proba == 1.0 / 3.0, axis=1)
     assert 0 < uniform.sum() < len(X_kept), "the test must mix uniform and ordinary rows"
     assert_parity(est, X_kept)
-
-
-def test_outputs_follow_scikit_learn_methods() -> None:
-    # decision always; probabilities only where predict_proba exists (two SGD losses of nine)
-    for name in ESTIMATORS:
-        est = fitted(name, "iris")
-        want = {"label", "decision"} | ({"probabilities"} if hasattr(est, "predict_proba") else set())
-        assert set(sklir.lower(est).outputs) == want, name
