@@ -53,6 +53,11 @@ def tf_dtype(dtype: DType) -> tf.DType:
 
 
 def _constant(value: Tensor) -> tf.Tensor:
+    if value.dtype.is_float and np.isinf(value.array).any():
+        # refused rather than miscompiled: the converter saves every infinite constant as the
+        # largest finite float, so x + inf, x == inf and x < inf would all be silently wrong
+        raise BackendError("TFLite cannot store an infinite constant (its converter saturates it to "
+                           "±3.4028235e+38); this constant holds inf")
     array = value.array.tolist() if value.dtype is DType.str else value.array
     return tf.constant(array, dtype=tf_dtype(value.dtype), shape=value.shape)
 
