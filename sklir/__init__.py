@@ -1,63 +1,107 @@
 """sklir: compile fitted scikit-learn models to TensorFlow Lite and ONNX with proven parity.
 
-    module = sklir.lower(estimator)          # IR, optimised by the default passes
-    data = sklir.emit(module, "tflite")      # or "onnx", "savedmodel" (with a path)
+    module = sklir.lower(estimator)          # IR, optimised by the default passes (or a model file's path)
+    data = sklir.emit(module, "tflite")      # or "onnx", "savedmodel" (with a path); an estimator is lowered first
     outputs = sklir.interpret(module, X)     # the numpy reference, for checking
     module = sklir.parse(text)               # IR text back to a module
+    table = sklir.supported()                # what can be lowered, with its outputs
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sklir.ir.core import Module
+    from sklir.passes.manager import PrintAfter
 
 __version__ = "0.1.0"
 
 
-def lower(model: Any, optimize: bool = True, passes: str | None = None, print_after: Any = None) -> Any:
-    """Lower a fitted estimator (or take an already-parsed IR module) and optimise it.
+def lower(model: Any, optimize: bool = True, passes: str | None = None, print_after: PrintAfter | None = None,
+          trust: tuple[str, ...] = ()) -> Module:
+    """Lower a fitted estimator, a model file's path, or an already-parsed IR module, and optimise it.
 
-    ``optimize=False`` runs no pass; ``passes`` replaces the default pipeline with a spec such as
+    A path (``str`` or ``os.PathLike``) is loaded as the CLI loads it (``.joblib``/``.pkl``,
+    ``.skops`` with ``trust`` naming the types you vouch for, ``.sklir``). ``optimize=False``
+    runs no pass; ``passes`` replaces the default pipeline with a spec such as
     ``"fold-affine,cse,dce"`` (``"default"`` names the default); ``print_after(name, module)`` is
     called after every pass.
     """
     from sklir.frontend.registry import lower as lower_raw
     from sklir.ir.core import Module
 
+    pipeline = None
+    if optimize:
+        from sklir.passes.pipelines import default_pipeline, pipeline_from_spec
+
+        # parsed first: a bad spec is refused before any work
+        pipeline = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
+    if isinstance(model, (str, os.PathLike)):
+        from sklir.loading import load_model
+
+        model = load_model(Path(model), trust)
     module = model if isinstance(model, Module) else lower_raw(model)
-    if not optimize:
-        return module
-    from sklir.passes.pipelines import default_pipeline, pipeline_from_spec
-
-    manager = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
-    return manager.run(module).module
+    return module if pipeline is None else pipeline.run(module).module
 
 
-def parse(text: str) -> Any:
+def parse(text: str) -> Module:
     """Parse IR text into a verified module (raises ParseError with line and column)."""
     from sklir.ir.parser import parse as parse_text
 
     return parse_text(text)
 
 
-def emit(module: Any, target: str, path: Any = None) -> Any:
-    """Emit a module as ``tflite``, ``onnx`` or ``savedmodel``; see :func:`sklir.backends.emit`."""
+@overload
+def emit(model: Any, target: str, path: None = None, force: bool = False) -> bytes: ...
+
+
+@overload
+def emit(model: Any, target: str, path: str | os.PathLike[str], force: bool = False) -> Path: ...
+
+
+def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, force: bool = False) -> bytes | Path:
+    """Emit ``model`` as ``tflite``, ``onnx`` or ``savedmodel``; see :func:`sklir.backends.emit`.
+
+    ``model`` is an IR module, or anything :func:`lower` takes (a fitted estimator, a model file's
+    path), which is lowered with the default passes first. With ``path`` the artefact is written
+    there (replacing only an artefact sklir wrote, unless ``force``) and the path is returned.
+    """
     from sklir.backends import emit as emit_target
+    from sklir.ir.core import Module
 
-    return emit_target(module, target, path)
+    module = model if isinstance(model, Module) else lower(model)
+    if path is None:
+        return emit_target(module, target)
+    return emit_target(module, target, Path(path), force)
 
 
-def interpret(module: Any, X: Any, precision: str = "f64") -> dict[str, Any]:
-    """Run a module with the numpy reference interpreter."""
+def interpret(module: Module, X: Any, precision: str = "f64") -> dict[str, np.ndarray]:
+    """Run a module with the numpy reference interpreter; outputs by name."""
     from sklir.ir.interpreter import interpret as run
 
     return run(module, X, precision)  # type: ignore[arg-type]
 
 
-def print_module(module: Any, elide_constants: bool = False) -> str:
+def print_module(module: Module, elide_constants: bool = False) -> str:
     """The module's text form."""
     from sklir.ir.printer import print_module as fmt
 
     return fmt(module, elide_constants)
 
 
-__all__ = ["__version__", "emit", "interpret", "lower", "parse", "print_module"]
+def supported() -> dict[str, tuple[str, ...]]:
+    """Every estimator sklir lowers, by public name (``sklearn.linear_model.Ridge``), with the
+    outputs its artefacts have (``label``, ``probabilities``, ...; empty for compositions, whose
+    outputs are those of their final step)."""
+    from sklir.check import contract_outputs
+    from sklir.frontend.registry import public_name, supported_classes
+
+    return {public_name(cls): tuple(contract_outputs(cls)) for cls in supported_classes()}
+
+
+__all__ = ["__version__", "emit", "interpret", "lower", "parse", "print_module", "supported"]

@@ -35,6 +35,26 @@ CONTRACT: dict[str, dict[str, str]] = {
 }
 
 
+# output name -> what an app developer reads about it in the artefact's descriptions
+OUTPUT_DESCRIPTIONS: dict[str, str] = {
+    "label": "the predicted class of each row, as predict returns it (one of the model's classes)",
+    "probabilities": "the probability of each class for each row, as predict_proba returns it; "
+                     "column j belongs to the j-th class",
+    "decision": "the decision function of each row, as decision_function returns it; "
+                "with one column per class, column j belongs to the j-th class",
+    "prediction": "the prediction for each row, as predict returns it",
+    "transform": "the transformed features of each row, as transform returns them",
+}
+
+# every output name in the contract's order: the order of outputs in every artefact and message
+OUTPUT_ORDER: tuple[str, ...] = tuple(name for methods in CONTRACT.values() for name in methods)
+
+
+def output_rank(name: str) -> tuple[int, str]:
+    """Sort key putting output names in :data:`OUTPUT_ORDER` (unknown names last, by name)."""
+    return (OUTPUT_ORDER.index(name) if name in OUTPUT_ORDER else len(OUTPUT_ORDER), name)
+
+
 def estimator_kind(estimator: Any) -> str | None:
     """``classifier``, ``regressor`` or ``transformer`` for an estimator or an estimator class."""
     from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin, is_classifier, is_regressor
@@ -154,22 +174,61 @@ def artefact_kind(path: str | Path) -> str:
     return kind
 
 
-def check_artefact(model: Any, artefact: str | Path, X: np.ndarray,
-                   rtol: float = DEFAULT_RTOL) -> list[OutputParity]:
+def check_artefact(model: Any, artefact: str | Path, X: np.ndarray, rtol: float = DEFAULT_RTOL,
+                   data_name: str | Path | None = None) -> list[OutputParity]:
     """Run ``artefact`` under its runtime and the reference on ``X``; compare every output.
 
     ``X`` is rounded to float32 first, so the reference sees exactly the numbers the artefact sees.
+    Data the reference refuses (scikit-learn's NaN and infinity checks) is an
+    :class:`~sklir.errors.InputFileError` naming ``data_name`` and the first offending value.
     """
     from sklir.runtimes import run
 
     kind = artefact_kind(artefact)
     X32 = np.asarray(X, dtype=np.float32)
+    want = _reference_or_refusal(model, X32.astype(np.float64), data_name)
     try:
         got = run(Path(artefact), kind, X32)
     except SklirError as e:
         raise InputFileError(f"{artefact}: {e}") from None
-    want = reference_outputs(model, X32.astype(np.float64))
     return compare_outputs(got, want, rtol)
+
+
+def _reference_or_refusal(model: Any, X: np.ndarray, data_name: str | Path | None) -> dict[str, np.ndarray]:
+    import warnings
+
+    from sklir.loading import first_non_finite
+
+    try:
+        with warnings.catch_warnings():
+            # a model fitted on a DataFrame warns about unnamed columns: the columns are its own, in order
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return reference_outputs(model, X)
+    except ValueError as e:
+        where = first_non_finite(X)
+        name = type(model).__name__ if not isinstance(model, Module) else model.name
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        data = f"{data_name}: " if data_name is not None else ""
+        raise InputFileError(f"{data}{name} refuses this data" + (f" ({where})" if where else "")
+                             + f": {reason}") from None
+
+
+def source_mismatch(model: Any, artefact: str | Path) -> str | None:
+    """A sentence when the artefact's metadata says it was lowered from another kind of model than
+    ``model`` (its ``source`` differs); None when they agree or the artefact records none."""
+    from sklir.frontend.registry import describe
+    from sklir.runtimes import artefact_metadata
+
+    try:
+        recorded = artefact_metadata(artefact, artefact_kind(artefact))
+    except SklirError:
+        return None
+    if recorded is None or "source" not in recorded:
+        return None
+    given = model.attributes.get("source", model.name) if isinstance(model, Module) else describe(model)
+    if recorded["source"] == given:
+        return None
+    return f"{artefact} was lowered from {recorded['source']}, but the model given is {given}"
 
 
 def _fmt(x: float | None, spec: str) -> str:
@@ -186,7 +245,12 @@ def format_table(rows: list[OutputParity], rtol: float) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
              for line in [header, *body]]
     verdict = "parity OK" if all(r.ok for r in rows) else "parity FAILED"
-    lines.append(f"{verdict} (floats: max|got - want| <= {rtol:g} * max(1, max|want|); labels: identical)")
+    rules = []
+    if any(r.agreement is None for r in rows):
+        rules.append(f"floats: max|got - want| <= {rtol:g} * max(1, max|want|)")
+    if any(r.agreement is not None for r in rows):
+        rules.append("labels: identical")
+    lines.append(f"{verdict} ({'; '.join(rules)})")
     return "\n".join(lines)
 
 

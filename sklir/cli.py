@@ -11,10 +11,15 @@ Backends are imported only when their target is asked for: ``lower --emit ir`` a
 from __future__ import annotations
 
 import argparse
+import difflib
+import math
+import os
 import sys
+import typing
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sklir
 from sklir.check import DEFAULT_RTOL
@@ -24,6 +29,13 @@ from sklir.passes.manager import PrintAfter
 
 EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "ir")
 IR_SUFFIX = ".sklir"
+
+
+def target_suffixes() -> dict[str, str]:
+    """Target -> the suffix of its artefact (a SavedModel is a directory and has none)."""
+    from sklir.backends import TARGETS
+
+    return {**{name: target.suffix for name, target in TARGETS.items()}, "ir": IR_SUFFIX}
 
 
 def stderr_printer(elide_constants: bool = False) -> PrintAfter:
@@ -52,40 +64,118 @@ def ir_text(module: Module, precision: str = "f64", elide_constants: bool = Fals
 
 def default_output(model_path: str | Path, emit: str) -> Path:
     """Where ``lower`` writes when ``-o`` is not given: the model's path with the target's suffix."""
-    from sklir.backends import TARGETS
+    return Path(model_path).with_suffix(target_suffixes()[emit])
 
-    suffix = IR_SUFFIX if emit == "ir" else TARGETS[emit].suffix
-    return Path(model_path).with_suffix(suffix)
+
+def target_of(output: str) -> str | None:
+    """The target an output path's suffix names (``.tflite`` -> tflite), or None."""
+    suffix = Path(output).suffix.lower()
+    return next((target for target, known in target_suffixes().items() if known and known == suffix), None)
+
+
+class Progress:
+    """What a slow command is doing, on stderr, only when a person watches (a terminal) and ``-q``
+    was not given: a pipe or a log file gets none of it."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(f"sklir: {message}", file=sys.stderr, flush=True)
 
 
 def _lower(args: argparse.Namespace) -> int:
-    from sklir.io import check_writable, write_atomic
+    from sklir.io import check_writable
     from sklir.loading import load_model
 
-    out = args.output if args.output is not None or args.emit == "ir" else default_output(args.model, args.emit)
-    if out is not None and Path(out).resolve() == Path(args.model).resolve():
-        raise SklirError(f"refusing to overwrite the model file {args.model} with the artefact: give -o")
+    progress = Progress(args.quiet)
+    if args.passes is not None:
+        from sklir.passes.pipelines import pipeline_from_spec
+
+        pipeline_from_spec(args.passes)  # a bad spec is refused before any work, on every model
+    to_stdout = args.output == "-" or (args.output is None and args.emit == "ir")
+    out = None if to_stdout else Path(args.output if args.output is not None else default_output(args.model, args.emit))
     if out is not None:
-        check_writable(out)  # fail before any work
+        _refuse_to_cover_the_model(out, Path(args.model))
+        # fail before any work
+        if args.emit == "ir":
+            check_writable(out, _is_ir_text, args.force)
+        else:
+            from sklir.backends import sklir_artefact
+
+            check_writable(out, sklir_artefact(args.emit), args.force)
+    elif args.emit in ("tflite", "onnx") and sys.stdout.isatty():
+        raise SklirError(f"refusing to write a binary .{args.emit} file to the terminal: redirect it, or give -o FILE")
+    elif args.emit == "savedmodel":
+        raise SklirError("a SavedModel is a directory and cannot go to standard output: give -o DIR")
+    progress(f"loading {args.model}")
+    model = load_model(args.model, args.trust)
+    progress("lowering")
     print_after = stderr_printer(args.elide_constants) if args.print_after_all else None
-    module = sklir.lower(load_model(args.model, args.trust), not args.no_optimize, args.passes, print_after)
+    module = sklir.lower(model, not args.no_optimize, args.passes, print_after)
     if args.emit == "ir":
         text = ir_text(module, args.precision, args.elide_constants, print_after)
+        text = text if text.endswith("\n") else text + "\n"
         if out is None:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            _to_stdout(text.encode())
         else:
-            write_atomic(out, text)
-            print(f"wrote {out}")
+            from sklir.io import write_atomic
+
+            write_atomic(out, text, _is_ir_text, args.force)
+            _done(args, f"wrote {out}")
         return 0
     from sklir.backends import emit
 
-    written = emit(module, args.emit, out)
-    print(f"wrote {written} ({args.emit}; outputs: {', '.join(module.outputs)})")
+    if args.emit != "onnx":
+        progress("starting TensorFlow and converting (this takes a few seconds)")
+    else:
+        progress("converting to ONNX")
+    if out is None:
+        _to_stdout(emit(module, args.emit))
+        return 0
+    written = emit(module, args.emit, out, args.force)
+    _done(args, f"wrote {written} ({args.emit}; outputs: {', '.join(module.outputs)})")
     return 0
 
 
+def _done(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message)
+
+
+def _to_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _refuse_to_cover_the_model(out: Path, model: Path) -> None:
+    """The output must not be the model file, nor a directory the model lies in."""
+    try:
+        target, source = out.resolve(), model.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: loading the model names it
+        return
+    if target == source:
+        raise SklirError(f"refusing to overwrite the model file {model} with the artefact: give -o")
+    if target in source.parents:
+        raise SklirError(f"refusing to write {out}: the model file {model} is inside it")
+
+
+def _is_ir_text(path: Path) -> bool:
+    """An existing file is IR text sklir printed: it starts with a module header (or the elided-dump line)."""
+    from sklir.ir.printer import ELIDED_HEADER
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(ELIDED_HEADER))
+    except OSError:
+        return False
+    return head.startswith(b"module @") or head == ELIDED_HEADER.encode()
+
+
 def _check(args: argparse.Namespace) -> int:
-    from sklir.check import check_artefact, format_table, generated_data, passed
+    from sklir.check import check_artefact, format_table, generated_data, passed, source_mismatch
     from sklir.loading import load_data, load_model, n_features
 
     model = load_model(args.model, args.trust)
@@ -96,7 +186,13 @@ def _check(args: argparse.Namespace) -> int:
     else:
         X = load_data(args.data, width)
         source = f"{len(X)} rows from {args.data}"
-    rows = check_artefact(model, args.artefact, X, args.rtol)
+    mismatch = source_mismatch(model, args.artefact)
+    try:
+        rows = check_artefact(model, args.artefact, X, args.rtol, data_name=args.data)
+    except SklirError as e:
+        raise type(e)(f"{e} ({mismatch})" if mismatch else str(e)) from None
+    if mismatch:
+        print(f"sklir: warning: {mismatch}", file=sys.stderr)
     reference = "the IR interpreter" if isinstance(model, Module) else "scikit-learn"
     print(f"{args.artefact} vs {reference} on {source}")
     print(format_table(rows, args.rtol))
@@ -104,22 +200,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def supported_table() -> str:
-    """The supported estimators from the converter registry, grouped by module, with their outputs."""
-    from sklir.check import contract_outputs
-    from sklir.frontend.registry import supported_classes
-
-    classes = supported_classes()
-    by_module: dict[str, list[type]] = {}
-    for cls in classes:
-        public = ".".join(p for p in cls.__module__.split(".")[:2] if not p.startswith("_"))
-        by_module.setdefault(public, []).append(cls)
-    width = max((len(c.__name__) for c in classes), default=0)
-    lines = [f"{len(classes)} supported scikit-learn classes"]
+    """The supported estimators (:func:`sklir.supported`), grouped by module, with their outputs."""
+    table = sklir.supported()
+    by_module: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for name, outputs in table.items():
+        module, _, cls = name.rpartition(".")
+        by_module.setdefault(module, []).append((cls, outputs))
+    width = max((len(name.rpartition(".")[2]) for name in table), default=0)
+    lines = [f"{len(table)} supported scikit-learn classes"]
     for module, members in sorted(by_module.items()):
         lines.append(f"\n{module}")
-        for cls in sorted(members, key=lambda c: c.__name__):
-            outputs = ", ".join(contract_outputs(cls)) or "the outputs of its final step"
-            lines.append(f"  {cls.__name__.ljust(width)}  {outputs}")
+        for cls, outputs in sorted(members):
+            lines.append(f"  {cls.ljust(width)}  {', '.join(outputs) or 'the outputs of its final step'}")
     lines.append("\nprobabilities / decision: where the fitted estimator has predict_proba / decision_function")
     return "\n".join(lines)
 
@@ -136,25 +228,49 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _rtol(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got '{text}'")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a suggestion for a mistyped option (``--emmit``: did you mean --emit?)."""
+
+    def unrecognized(self, extras: Sequence[str]) -> NoReturn:
+        """Refuse arguments this (sub)command does not take, naming the first one."""
+        options = [o for action in self._actions for o in action.option_strings]
+        first = extras[0]
+        if first.startswith("-"):
+            flag = first.split("=", 1)[0]
+            close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            self.error(f"unrecognized option {flag}{hint}")
+        self.error(f"unexpected argument '{first}'")
+
+
+def build_parser() -> _Parser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="sklir", description="Compile fitted scikit-learn models to "
-                                     "TensorFlow Lite and ONNX with proven parity.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    trust: dict[str, Any] = dict(action="extend", nargs="+", default=[], metavar="TYPE",
-                 help="a .skops type to trust (repeatable); untrusted types are refused otherwise")
+    parser = _Parser(prog="sklir", description="Compile fitted scikit-learn models to "
+                     "TensorFlow Lite and ONNX with proven parity.")
+    parser.add_argument("--version", action="version", version=f"sklir {sklir.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    trust: dict[str, Any] = dict(action="append", default=[], metavar="TYPE",
+                 help="a .skops type to trust (repeat the flag for several); untrusted types are refused otherwise")
 
     lower = sub.add_parser("lower", help="lower a model file to .tflite, .onnx, a SavedModel or IR text")
     lower.add_argument("model", metavar="MODEL", help="a .joblib/.pkl or .skops estimator, or a .sklir IR file")
-    lower.add_argument("--emit", required=True, choices=EMIT_CHOICES, help="what to produce")
+    lower.add_argument("--emit", choices=EMIT_CHOICES,
+                       help="what to produce (default: what the suffix of -o names: .tflite, .onnx, .sklir)")
     lower.add_argument("-o", "--output", metavar="OUT",
-                       help="output path (default: MODEL with the target's suffix; --emit ir prints to stdout)")
+                       help="output path, '-' for standard output (default: MODEL with the target's suffix; "
+                       "--emit ir prints to standard output)")
+    lower.add_argument("--force", action="store_true",
+                       help="replace whatever is at OUT, even a file or directory sklir did not write")
+    lower.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     lower.add_argument("--passes", metavar="SPEC", help="the pass pipeline instead of the default, "
                        "e.g. 'fold-affine,cse,dce' or 'name{option=value}' ('default': the default pipeline)")
     lower.add_argument("--no-optimize", action="store_true", help="run no pass (the frontend's raw IR)")
@@ -184,26 +300,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.command == "lower":
-        if args.no_optimize and args.passes is not None:
-            parser.error("--passes and --no-optimize cannot be combined")
-        if args.emit != "ir" and args.precision != "f64":
-            parser.error("--precision applies to --emit ir only (each backend sets its own precision)")
-        if args.emit != "ir" and args.elide_constants and not args.print_after_all:
-            parser.error("--elide-constants applies to --emit ir and --print-after-all only")
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> _Parser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            sub: _Parser = action.choices[command]
+            return sub
+    return typing.cast(_Parser, parser)
+
+
+def _validate(sub: _Parser, args: argparse.Namespace) -> None:
+    if args.command != "lower":
+        return
+    implied = target_of(args.output) if args.output not in (None, "-") else None
+    if args.emit is None:
+        if implied is None:
+            named = args.output not in (None, "-")
+            where = f"the suffix of -o {args.output} names none" if named else "no -o names one"
+            sub.error(f"give --emit {{{','.join(EMIT_CHOICES)}}}: {where}")
+        args.emit = implied
+    elif implied is not None and implied != args.emit:
+        sub.error(f"--emit {args.emit} contradicts -o {args.output}, whose suffix names {implied}")
+    if args.no_optimize and args.passes is not None:
+        sub.error("--passes and --no-optimize cannot be combined")
+    if args.emit != "ir" and args.precision != "f64":
+        sub.error("--precision applies to --emit ir only (each backend sets its own precision)")
+    if args.emit != "ir" and args.elide_constants and not args.print_after_all:
+        sub.error("--elide-constants applies to --emit ir and --print-after-all only")
+
+
+# warnings worth one line of their own; every other warning from numpy, scikit-learn or a runtime
+# (feature-name checks, loadtxt's empty-file note, TensorFlow's deprecations) stays off the terminal
+SHOWN_WARNINGS = ("InconsistentVersionWarning",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _validate(parser, args)
-    try:
-        return int(args.run(args))
-    except SklirError as e:
-        print(f"sklir: error: {one_line(str(e))}", file=sys.stderr)
-        return 1
+    args, extras = parser.parse_known_args(argv)
+    sub = _subparser(parser, args.command)
+    if extras:
+        sub.unrecognized(extras)
+    _validate(sub, args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            status = int(args.run(args))
+        except SklirError as e:
+            print(f"sklir: error: {one_line(str(e))}", file=sys.stderr)
+            status = 1
+        except BrokenPipeError:
+            # the reader went away (``| head -1``): stop writing, and say so once
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print("sklir: error: standard output was closed before everything was written", file=sys.stderr)
+            status = 1
+    shown = dict.fromkeys(one_line(str(w.message)) for w in caught if w.category.__name__ in SHOWN_WARNINGS)
+    for message in shown:
+        print(f"sklir: warning: {message}", file=sys.stderr)
+    return status
 
 
 def one_line(message: str) -> str:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import sklir
+from sklir.errors import SklirError
+from sklir.io import write_atomic
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -45,15 +47,28 @@ def run_demo(out: str | Path | None = None) -> int:
     """Run the demo, keeping its files in ``out`` (a temporary directory when None); 1 if parity fails."""
     with contextlib.ExitStack() as stack:
         directory = Path(out) if out is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise SklirError(f"--out {out}: a file is in the way (the demo needs a directory)") from None
+        except OSError as e:
+            raise SklirError(f"--out {out}: cannot create the directory ({e.strerror})") from None
         status = _demo(directory)
     return status
 
 
-def _demo(directory: Path) -> int:
+def _pickled(model: object) -> bytes:
+    import io
+
     import joblib
 
-    from sklir.backends import emit
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+def _demo(directory: Path) -> int:
+    from sklir.backends import emit, sklir_artefact
     from sklir.check import DEFAULT_RTOL, check_artefact, format_table, passed
     from sklir.ir.printer import print_module
     from sklir.loading import load_model
@@ -62,7 +77,8 @@ def _demo(directory: Path) -> int:
     print("sklir demo: StandardScaler -> PCA -> LogisticRegression on scikit-learn's digits")
     print(f"  fitted    test accuracy {np.mean(model.predict(X_test) == y_test):.3f} on {len(y_test)} held-out rows")
     saved = directory / "digits_pipeline.joblib"
-    joblib.dump(model, saved)
+    # the model file is replaced only where an earlier demo left it (its .tflite beside it)
+    write_atomic(saved, _pickled(model), lambda p: sklir_artefact("tflite")(p.with_suffix(".tflite")))
     print(f"  saved     {saved}")
 
     start = time.perf_counter()

@@ -4,6 +4,7 @@ behind, and keeping native libraries' own output off the terminal."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import sys
@@ -13,16 +14,53 @@ from pathlib import Path
 
 from sklir.errors import SklirError
 
+# is an existing file or directory at the output path an artefact sklir wrote (and may replace)?
+Owned = Callable[[Path], bool]
 
-def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Raise a clear error now, before any work, when ``path`` cannot be written."""
+# how many times a directory write retries when concurrent writers keep replacing the path
+SWAP_ATTEMPTS = 64
+# temporaries are named after the first characters of the output's name, so that a name near the
+# file system's limit still leaves room for the prefix and the random part
+TEMP_STEM = 24
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def check_writable(path: str | os.PathLike[str], owned: Owned | None = None, force: bool = False) -> Path:
+    """Raise a clear error now, before any work, when ``path`` cannot or must not be written.
+
+    Something already at ``path`` is replaced only when ``owned(path)`` says sklir wrote it (an
+    empty directory too: nothing is lost), or with ``force``.
+    """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise SklirError(f"cannot write {path}: directory {parent} does not exist")
+    limit = _name_max(parent)
+    length = len(os.fsencode(path.name))
+    if length > limit:
+        raise SklirError(f"cannot write {path}: its name is {length} bytes long, "
+                         f"over the file system's limit of {limit}")
     if not os.access(parent, os.W_OK):
         raise SklirError(f"cannot write {path}: directory {parent} is not writable")
+    _check_replaceable(path, owned, force)
     return path
+
+
+def _check_replaceable(path: Path, owned: Owned | None, force: bool) -> None:
+    if not os.path.lexists(path) or force:
+        return
+    if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+        return
+    if owned is None or not owned(path):
+        what = "directory" if path.is_dir() else "file"
+        raise SklirError(f"refusing to replace {path}: the {what} there is not an artefact sklir wrote "
+                         "(move it away, or pass --force to replace it)")
 
 
 def _umask() -> int:
@@ -32,42 +70,87 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path = check_writable(path)
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name[:TEMP_STEM]}."
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, owned: Owned | None = None,
+                 force: bool = False) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+
+    An existing file is replaced only when ``owned`` recognises it (or with ``force``); a directory
+    in the way never is.
+    """
+    path = Path(path)
     if path.is_dir():
         raise SklirError(f"cannot write {path}: it is a directory")
+    check_writable(path, owned, force)
     payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
         # mkstemp creates 0600; an artefact gets the mode any new file would get
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # atomic: concurrent writers each leave a whole file
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
 
-def write_directory_atomic(path: str | os.PathLike[str], fill: Callable[[Path], None]) -> Path:
-    """Let ``fill`` populate a temporary directory beside ``path``, then move it into place."""
-    path = check_writable(path)
-    if path.exists() and not path.is_dir():
+def write_directory_atomic(path: str | os.PathLike[str], fill: Callable[[Path], None], owned: Owned | None = None,
+                           force: bool = False) -> Path:
+    """Let ``fill`` populate a temporary directory beside ``path``, then move it into place.
+
+    An existing directory is replaced only when ``owned`` recognises it (or with ``force``), and
+    never while another writer's result is half moved: see :func:`_swap_in`.
+    """
+    path = Path(path)
+    if os.path.lexists(path) and not path.is_dir():
         raise SklirError(f"cannot write {path}: a file is in the way")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    check_writable(path, owned, force)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         fill(tmp)
         # mkdtemp creates 0700; the directory gets the mode any new directory would get
         os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        _swap_in(tmp, path, owned, force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _swap_in(tmp: Path, path: Path, owned: Owned | None, force: bool) -> None:
+    """Rename ``tmp`` to ``path``, moving an existing artefact aside first.
+
+    A rename onto an absent path or an empty directory is atomic. A non-empty one is renamed away
+    under a fresh name (so only one of several concurrent writers gets it) and deleted afterwards;
+    when another writer puts its own result in between, the loop goes round again, and the last
+    writer's whole directory stays.
+    """
+    for _ in range(SWAP_ATTEMPTS):
+        try:
+            os.rename(tmp, path)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise SklirError(f"cannot write {path}: {e.strerror}") from None
+        _check_replaceable(path, owned, force)
+        old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old", dir=path.parent))
+        try:
+            os.rename(path, old)  # replaces the empty directory ``old``
+        except FileNotFoundError:
+            old.rmdir()
+            continue  # another writer moved it first
+        except OSError as e:
+            old.rmdir()
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise SklirError(f"cannot write {path}: {e.strerror}") from None
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+    raise SklirError(f"cannot write {path}: other writers kept replacing it")
 
 
 @contextlib.contextmanager

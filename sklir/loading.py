@@ -8,6 +8,7 @@ another :class:`~sklir.errors.SklirError` with a one-line message naming the fil
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,14 @@ from sklir.ir.core import Module
 
 
 def _require_file(path: Path) -> None:
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file")
+    try:
+        path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputFileError(f"{path}: a symbolic link loop (the link never reaches a file)") from None
+        if path.is_symlink():
+            raise InputFileError(f"{path}: a symbolic link to a missing file") from None
+        raise InputFileError(f"{path}: no such file" if e.errno == errno.ENOENT else f"{path}: {e.strerror}") from None
     if not path.is_file():
         raise InputFileError(f"{path}: not a file")
 
@@ -36,8 +43,7 @@ def _load_pickle(path: Path, trust: Sequence[str]) -> Any:
     # EOFError, KeyError, ValueError, ImportError, ...): every one of them means "not a model
     # file we can load", so each becomes a one-line error that keeps the original reason.
     except Exception as e:
-        reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        raise InputFileError(f"{path}: not a loadable joblib/pickle file ({_first_line(reason)})") from None
+        raise InputFileError(f"{path}: not a loadable joblib/pickle file ({_reason(e)})") from None
 
 
 def _load_skops(path: Path, trust: Sequence[str]) -> Any:
@@ -47,21 +53,31 @@ def _load_skops(path: Path, trust: Sequence[str]) -> Any:
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise InputFileError(f"{path}: not a skops file ({_first_line(str(e))})") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError) as e:
+        raise InputFileError(f"{path}: not a skops file ({_reason(e)})") from None
     refused = [t for t in untrusted if t not in set(trust)]
     if refused:
         flags = " ".join(f"--trust {t}" for t in refused)
         raise InputFileError(f"{path}: refusing untrusted type(s) {', '.join(refused)}; "
                              f"if you trust this file, pass {flags}")
-    return sio.load(path, trusted=list(untrusted))
+    try:
+        return sio.load(path, trusted=list(untrusted))
+    except MemoryError:
+        raise
+    except ImportError as e:
+        # a trusted type whose module this Python no longer has (renamed, uninstalled)
+        raise InputFileError(f"{path}: cannot load a type it holds ({_reason(e)}); "
+                             "is the library that defined it installed?") from None
+    # a skops archive whose schema is malformed fails in assorted ways while its tree is rebuilt
+    except Exception as e:
+        raise InputFileError(f"{path}: a malformed skops file ({_reason(e)})") from None
 
 
 def _load_ir(path: Path, trust: Sequence[str]) -> Module:
     from sklir.ir.parser import parse
 
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not IR text (it is not UTF-8)") from None
     try:
@@ -72,6 +88,11 @@ def _load_ir(path: Path, trust: Sequence[str]) -> Module:
         located = ParseError(f"{where}: {_strip_location(str(e))}")
         located.line, located.column = e.line, e.column
         raise located from None
+
+
+def _reason(e: BaseException) -> str:
+    """An exception as ``Type: first line of its message``."""
+    return _first_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
 
 
 def _strip_location(message: str) -> str:
@@ -130,14 +151,33 @@ def n_features(model: Any) -> int:
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    lines = path.read_text().splitlines()
-    first = lines[0].split(",") if lines else []
-    # a header is a first line that is not all numbers
-    header = any(not _is_number(field) for field in first)
+    """Numbers from a CSV file; a first line that is not all numbers is a header. Errors name the
+    line and column, counted from 1 like an editor."""
     try:
-        return np.loadtxt(path, delimiter=",", skiprows=int(header), ndmin=2, dtype=np.float64)
-    except ValueError as e:
-        raise InputFileError(f"{path}: not a numeric CSV file ({_first_line(str(e))})") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not a CSV text file (it is not UTF-8)") from None
+    rows: list[list[float]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if not rows and number == _first_content_line(text) and any(not _is_number(f) for f in fields):
+            continue  # the header
+        for column, field in enumerate(fields, start=1):
+            if not _is_number(field):
+                raise InputFileError(f"{path}: line {number}, column {column}: '{field}' is not a number")
+        if rows and len(fields) != len(rows[0]):
+            raise InputFileError(f"{path}: line {number} has {len(fields)} columns, earlier lines have {len(rows[0])}")
+        rows.append([float(f) for f in fields])
+    if not rows:
+        raise InputFileError(f"{path}: has no rows of data" + (" (it is empty)" if not text.strip() else ""))
+    return np.array(rows, dtype=np.float64)
+
+
+def _first_content_line(text: str) -> int:
+    return next((n for n, line in enumerate(text.splitlines(), start=1)
+                 if line.strip() and not line.lstrip().startswith("#")), 0)
 
 
 def _is_number(text: str) -> bool:
@@ -178,4 +218,19 @@ def load_data(path: str | Path, width: int) -> np.ndarray:
         raise InputFileError(f"{path}: the model expects {width} features, got {arr.shape[1]}")
     if arr.shape[0] == 0:
         raise InputFileError(f"{path}: has no rows")
+    with np.errstate(over="ignore"):
+        beyond = np.isfinite(arr) & ~np.isfinite(arr.astype(np.float32))
+    if beyond.any():
+        row, column = np.argwhere(beyond)[0]
+        raise InputFileError(f"{path}: row {row + 1}, column {column + 1}: {arr[row, column]:g} is beyond float32's "
+                             "range (±3.4e38), and every artefact takes float32 input")
     return arr
+
+
+def first_non_finite(X: np.ndarray) -> str | None:
+    """Where the first NaN or infinity of ``X`` is, as ``row R, column C: nan`` (counted from 1)."""
+    bad = np.argwhere(~np.isfinite(X))
+    if not len(bad):
+        return None
+    row, column = bad[0]
+    return f"row {row + 1}, column {column + 1}: {X[row, column]}"

@@ -60,11 +60,57 @@ def metadata_json(module: Module) -> str:
                       ensure_ascii=False, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class Descriptions:
+    """What an artefact says about itself in the runtime's standard places (TFLite model metadata,
+    ONNX doc strings), for app developers who never see sklir."""
+
+    model: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    # the class labels, one per line, for outputs with a column per class
+    labels: str | None
+    labelled_outputs: tuple[str, ...]
+
+
+def descriptions(module: Module) -> Descriptions:
+    """The descriptions of ``module``'s artefact: source, version, input columns, each output."""
+    from sklir import __version__
+    from sklir.check import OUTPUT_DESCRIPTIONS
+
+    attrs = module.attributes
+    source = attrs.get("source", module.name)
+    classes = attrs.get("classes")
+    names = attrs.get("feature_names")
+    inputs = {}
+    for v in module.inputs:
+        width = v.type.shape[-1]
+        columns = f": columns {', '.join(map(str, names))}" if names else ""
+        inputs[v.name or "x"] = f"float32 features, one row per sample, {width} columns{columns}"
+    outputs = {name: OUTPUT_DESCRIPTIONS.get(name, name) for name in module.outputs}
+    labelled = tuple(name for name, v in module.outputs.items()
+                     if classes and name in ("probabilities", "decision") and v.type.shape[-1] == len(classes))
+    model = (f"{source}, compiled by sklir {__version__} from scikit-learn; it gives scikit-learn's answers. "
+             f"Outputs: {', '.join(module.outputs)}.")
+    if classes:
+        model += f" Classes: {', '.join(map(str, classes))}."
+    text = "".join(f"{c}\n" for c in classes) if classes else None
+    return Descriptions(model, inputs, outputs, text, labelled)
+
+
 TARGETS: dict[str, Target] = {
     "tflite": Target("sklir.backends.tflite", "emit_tflite", ".tflite"),
     "savedmodel": Target("sklir.backends.tflite", "emit_savedmodel", "", is_directory=True),
     "onnx": Target("sklir.backends.onnx_backend", "emit_onnx", ".onnx"),
 }
+
+
+def sklir_artefact(target: str) -> Callable[[Path], bool]:
+    """Whether an existing file or directory is a ``target`` artefact that sklir wrote (and so may
+    be replaced): it carries sklir's metadata."""
+    from sklir.runtimes import artefact_metadata
+
+    return lambda path: artefact_metadata(path, target) is not None
 
 
 def prepare(module: Module, target: str) -> Module:
@@ -82,28 +128,31 @@ def _target(target: str) -> Target:
 
 
 @overload
-def emit(module: Module, target: str, path: None = None) -> bytes: ...
+def emit(module: Module, target: str, path: None = None, force: bool = False) -> bytes: ...
 
 
 @overload
-def emit(module: Module, target: str, path: str | Path) -> Path: ...
+def emit(module: Module, target: str, path: str | Path, force: bool = False) -> Path: ...
 
 
-def emit(module: Module, target: str, path: str | Path | None = None) -> bytes | Path:
+def emit(module: Module, target: str, path: str | Path | None = None, force: bool = False) -> bytes | Path:
     """Emit ``module`` as ``target``; return the bytes, or write them atomically to ``path``.
 
-    Directory targets (``savedmodel``) need ``path`` and return it.
+    Directory targets (``savedmodel``) need ``path`` and return it. Something already at ``path``
+    is replaced only when it is an artefact of this target that sklir wrote, or with ``force``.
     """
     spec = _target(target)
+    if spec.is_directory and path is None:
+        raise SklirError(f"target {target} writes a directory: give an output path")
+    owned = sklir_artefact(target)
     if path is not None:
-        check_writable(path)
+        check_writable(path, owned, force)  # fail before any work
     function = spec.load()
     ready = prepare(module, target)
     if spec.is_directory:
-        if path is None:
-            raise SklirError(f"target {target} writes a directory: give an output path")
-        return write_directory_atomic(path, lambda tmp: function(ready, tmp))
+        assert path is not None
+        return write_directory_atomic(path, lambda tmp: function(ready, tmp), owned, force)
     data: bytes = function(ready)
     if path is not None:
-        return write_atomic(path, data)
+        return write_atomic(path, data, owned, force)
     return data

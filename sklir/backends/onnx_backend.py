@@ -27,16 +27,16 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from sklir import __version__
-from sklir.backends import metadata_json
+from sklir.backends import Descriptions, descriptions, metadata_json
 from sklir.errors import BackendError
 from sklir.ir.core import Module, Node, Op, Value
 from sklir.ir.dialects import arith, linalg, tensor
 from sklir.ir.dialects._checks import normalize_axis
 from sklir.ir.types import Batch, DType, TensorType
+from sklir.runtimes import METADATA_NAME
 
 OPSET = 17
 IR_VERSION = helper.find_min_ir_version_for([helper.make_opsetid("", OPSET)])
-METADATA_KEY = "sklir"
 
 ELEMENT_TYPES: dict[DType, int] = {
     DType.f32: TensorProto.FLOAT,
@@ -354,9 +354,9 @@ EMITTERS: dict[type[Op], Emitter] = {
 
 # ---- the model -----------------------------------------------------------------------------
 
-def _value_info(name: str, t: TensorType) -> onnx.ValueInfoProto:
+def _value_info(name: str, t: TensorType, doc: str = "") -> onnx.ValueInfoProto:
     dims: list[str | int] = ["N" if isinstance(d, Batch) else d for d in t.shape]
-    return helper.make_tensor_value_info(name, ELEMENT_TYPES[t.dtype], dims)
+    return helper.make_tensor_value_info(name, ELEMENT_TYPES[t.dtype], dims, doc_string=doc)
 
 
 def _emit_node(g: Graph, node: Node, names: dict[Value, str]) -> None:
@@ -374,19 +374,34 @@ def build_model(module: Module) -> onnx.ModelProto:
     for node in module.nodes:
         _emit_node(g, node, names)
     g.bind_outputs({out: names[v] for out, v in module.outputs.items()})
+    about = descriptions(module)
     graph = helper.make_graph(
         g.node_protos(), module.name,
-        [_value_info(v.name or "", v.type) for v in module.inputs],
-        [_value_info(out, v.type) for out, v in module.outputs.items()],
+        [_value_info(v.name or "", v.type, about.inputs[v.name or "x"]) for v in module.inputs],
+        [_value_info(out, v.type, about.outputs[out]) for out, v in module.outputs.items()],
         initializer=g.initializers,
+        doc_string=about.model,
     )
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
-        producer_name="sklir", producer_version=__version__,
-        doc_string=f"sklir {__version__} lowering of {module.attributes.get('source', module.name)}",
+        producer_name="sklir", producer_version=__version__, doc_string=about.model,
     )
-    helper.set_model_props(model, {METADATA_KEY: metadata_json(module)})
+    helper.set_model_props(model, metadata_props(module, about))
     return model
+
+
+def metadata_props(module: Module, about: Descriptions) -> dict[str, str]:
+    """The model's ``metadata_props``: sklir's JSON under ``sklir``, and each fact under its own
+    key for tools that show plain key/value pairs (Netron, onnxruntime's custom_metadata_map)."""
+    attrs = module.attributes
+    props = {METADATA_NAME: metadata_json(module), "sklir_version": __version__,
+             "source": str(attrs.get("source", module.name))}
+    for key in ("classes", "feature_names"):
+        if key in attrs:
+            props[key] = json.dumps(list(attrs[key]), default=str, ensure_ascii=False)
+    if about.labels is not None:
+        props["labels"] = about.labels
+    return props
 
 
 def emit_onnx(module: Module) -> bytes:
@@ -398,3 +413,20 @@ def emit_onnx(module: Module) -> bytes:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BackendError(f"onnx backend produced an invalid model for {module.name}: {first}") from e
     return model.SerializeToString()
+
+
+def read_metadata_props(data: bytes) -> dict[str, str]:
+    """An ONNX model's ``metadata_props`` as a dict; empty when ``data`` is not an ONNX model."""
+    from google.protobuf.message import DecodeError
+
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, ValueError, RuntimeError):
+        return {}
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def sklir_metadata_json(data: bytes) -> str | None:
+    """sklir's metadata JSON in an ``.onnx`` file's bytes, or None (no such entry, not ONNX)."""
+    return read_metadata_props(data).get(METADATA_NAME)

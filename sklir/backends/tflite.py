@@ -23,20 +23,24 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.lite.python.convert_phase import ConverterError  # noqa: E402
 
-from sklir.backends import metadata_json  # noqa: E402
+from sklir import __version__  # noqa: E402
+from sklir.backends import descriptions, metadata_json  # noqa: E402
+from sklir.backends.tflite_artefact import (  # noqa: E402
+    add_metadata_entries,
+    attach_standard_metadata,
+    name_and_order_io,
+    standard_metadata,
+)
 from sklir.errors import BackendError  # noqa: E402
 from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
 from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
 from sklir.ir.types import DType, N  # noqa: E402
-from sklir.runtimes import SIGNATURE, check_width, decode_strings  # noqa: E402
+from sklir.runtimes import METADATA_NAME, SAVEDMODEL_METADATA, SIGNATURE, check_width, decode_strings  # noqa: E402
 from sklir.runtimes.litert import operator_names  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 
-METADATA_NAME = "sklir"
-# SavedModel: extra files TF Serving leaves alone live in assets.extra
-SAVEDMODEL_METADATA = Path("assets.extra") / "sklir.json"
 
 Emitter = Callable[..., tuple[Any, ...]]
 
@@ -324,32 +328,6 @@ def _unsupported_ops_message(err: ConverterError, module: Module) -> str:
     return "TFLite conversion failed: " + lines[0].split("error:", 1)[-1].strip()
 
 
-def add_metadata(data: bytes, entries: dict[str, bytes]) -> bytes:
-    """``data`` with named metadata entries added to the flatbuffer (an existing name is replaced)."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    model.buffers = model.buffers or []
-    metadata = [m for m in model.metadata or [] if _name(m.name) not in entries]
-    for name, payload in entries.items():
-        buffer = schema.BufferT()
-        buffer.data = np.frombuffer(payload, dtype=np.uint8)
-        model.buffers.append(buffer)
-        entry = schema.MetadataT()
-        entry.name = name
-        entry.buffer = len(model.buffers) - 1
-        metadata.append(entry)
-    model.metadata = metadata
-    builder = flatbuffers.Builder(len(data) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def _name(name: str | bytes) -> str:
-    return name.decode() if isinstance(name, bytes) else name
-
-
 def emit_tflite(module: Module) -> bytes:
     """The ``.tflite`` flatbuffer for an f32 module: builtin ops only, ``serving_default`` signature.
 
@@ -367,7 +345,25 @@ def emit_tflite(module: Module) -> bytes:
     custom = [name for name in operator_names(data) if name.startswith("CUSTOM")]
     if custom:
         raise BackendError(f"TFLite conversion produced non-builtin ops {', '.join(custom)}")
-    return add_metadata(data, {METADATA_NAME: metadata_json(module).encode()})
+    return finish_tflite(data, module)
+
+
+# the associated file that holds the class labels, one per line
+LABELS_FILE = "labels.txt"
+
+
+def finish_tflite(data: bytes, module: Module) -> bytes:
+    """The converter's flatbuffer made self-explanatory: signature tensors named after the module's
+    inputs and outputs and in its order, sklir's metadata JSON, and TFLite's standard model
+    metadata (descriptions, and the class labels as an associated label file)."""
+    about = descriptions(module)
+    data = name_and_order_io(data, [v.name or "x" for v in module.inputs], list(module.outputs))
+    data = add_metadata_entries(data, {METADATA_NAME: metadata_json(module).encode()})
+    standard = standard_metadata(
+        module.attributes.get("source", module.name), about.model, __version__, "sklir", list(about.inputs.items()),
+        [(name, text, LABELS_FILE if name in about.labelled_outputs else None) for name, text in about.outputs.items()])
+    files = {LABELS_FILE: about.labels.encode()} if about.labelled_outputs and about.labels else {}
+    return attach_standard_metadata(data, standard, files)
 
 
 # ---- SavedModel ----
@@ -410,6 +406,15 @@ def run_savedmodel(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarra
     stamp = graph.stat().st_mtime
     cached = _LOADED_SAVEDMODELS.get(directory)
     if cached is None or cached[0] != stamp:
-        with silenced_native_output():
-            cached = _LOADED_SAVEDMODELS[directory] = (stamp, tf.saved_model.load(str(directory)))
+        try:
+            with silenced_native_output():
+                loaded = tf.saved_model.load(str(directory))
+        # TensorFlow raises protobuf DecodeError, OSError, ValueError, KeyError and its own errors
+        # for a damaged directory: all mean "not a SavedModel TensorFlow can load"
+        except Exception as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise BackendError(f"TensorFlow cannot load this SavedModel ({type(err).__name__}: {first})") from None
+        if SIGNATURE not in loaded.signatures:
+            raise BackendError(f"this SavedModel has no '{SIGNATURE}' signature")
+        cached = _LOADED_SAVEDMODELS[directory] = (stamp, loaded)
     return call_savedmodel(cached[1], np.asarray(X, dtype=np.float32))

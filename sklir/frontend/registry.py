@@ -8,17 +8,19 @@ call :func:`lower_into` on their steps, so a converter never cares where its inp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from sklir.errors import NotFittedError, UnsupportedEstimatorError
+from sklir.check import output_rank
+from sklir.errors import IRError, NotFittedError, UnsupportedEstimatorError
 from sklir.ir.builder import Builder
 from sklir.ir.core import Module, Value
 from sklir.ir.types import DType
 from sklir.ir.verifier import verify
 
 Converter = Callable[[Any, Builder, Value], dict[str, Value]]
+T = TypeVar("T")
 
 # scikit-learn class -> converter; filled by @lowers
 CONVERTERS: dict[type, Converter] = {}
@@ -50,28 +52,97 @@ def refuse(estimator: Any, what: str, value: Any, supported: Iterable[Any] | str
         f"{type(estimator).__name__}: {what}={value!r} is not supported (supported: {choices})")
 
 
+def public_name(cls: type) -> str:
+    """``sklearn.svm.SVC`` for ``sklearn.svm._classes.SVC``: the shortest public module that
+    exports the class (private submodules dropped), else the class's own module."""
+    import importlib
+
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts) + 1):
+        if parts[end - 1].startswith("_"):
+            break
+        try:
+            if getattr(importlib.import_module(".".join(parts[:end])), cls.__name__, None) is cls:
+                return f"{'.'.join(parts[:end])}.{cls.__name__}"
+        except ImportError:
+            break
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _search_cv_hint(est: Any) -> str | None:
+    best = getattr(est, "best_estimator_", None)
+    if best is None:
+        return "lower its best_estimator_ (fit it with refit=True)"
+    return f"lower its best_estimator_ ({describe(best)}) instead"
+
+
+def _svc_hint(est: Any) -> str | None:
+    if getattr(est, "kernel", None) == "linear":
+        return "for kernel='linear', sklearn.svm.LinearSVC is supported and fits the same kind of model"
+    return None
+
+
+def _hints() -> dict[type, Callable[[Any], str | None]]:
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn.svm import SVC, SVR
+
+    return {GridSearchCV: _search_cv_hint, RandomizedSearchCV: _search_cv_hint, SVC: _svc_hint,
+            SVR: lambda est: "for kernel='linear', sklearn.svm.LinearSVR is supported"
+            if getattr(est, "kernel", None) == "linear" else None}
+
+
+def unsupported_message(estimator: Any) -> str:
+    """Why ``estimator`` cannot be lowered, by its public name, with what to do next."""
+    cls = type(estimator)
+    hint_for = _hints().get(cls)
+    if hint_for is None and type(cls).__name__ == "ABCMeta" and cls.__name__.startswith("Halving"):
+        hint_for = _search_cv_hint  # the experimental successive-halving searches
+    hint = hint_for(estimator) if hint_for is not None else None
+    return (f"sklir cannot lower {public_name(cls)} yet"
+            + (f"; {hint}" if hint else "")
+            + "; 'sklir supported' lists the supported estimators")
+
+
 def check_fitted(estimator: Any) -> None:
-    """Raise :class:`NotFittedError` naming the estimator when it has not been fitted."""
+    """Raise :class:`NotFittedError` naming the estimator, and the unfitted step of a composition,
+    when it has not been fitted."""
     from sklearn.exceptions import NotFittedError as SkNotFitted
     from sklearn.utils.validation import check_is_fitted
 
     try:
         check_is_fitted(estimator)
     except SkNotFitted:
-        raise NotFittedError(f"{type(estimator).__name__} is not fitted: call fit() before lowering it") from None
+        step = _unfitted_step(estimator)
+        where = f" (its step {step} is not fitted)" if step else ""
+        raise NotFittedError(f"{type(estimator).__name__} is not fitted{where}: "
+                             "call fit() before lowering it") from None
     except TypeError as e:
         raise UnsupportedEstimatorError(f"{type(estimator).__name__} is not a scikit-learn estimator ({e})") from None
+
+
+def _unfitted_step(estimator: Any) -> str | None:
+    """The first unfitted child of a composition, as a path such as ``Pipeline -> LogisticRegression``."""
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    children = CHILDREN.get(type(estimator))
+    for child in children(estimator) if children else []:
+        if isinstance(child, str) or child is None:
+            continue
+        try:
+            check_is_fitted(child)
+        except (SkNotFitted, TypeError):
+            deeper = _unfitted_step(child)
+            return type(child).__name__ + (f" -> {deeper}" if deeper else "")
+    return None
 
 
 def converter_for(estimator: Any) -> Converter:
     """The registered converter for ``estimator``'s class; a clear error when there is none."""
     _load_converters()
-    cls = type(estimator)
-    fn = CONVERTERS.get(cls)
+    fn = CONVERTERS.get(type(estimator))
     if fn is None:
-        raise UnsupportedEstimatorError(
-            f"sklir cannot lower {cls.__name__}: no converter is registered for {cls.__module__}.{cls.__name__}. "
-            f"Supported: {', '.join(c.__name__ for c in supported_classes())}")
+        raise UnsupportedEstimatorError(unsupported_message(estimator))
     return fn
 
 
@@ -79,7 +150,20 @@ def lower_into(estimator: Any, b: Builder, x: Value) -> dict[str, Value]:
     """Lower a fitted estimator applied to ``x`` into ``b``'s module; return its outputs."""
     fn = converter_for(estimator)
     check_fitted(estimator)
-    return fn(estimator, b, x)
+    return _in_context(estimator, lambda: fn(estimator, b, x))
+
+
+def _in_context(estimator: Any, convert: Callable[[], T]) -> T:
+    """Run a converter; an error from the IR (a fitted attribute of the wrong shape, a tampered
+    estimator) names the estimator first. Nested steps add their names outermost last."""
+    try:
+        return convert()
+    except IRError as e:
+        raise IRError(f"{type(estimator).__name__}: {e}") from None
+    except (ValueError, IndexError, TypeError) as e:
+        # numpy on fitted attributes that do not fit together
+        raise IRError(f"{type(estimator).__name__}: its fitted attributes are inconsistent "
+                      f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})") from None
 
 
 TransformLowering = Callable[[Any, Builder, Value], Value]
@@ -104,7 +188,7 @@ def transform_into(estimator: Any, b: Builder, x: Value) -> Value:
     as_transformer = AS_TRANSFORMER.get(type(estimator))
     if as_transformer is not None:
         check_fitted(estimator)
-        return as_transformer(estimator, b, x)
+        return _in_context(estimator, lambda: as_transformer(estimator, b, x))
     outputs = lower_into(estimator, b, x)
     if "transform" not in outputs:
         raise UnsupportedEstimatorError(
@@ -125,6 +209,7 @@ CHILDREN: dict[type, Callable[[Any], list[Any]]] = {}
 
 def describe(estimator: Any) -> str:
     """The estimator's class, with its children for compositions: ``Pipeline(StandardScaler, Ridge)``."""
+    _load_converters()  # the families fill CHILDREN
     if isinstance(estimator, str):
         return estimator  # "passthrough", "drop"
     if estimator is None:
@@ -138,6 +223,9 @@ def _module_attributes(estimator: Any) -> dict[str, Any]:
     from sklir import __version__
 
     attrs: dict[str, Any] = {"sklir_version": __version__, "source": describe(estimator)}
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        attrs["feature_names"] = tuple(str(n) for n in names)
     classes = getattr(estimator, "classes_", None)
     if classes is not None and np.asarray(classes).ndim == 1:
         dtype = classes_tensor_dtype(classes)
@@ -160,8 +248,9 @@ def lower(estimator: Any) -> Module:
                                         "fit it on a 2-D array before lowering")
     b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
     x64 = b.call("cast", x, to=DType.f64)
-    for name, value in fn(estimator, b, x64).items():
-        b.output(name, value)
+    outputs = _in_context(estimator, lambda: fn(estimator, b, x64))
+    for name in sorted(outputs, key=output_rank):
+        b.output(name, outputs[name])
     return verify(b.module)
 
 

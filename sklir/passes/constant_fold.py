@@ -46,6 +46,10 @@ class ConstantFold(Pass):
     name: ClassVar[str] = "constant-fold"
     max_elements: int = 1_000_000
 
+    def __post_init__(self) -> None:
+        if self.max_elements < 0:
+            raise SklirError(f"pass constant-fold: option max_elements must be >= 0, got {self.max_elements}")
+
     def run(self, module: Module) -> PassResult:
         producers: dict[Value, Node] = {}
         nodes: list[Node] = []

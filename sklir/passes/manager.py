@@ -8,6 +8,7 @@ pass, and can repeat a pipeline until no pass changes anything.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -51,28 +52,49 @@ def register_pass(cls: type[Pass]) -> type[Pass]:
 
 
 def make_pass(spec: str) -> Pass:
-    """A pass from ``name`` or ``name{option=value,...}`` (values are python literals)."""
-    import ast
+    """A pass from ``name`` or ``name{option=value,...}`` (values are python literals).
 
-    name, _, rest = spec.strip().partition("{")
+    Every option value is checked against the type of its field here, when the pipeline is parsed,
+    so a bad value is refused on every model instead of failing (or being ignored) inside the pass.
+    """
+    name, brace, rest = spec.strip().partition("{")
     cls = PASSES.get(name.strip())
     if cls is None:
         raise SklirError(f"unknown pass '{name.strip()}' (known: {', '.join(sorted(PASSES))})")
     options: dict[str, Any] = {}
-    if rest:
-        body = rest.rstrip().removesuffix("}")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        for item in filter(None, (p.strip() for p in body.split(","))):
-            key, _, raw = item.partition("=")
-            key = key.strip()
-            if key not in fields:
-                known = ", ".join(sorted(fields)) or "none"
-                raise SklirError(f"pass {cls.name} has no option '{key}' (options: {known})")
-            try:
-                options[key] = ast.literal_eval(raw.strip())
-            except (ValueError, SyntaxError):
-                options[key] = raw.strip()
+    if brace and not rest.rstrip().endswith("}"):
+        raise SklirError(f"pass {cls.name}: options must end with '}}' (got '{spec.strip()}')")
+    body = rest.rstrip().removesuffix("}")
+    types = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for item in filter(None, (p.strip() for p in body.split(","))):
+        key, eq, raw = item.partition("=")
+        key = key.strip()
+        if key not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            raise SklirError(f"pass {cls.name} has no option '{key}' (options: {known})")
+        if not eq:
+            raise SklirError(f"pass {cls.name}: option '{key}' needs a value ({key}=...)")
+        options[key] = _option_value(cls.name, key, raw.strip(), types[key])
     return cls(**options)
+
+
+# option type -> the python types a value of it may have (bool is not an int here)
+OPTION_TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
+
+
+def _option_value(pass_name: str, key: str, raw: str, annotation: Any) -> Any:
+    import ast
+
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw  # a bare word is a string
+    allowed = OPTION_TYPES.get(annotation, (object,))
+    if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
+        kind = getattr(annotation, "__name__", str(annotation))
+        raise SklirError(f"pass {pass_name}: option {key} takes {'an' if kind == 'int' else 'a'} {kind}, got '{raw}'")
+    return float(typing.cast(float, value)) if annotation is float else value
 
 
 def parse_pipeline(text: str) -> list[Pass]:

@@ -30,6 +30,18 @@ RUNNERS: dict[str, tuple[str, str]] = {
 
 # the SignatureDef every TF artefact (.tflite, SavedModel) is served through
 SIGNATURE = "serving_default"
+# the name of sklir's metadata JSON in every artefact: a .tflite metadata entry, an ONNX
+# metadata_props key, and (as a file name) in a SavedModel's assets.extra, which TF Serving ignores
+METADATA_NAME = "sklir"
+SAVEDMODEL_METADATA = Path("assets.extra") / f"{METADATA_NAME}.json"
+
+# artefact kind -> (module, function) returning sklir's metadata JSON text from the artefact's
+# bytes, or None when it carries none (or is no such artefact at all); never raises
+METADATA_READERS: dict[str, tuple[str, str]] = {
+    "tflite": ("sklir.runtimes.litert", "sklir_metadata_json"),
+    # the onnx package parses ModelProto metadata; only the ONNX backend may import it
+    "onnx": ("sklir.backends.onnx_backend", "sklir_metadata_json"),
+}
 
 T = TypeVar("T")
 
@@ -77,6 +89,24 @@ def check_width(width: int | None, X: np.ndarray) -> None:
     if X.ndim != 2 or (width is not None and X.shape[1] != width):
         shape = "x".join(map(str, X.shape))
         raise SklirError(f"the artefact takes {width} features per row, the data is {shape}")
+
+
+def artefact_metadata(artefact: str | Path, kind: str) -> dict[str, object] | None:
+    """sklir's metadata recorded in the artefact at ``artefact`` (a file, or a SavedModel
+    directory), or None when there is none: the artefact was not written by sklir."""
+    import json
+
+    path = Path(artefact)
+    try:
+        if kind == "savedmodel":
+            text: str | None = (path / SAVEDMODEL_METADATA).read_text(encoding="utf-8")
+        else:
+            module, function = METADATA_READERS[kind]
+            text = getattr(importlib.import_module(module), function)(path.read_bytes())
+        data = json.loads(text) if text is not None else None
+    except (OSError, ValueError, KeyError):
+        return None
+    return data if isinstance(data, dict) and "sklir_version" in data else None
 
 
 def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarray]]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from sklir.errors import SklirError
 from sklir.io import silenced_native_output
-from sklir.runtimes import SIGNATURE, ContentCache, artefact_bytes, check_width, decode_strings
+from sklir.runtimes import METADATA_NAME, SIGNATURE, ContentCache, artefact_bytes, check_width, decode_strings
 
 # one interpreter per artefact content and thread count
 _MODELS: ContentCache[LiteRTModel] = ContentCache()
@@ -45,6 +45,17 @@ def operator_names(data: bytes) -> list[str]:
         else:
             out.append(names.get(builtin, f"UNKNOWN:{builtin}"))
     return out
+
+
+def sklir_metadata_json(data: bytes) -> str | None:
+    """sklir's metadata JSON in a ``.tflite`` file's bytes, or None (no such entry, not a .tflite)."""
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        return None
+    try:
+        payload = read_metadata(data).get(METADATA_NAME)
+        return None if payload is None else payload.decode("utf-8")
+    except Exception:  # flatbuffers raises assorted errors on bytes that only look like a model
+        return None
 
 
 def read_metadata(data: bytes) -> dict[str, bytes]:

@@ -27,7 +27,7 @@ from op_cases import CASES, OpCase
 
 import sklir
 from sklir.backends import prepare
-from sklir.backends.onnx_backend import IR_VERSION, METADATA_KEY, OPSET, emit_onnx
+from sklir.backends.onnx_backend import IR_VERSION, METADATA_NAME, OPSET, emit_onnx
 from sklir.check import compare_outputs, expected_outputs, format_table, passed
 from sklir.errors import BackendError
 from sklir.ir import Builder, DType, Module, Tensor, interpret, parse, print_module, verify
@@ -139,7 +139,7 @@ def test_names_shapes_opset_and_checker() -> None:
 def test_metadata_carries_the_module_attributes() -> None:
     model = onnx.load_from_string(emitted(_contract_module(), "onnx"))
     props = {p.key: p.value for p in model.metadata_props}
-    assert json.loads(props[METADATA_KEY]) == {"sklir_version": sklir.__version__,
+    assert json.loads(props[METADATA_NAME]) == {"sklir_version": sklir.__version__,
                                                "source": "LogisticRegression", "classes": ["no", "yes"]}
     assert model.producer_name == "sklir" and "LogisticRegression" in model.doc_string
 
