@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -53,14 +54,40 @@ def check_writable(path: str | os.PathLike[str], owned: Owned | None = None, for
 
 
 def _check_replaceable(path: Path, owned: Owned | None, force: bool) -> None:
-    if not os.path.lexists(path) or force:
+    if force:
         return
-    if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
-        return
-    if owned is None or not owned(path):
-        what = "directory" if path.is_dir() else "file"
-        raise SklirError(f"refusing to replace {path}: the {what} there is not an artefact sklir wrote "
-                         "(move it away, or pass --force to replace it)")
+    # another writer may swap the path while it is examined: a verdict counts only when the same
+    # file or directory stood there before and after
+    for _ in range(SWAP_ATTEMPTS):
+        before = _identity(path)
+        if before is None:
+            return
+        try:
+            replaceable = _is_empty_directory(path) or (owned is not None and owned(path))
+        except FileNotFoundError:
+            continue
+        after = _identity(path)
+        if after is None:
+            return
+        if after == before:
+            if replaceable:
+                return
+            what = "directory" if path.is_dir() else "file"
+            raise SklirError(f"refusing to replace {path}: the {what} there is not an artefact sklir wrote "
+                             "(move it away, or pass --force to replace it)")
+    raise SklirError(f"cannot write {path}: other writers kept replacing it")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _is_empty_directory(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
 
 
 def _umask() -> int:
@@ -107,7 +134,11 @@ def write_directory_atomic(path: str | os.PathLike[str], fill: Callable[[Path], 
     never while another writer's result is half moved: see :func:`_swap_in`.
     """
     path = Path(path)
-    if os.path.lexists(path) and not path.is_dir():
+    try:
+        in_the_way = not stat.S_ISDIR(os.stat(path).st_mode)
+    except FileNotFoundError:
+        in_the_way = False  # nothing there (or it vanished while we looked: another writer's swap)
+    if in_the_way:
         raise SklirError(f"cannot write {path}: a file is in the way")
     check_writable(path, owned, force)
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))

@@ -20,6 +20,7 @@ import joblib
 import numpy as np
 import pytest
 from conftest import dataset, digits_pipeline
+from parity import artefact
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -100,3 +101,19 @@ def assert_one_line_error(err: str, *fragments: str) -> str:
 def listing(directory: Path) -> set[str]:
     """File names in ``directory`` (hidden temporaries included), to prove nothing was left behind."""
     return {p.name for p in directory.iterdir()}
+
+
+@functools.cache
+def model_artefacts() -> Path:
+    """:func:`model_dir`, with ``<model>.<target>`` beside each model the check tests use.
+
+    The bytes come from the parity harness's session cache, so a model the frontend tests already
+    converted (digits is their pipeline too) is not converted again.
+    """
+    import sklir
+
+    for name in ("digits", "digits_other", "iris_names", "diabetes"):
+        module = sklir.lower(joblib.load(model_dir() / f"{name}.joblib"))
+        for target in ("tflite", "onnx"):
+            (model_dir() / f"{name}.{target}").write_bytes(artefact(module, target))
+    return model_dir()

@@ -8,27 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
-from cli_support import assert_one_line_error, model_dir, run_cli
-from parity import artefact
-
-import sklir
+from cli_support import assert_one_line_error, model_artefacts, run_cli
 
 
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
-    """``<model>.<target>`` beside each model file, for the models the check tests use.
-
-    The bytes come from the parity harness's session cache, so a model the frontend tests already
-    converted (digits is their pipeline too) is not converted again.
-    """
-    for name in ("digits", "digits_other", "iris_names", "diabetes"):
-        module = sklir.lower(joblib.load(model_dir() / f"{name}.joblib"))
-        for target in ("tflite", "onnx"):
-            (model_dir() / f"{name}.{target}").write_bytes(artefact(module, target))
-    return model_dir()
+    """The session's model directory with ``<model>.<target>`` artefacts beside the models."""
+    return model_artefacts()
 
 
 def _table_rows(out: str) -> dict[str, list[str]]:
