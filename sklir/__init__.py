@@ -36,6 +36,10 @@ def lower(model: Any, optimize: bool = True, passes: str | None = None, print_af
     from sklir.ir.core import Module
 
     pipeline = None
+    if not optimize and passes is not None:
+        from sklir.errors import SklirError
+
+        raise SklirError("passes and optimize=False cannot be combined")
     if optimize:
         from sklir.passes.pipelines import default_pipeline, pipeline_from_spec
 
@@ -57,24 +61,33 @@ def parse(text: str) -> Module:
 
 
 @overload
-def emit(model: Any, target: str, path: None = None, force: bool = False) -> bytes: ...
+def emit(model: Any, target: str, path: None = None, force: bool = False, trust: tuple[str, ...] = ()) -> bytes: ...
 
 
 @overload
-def emit(model: Any, target: str, path: str | os.PathLike[str], force: bool = False) -> Path: ...
+def emit(model: Any, target: str, path: str | os.PathLike[str], force: bool = False,
+         trust: tuple[str, ...] = ()) -> Path: ...
 
 
-def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, force: bool = False) -> bytes | Path:
+def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, force: bool = False,
+         trust: tuple[str, ...] = ()) -> bytes | Path:
     """Emit ``model`` as ``tflite``, ``onnx`` or ``savedmodel``; see :func:`sklir.backends.emit`.
 
     ``model`` is an IR module, or anything :func:`lower` takes (a fitted estimator, a model file's
-    path), which is lowered with the default passes first. With ``path`` the artefact is written
-    there (replacing only an artefact sklir wrote, unless ``force``) and the path is returned.
+    path, loaded with ``trust``), which is lowered with the default passes first. With ``path`` the
+    artefact is written there (replacing only an artefact sklir wrote, unless ``force``) and the
+    path is returned. The target and the path are checked before any work.
     """
+    from sklir.backends import check_target, sklir_artefact
     from sklir.backends import emit as emit_target
     from sklir.ir.core import Module
 
-    module = model if isinstance(model, Module) else lower(model)
+    check_target(target)
+    if path is not None:
+        from sklir.io import check_writable
+
+        check_writable(path, sklir_artefact(target), force)
+    module = model if isinstance(model, Module) else lower(model, trust=trust)
     if path is None:
         return emit_target(module, target)
     return emit_target(module, target, Path(path), force)

@@ -74,7 +74,7 @@ def _check_replaceable(path: Path, owned: Owned | None, force: bool) -> None:
                 return
             what = "directory" if path.is_dir() else "file"
             raise SklirError(f"refusing to replace {path}: the {what} there is not an artefact sklir wrote "
-                             "(move it away, or pass --force to replace it)")
+                             "(move it away, or force the write: --force, or force=True in Python)")
     raise SklirError(f"cannot write {path}: other writers kept replacing it")
 
 

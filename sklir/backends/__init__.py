@@ -85,7 +85,7 @@ def descriptions(module: Module) -> Descriptions:
     inputs = {}
     for v in module.inputs:
         width = v.type.shape[-1]
-        columns = f": columns {', '.join(map(str, names))}" if names else ""
+        columns = f": {', '.join(map(str, names))}" if names else ""
         inputs[v.name or "x"] = f"float32 features, one row per sample, {width} columns{columns}"
     outputs = {name: OUTPUT_DESCRIPTIONS.get(name, name) for name in module.outputs}
     labelled = tuple(name for name, v in module.outputs.items()
@@ -117,11 +117,11 @@ def prepare(module: Module, target: str) -> Module:
     """The module as the target's backend receives it (precision lowered, verified)."""
     from sklir.passes.pipelines import precision_pipeline
 
-    spec = _target(target)
+    spec = check_target(target)
     return precision_pipeline(spec.precision).run(module).module
 
 
-def _target(target: str) -> Target:
+def check_target(target: str) -> Target:
     if target not in TARGETS:
         raise SklirError(f"unknown target '{target}' (known: {', '.join(TARGETS)})")
     return TARGETS[target]
@@ -141,7 +141,7 @@ def emit(module: Module, target: str, path: str | Path | None = None, force: boo
     Directory targets (``savedmodel``) need ``path`` and return it. Something already at ``path``
     is replaced only when it is an artefact of this target that sklir wrote, or with ``force``.
     """
-    spec = _target(target)
+    spec = check_target(target)
     if spec.is_directory and path is None:
         raise SklirError(f"target {target} writes a directory: give an output path")
     owned = sklir_artefact(target)

@@ -100,7 +100,7 @@ def unsupported_message(estimator: Any) -> str:
     hint = hint_for(estimator) if hint_for is not None else None
     return (f"sklir cannot lower {public_name(cls)} yet"
             + (f"; {hint}" if hint else "")
-            + "; 'sklir supported' lists the supported estimators")
+            + "; 'sklir supported' (sklir.supported() in Python) lists the supported estimators")
 
 
 def check_fitted(estimator: Any) -> None:
