@@ -65,7 +65,8 @@ def _elided_ir(directory: Path, models: Path) -> Path:
 
 # name -> (make the model file, fragments the error line must contain)
 CASES: dict[str, tuple[Builder, tuple[str, ...]]] = {
-    "unsupported-estimator": (_knn, ("sklearn.neighbors.KNeighborsClassifier", "'sklir supported'", "lists the supported estimators")),
+    "unsupported-estimator": (_knn, ("sklearn.neighbors.KNeighborsClassifier", "'sklir supported'",
+                                     "lists the supported estimators")),
     "unfitted-estimator": (_unfitted, ("LinearRegression is not fitted",)),
     "random-bytes": (_raw("noise.joblib", np.random.default_rng(0).bytes(2000)), ("noise.joblib", "not a loadable")),
     "pickled-dict": (_raw("dict.pkl", pickle.dumps({"coef": [1.0, 2.0]})),
