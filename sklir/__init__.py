@@ -78,16 +78,19 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
     artefact is written there (replacing only an artefact sklir wrote, unless ``force``) and the
     path is returned. The target and the path are checked before any work.
     """
-    from sklir.backends import check_target, sklir_artefact
+    from sklir.backends import check_output, check_target
     from sklir.backends import emit as emit_target
+    from sklir.errors import SklirError
     from sklir.ir.core import Module
 
-    check_target(target)
+    if isinstance(model, Module):
+        return emit_target(model, target) if path is None else emit_target(model, target, Path(path), force)
+    # the checks emit makes, made before the lowering
+    if check_target(target).is_directory and path is None:
+        raise SklirError(f"target {target} writes a directory: give an output path")
     if path is not None:
-        from sklir.io import check_writable
-
-        check_writable(path, sklir_artefact(target), force)
-    module = model if isinstance(model, Module) else lower(model, trust=trust)
+        check_output(Path(path), target, force)
+    module = lower(model, trust=trust)
     if path is None:
         return emit_target(module, target)
     return emit_target(module, target, Path(path), force)

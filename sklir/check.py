@@ -205,7 +205,7 @@ def _reference_or_refusal(model: Any, X: np.ndarray, data_name: str | Path | Non
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             return reference_outputs(model, X)
     except ValueError as e:
-        where = first_non_finite(X)
+        where = first_non_finite(X, data_name)
         name = type(model).__name__ if not isinstance(model, Module) else model.name
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         data = f"{data_name}: " if data_name is not None else ""
@@ -214,9 +214,10 @@ def _reference_or_refusal(model: Any, X: np.ndarray, data_name: str | Path | Non
 
 
 def source_mismatch(model: Any, artefact: str | Path) -> str | None:
-    """A sentence when the artefact's metadata says it was lowered from another kind of model than
-    ``model`` (its ``source`` differs); None when they agree or the artefact records none."""
-    from sklir.frontend.registry import describe
+    """A sentence when the artefact's metadata says it was lowered from another model than
+    ``model``: another kind (its ``source`` differs) or another fit (its ``fingerprint`` differs);
+    None when they agree or the artefact records neither."""
+    from sklir.frontend.registry import describe, fingerprint
     from sklir.runtimes import artefact_metadata
 
     try:
@@ -226,9 +227,11 @@ def source_mismatch(model: Any, artefact: str | Path) -> str | None:
     if recorded is None or "source" not in recorded:
         return None
     given = model.attributes.get("source", model.name) if isinstance(model, Module) else describe(model)
-    if recorded["source"] == given:
+    if recorded["source"] != given:
+        return f"{artefact} was lowered from {recorded['source']}, but the model given is {given}"
+    if isinstance(model, Module) or recorded.get("fingerprint") in (None, fingerprint(model)):
         return None
-    return f"{artefact} was lowered from {recorded['source']}, but the model given is {given}"
+    return f"{artefact} was lowered from another fitted {given} than the model given (their fingerprints differ)"
 
 
 def _fmt(x: float | None, spec: str) -> str:

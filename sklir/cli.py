@@ -86,7 +86,7 @@ class Progress:
 
 
 def _lower(args: argparse.Namespace) -> int:
-    from sklir.io import check_writable
+    from sklir.backends import TARGETS, check_output
     from sklir.loading import load_model
 
     progress = Progress(args.quiet)
@@ -94,43 +94,38 @@ def _lower(args: argparse.Namespace) -> int:
         from sklir.passes.pipelines import pipeline_from_spec
 
         pipeline_from_spec(args.passes)  # a bad spec is refused before any work, on every model
-    to_stdout = args.output == "-" or (args.output is None and args.emit == "ir")
+    target = TARGETS.get(args.emit)  # None for IR text
+    to_stdout = args.output == "-" or (args.output is None and target is None)
     out = None if to_stdout else Path(args.output if args.output is not None else default_output(args.model, args.emit))
     if out is not None:
         _refuse_to_cover_the_model(out, Path(args.model))
-        # fail before any work
-        if args.emit == "ir":
-            check_writable(out, _is_ir_text, args.force)
-        else:
-            from sklir.backends import sklir_artefact
-
-            check_writable(out, sklir_artefact(args.emit), args.force)
-    elif args.emit in ("tflite", "onnx") and sys.stdout.isatty():
+        check_output(out, args.emit, args.force)  # fail before any work
+    elif target is not None and target.is_directory:
+        raise SklirError(f"a {args.emit} artefact is a directory and cannot go to standard output: give -o DIR")
+    elif target is not None and sys.stdout.isatty():
         raise SklirError(f"refusing to write a binary .{args.emit} file to the terminal: redirect it, or give -o FILE")
-    elif args.emit == "savedmodel":
-        raise SklirError("a SavedModel is a directory and cannot go to standard output: give -o DIR")
     progress(f"loading {args.model}")
     model = load_model(args.model, args.trust)
     progress("lowering")
     print_after = stderr_printer(args.elide_constants) if args.print_after_all else None
     module = sklir.lower(model, not args.no_optimize, args.passes, print_after)
-    if args.emit == "ir":
+    if target is None:
+        # what sklir writes says so: a file it may replace later
+        module.attributes.setdefault("sklir_version", sklir.__version__)
         text = ir_text(module, args.precision, args.elide_constants, print_after)
         text = text if text.endswith("\n") else text + "\n"
         if out is None:
             _to_stdout(text.encode())
         else:
+            from sklir.backends import sklir_artefact
             from sklir.io import write_atomic
 
-            write_atomic(out, text, _is_ir_text, args.force)
+            write_atomic(out, text, sklir_artefact("ir"), args.force)
             _done(args, f"wrote {out}")
         return 0
     from sklir.backends import emit
 
-    if args.emit != "onnx":
-        progress("starting TensorFlow and converting (this takes a few seconds)")
-    else:
-        progress("converting to ONNX")
+    progress(target.doing)
     if out is None:
         _to_stdout(emit(module, args.emit))
         return 0
@@ -160,18 +155,6 @@ def _refuse_to_cover_the_model(out: Path, model: Path) -> None:
         raise SklirError(f"refusing to overwrite the model file {model} with the artefact: give -o")
     if target in source.parents:
         raise SklirError(f"refusing to write {out}: the model file {model} is inside it")
-
-
-def _is_ir_text(path: Path) -> bool:
-    """An existing file is IR text sklir printed: it starts with a module header (or the elided-dump line)."""
-    from sklir.ir.printer import ELIDED_HEADER
-
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(ELIDED_HEADER))
-    except OSError:
-        return False
-    return head.startswith(b"module @") or head == ELIDED_HEADER.encode()
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -315,7 +298,7 @@ def _validate(sub: _Parser, args: argparse.Namespace) -> None:
     if args.emit is None:
         if implied is None:
             named = args.output not in (None, "-")
-            where = f"the suffix of -o {args.output} names none" if named else "no -o names one"
+            where = f"the suffix of -o {args.output} names none" if named else "no output file's suffix names one"
             sub.error(f"give --emit {{{','.join(EMIT_CHOICES)}}}: {where}")
         args.emit = implied
     elif implied is not None and implied != args.emit:
@@ -350,7 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = 1
         except BrokenPipeError:
             # the reader went away (``| head -1``): stop writing, and say so once
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
             print("sklir: error: standard output was closed before everything was written", file=sys.stderr)
             status = 1
     shown = dict.fromkeys(one_line(str(w.message)) for w in caught if w.category.__name__ in SHOWN_WARNINGS)

@@ -32,11 +32,13 @@ def _name_max(directory: Path) -> int:
         return 255
 
 
-def check_writable(path: str | os.PathLike[str], owned: Owned | None = None, force: bool = False) -> Path:
+def check_writable(path: str | os.PathLike[str], owned: Owned | None = None, force: bool = False,
+                   directory: bool = False) -> Path:
     """Raise a clear error now, before any work, when ``path`` cannot or must not be written.
 
     Something already at ``path`` is replaced only when ``owned(path)`` says sklir wrote it (an
-    empty directory too: nothing is lost), or with ``force``.
+    empty directory too: nothing is lost), or with ``force``; but never a directory by a file, a
+    file by a ``directory``, or a symbolic link by a directory.
     """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
@@ -49,8 +51,22 @@ def check_writable(path: str | os.PathLike[str], owned: Owned | None = None, for
                          f"over the file system's limit of {limit}")
     if not os.access(parent, os.W_OK):
         raise SklirError(f"cannot write {path}: directory {parent} is not writable")
+    _check_kind(path, directory)
     _check_replaceable(path, owned, force)
     return path
+
+
+def _check_kind(path: Path, directory: bool) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return  # nothing there (or it vanished while we looked: another writer's swap)
+    if directory and path.is_symlink():
+        raise SklirError(f"cannot write {path}: it is a symbolic link (give the directory's real path)")
+    if directory and not stat.S_ISDIR(st.st_mode):
+        raise SklirError(f"cannot write {path}: a file is in the way (the artefact is a directory)")
+    if not directory and stat.S_ISDIR(st.st_mode):
+        raise SklirError(f"cannot write {path}: it is a directory")
 
 
 def _check_replaceable(path: Path, owned: Owned | None, force: bool) -> None:
@@ -108,10 +124,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, owned: Owned |
     An existing file is replaced only when ``owned`` recognises it (or with ``force``); a directory
     in the way never is.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise SklirError(f"cannot write {path}: it is a directory")
-    check_writable(path, owned, force)
+    path = check_writable(path, owned, force)
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
@@ -133,14 +146,7 @@ def write_directory_atomic(path: str | os.PathLike[str], fill: Callable[[Path], 
     An existing directory is replaced only when ``owned`` recognises it (or with ``force``), and
     never while another writer's result is half moved: see :func:`_swap_in`.
     """
-    path = Path(path)
-    try:
-        in_the_way = not stat.S_ISDIR(os.stat(path).st_mode)
-    except FileNotFoundError:
-        in_the_way = False  # nothing there (or it vanished while we looked: another writer's swap)
-    if in_the_way:
-        raise SklirError(f"cannot write {path}: a file is in the way")
-    check_writable(path, owned, force)
+    path = check_writable(path, owned, force, directory=True)
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         fill(tmp)

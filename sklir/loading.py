@@ -153,17 +153,8 @@ def n_features(model: Any) -> int:
 def _read_csv(path: Path) -> np.ndarray:
     """Numbers from a CSV file; a first line that is not all numbers is a header. Errors name the
     line and column, counted from 1 like an editor."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not a CSV text file (it is not UTF-8)") from None
     rows: list[list[float]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        if not rows and number == _first_content_line(text) and any(not _is_number(f) for f in fields):
-            continue  # the header
+    for number, fields in _csv_data_lines(path):
         for column, field in enumerate(fields, start=1):
             if not _is_number(field):
                 raise InputFileError(f"{path}: line {number}, column {column}: '{field}' is not a number")
@@ -171,13 +162,37 @@ def _read_csv(path: Path) -> np.ndarray:
             raise InputFileError(f"{path}: line {number} has {len(fields)} columns, earlier lines have {len(rows[0])}")
         rows.append([float(f) for f in fields])
     if not rows:
-        raise InputFileError(f"{path}: has no rows of data" + (" (it is empty)" if not text.strip() else ""))
+        empty = path.stat().st_size == 0
+        raise InputFileError(f"{path}: has no rows of data" + (" (it is empty)" if empty else ""))
     return np.array(rows, dtype=np.float64)
 
 
-def _first_content_line(text: str) -> int:
-    return next((n for n, line in enumerate(text.splitlines(), start=1)
-                 if line.strip() and not line.lstrip().startswith("#")), 0)
+def _csv_data_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """The lines of a CSV file that hold data, as (line number from 1, fields): blank and ``#``
+    lines are skipped, and so is a first line that is not all numbers (the header)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not a CSV text file (it is not UTF-8)") from None
+    lines: list[tuple[int, list[str]]] = []
+    seen_content = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        header = not seen_content and any(not _is_number(f) for f in fields)
+        seen_content = True
+        if not header:
+            lines.append((number, fields))
+    return lines
+
+
+def position(data: str | Path | None, row: int, column: int) -> str:
+    """Where element (``row``, ``column``) (from 0) of the data read from ``data`` stands, counted
+    from 1 like an editor: ``line L, column C`` in a CSV file, ``row R, column C`` otherwise."""
+    if data is not None and Path(data).suffix.lower() == ".csv":
+        return f"line {_csv_data_lines(Path(data))[row][0]}, column {column + 1}"
+    return f"row {row + 1}, column {column + 1}"
 
 
 def _is_number(text: str) -> bool:
@@ -222,15 +237,15 @@ def load_data(path: str | Path, width: int) -> np.ndarray:
         beyond = np.isfinite(arr) & ~np.isfinite(arr.astype(np.float32))
     if beyond.any():
         row, column = np.argwhere(beyond)[0]
-        raise InputFileError(f"{path}: row {row + 1}, column {column + 1}: {arr[row, column]:g} is beyond float32's "
+        raise InputFileError(f"{path}: {position(path, row, column)}: {arr[row, column]:g} is beyond float32's "
                              "range (±3.4e38), and every artefact takes float32 input")
     return arr
 
 
-def first_non_finite(X: np.ndarray) -> str | None:
-    """Where the first NaN or infinity of ``X`` is, as ``row R, column C: nan`` (counted from 1)."""
+def first_non_finite(X: np.ndarray, data: str | Path | None = None) -> str | None:
+    """Where the first NaN or infinity of ``X`` (read from ``data``) is: ``row R, column C: nan``."""
     bad = np.argwhere(~np.isfinite(X))
     if not len(bad):
         return None
     row, column = bad[0]
-    return f"row {row + 1}, column {column + 1}: {X[row, column]}"
+    return f"{position(data, row, column)}: {X[row, column]}"

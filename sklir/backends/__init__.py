@@ -35,6 +35,8 @@ class Target:
     is_directory: bool = False
     # the backend computes in f32: the precision pass runs first
     precision: str = "f32"
+    # what the CLI tells a person watching while this target is emitted
+    doing: str = "converting"
 
     def load(self) -> Callable[..., Any]:
         """Import the backend module and return its emit function."""
@@ -58,6 +60,17 @@ def metadata_json(module: Module) -> str:
 
     return json.dumps({"sklir_version": __version__, **module.attributes}, default=_jsonable,
                       ensure_ascii=False, sort_keys=True)
+
+
+def seal_directory(directory: Path, module: Module) -> None:
+    """Write the metadata JSON into a directory artefact, with the SHA-256 of every file in it:
+    only a directory still holding exactly those files counts as sklir's (and may be replaced)."""
+    from sklir.runtimes import MANIFEST_KEY, SAVEDMODEL_METADATA, directory_manifest
+
+    record = {**json.loads(metadata_json(module)), MANIFEST_KEY: directory_manifest(directory)}
+    (directory / SAVEDMODEL_METADATA).parent.mkdir(parents=True, exist_ok=True)
+    (directory / SAVEDMODEL_METADATA).write_text(json.dumps(record, ensure_ascii=False, sort_keys=True),
+                                                 encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -99,9 +112,11 @@ def descriptions(module: Module) -> Descriptions:
 
 
 TARGETS: dict[str, Target] = {
-    "tflite": Target("sklir.backends.tflite", "emit_tflite", ".tflite"),
-    "savedmodel": Target("sklir.backends.tflite", "emit_savedmodel", "", is_directory=True),
-    "onnx": Target("sklir.backends.onnx_backend", "emit_onnx", ".onnx"),
+    "tflite": Target("sklir.backends.tflite", "emit_tflite", ".tflite",
+                     doing="starting TensorFlow and converting (this takes a few seconds)"),
+    "savedmodel": Target("sklir.backends.tflite", "emit_savedmodel", "", is_directory=True,
+                         doing="starting TensorFlow and saving (this takes a few seconds)"),
+    "onnx": Target("sklir.backends.onnx_backend", "emit_onnx", ".onnx", doing="converting to ONNX"),
 }
 
 
@@ -111,6 +126,13 @@ def sklir_artefact(target: str) -> Callable[[Path], bool]:
     from sklir.runtimes import artefact_metadata
 
     return lambda path: artefact_metadata(path, target) is not None
+
+
+def check_output(path: str | Path, target: str, force: bool = False) -> Path:
+    """Refuse now, before any work, an output path a ``target`` artefact (or ``"ir"`` text) must
+    not be written to: see :func:`sklir.io.check_writable`."""
+    directory = target in TARGETS and TARGETS[target].is_directory
+    return check_writable(path, sklir_artefact(target), force, directory)
 
 
 def prepare(module: Module, target: str) -> Module:
@@ -146,7 +168,7 @@ def emit(module: Module, target: str, path: str | Path | None = None, force: boo
         raise SklirError(f"target {target} writes a directory: give an output path")
     owned = sklir_artefact(target)
     if path is not None:
-        check_writable(path, owned, force)  # fail before any work
+        check_output(path, target, force)
     function = spec.load()
     ready = prepare(module, target)
     if spec.is_directory:

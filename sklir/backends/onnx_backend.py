@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from sklir.ir.core import Module, Node, Op, Value
 from sklir.ir.dialects import arith, linalg, tensor
 from sklir.ir.dialects._checks import normalize_axis
 from sklir.ir.types import Batch, DType, TensorType
-from sklir.runtimes import METADATA_NAME
+from sklir.runtimes import METADATA_NAME, artefact_bytes
 
 OPSET = 17
 IR_VERSION = helper.find_min_ir_version_for([helper.make_opsetid("", OPSET)])
@@ -427,6 +428,6 @@ def read_metadata_props(data: bytes) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
 
-def sklir_metadata_json(data: bytes) -> str | None:
-    """sklir's metadata JSON in an ``.onnx`` file's bytes, or None (no such entry, not ONNX)."""
-    return read_metadata_props(data).get(METADATA_NAME)
+def sklir_metadata_json(artefact: bytes | Path) -> str | None:
+    """sklir's metadata JSON in an ``.onnx`` file (or its bytes), or None (no such entry, not ONNX)."""
+    return read_metadata_props(artefact_bytes(artefact)).get(METADATA_NAME)

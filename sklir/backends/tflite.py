@@ -24,7 +24,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.lite.python.convert_phase import ConverterError  # noqa: E402
 
 from sklir import __version__  # noqa: E402
-from sklir.backends import descriptions, metadata_json  # noqa: E402
+from sklir.backends import descriptions, metadata_json, seal_directory  # noqa: E402
 from sklir.backends.tflite_artefact import (  # noqa: E402
     add_metadata_entries,
     attach_standard_metadata,
@@ -36,7 +36,7 @@ from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
 from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
 from sklir.ir.types import DType, N  # noqa: E402
-from sklir.runtimes import METADATA_NAME, SAVEDMODEL_METADATA, SIGNATURE, check_width, decode_strings  # noqa: E402
+from sklir.runtimes import METADATA_NAME, SIGNATURE, check_width, decode_strings  # noqa: E402
 from sklir.runtimes.litert import operator_names  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -371,14 +371,14 @@ def finish_tflite(data: bytes, module: Module) -> bytes:
 def emit_savedmodel(module: Module, directory: Path) -> None:
     """Write a SavedModel into ``directory`` with the same ``serving_default`` signature as the ``.tflite``.
 
-    The metadata JSON is written beside it, in ``assets.extra/sklir.json``.
+    The metadata JSON is written beside it, in ``assets.extra/sklir.json``, with the list of the
+    files written (see :func:`sklir.backends.seal_directory`).
     """
     holder, concrete = trace(module)
     directory = Path(directory)
     with silenced_native_output():
         tf.saved_model.save(holder, str(directory), signatures={SIGNATURE: concrete})
-    (directory / SAVEDMODEL_METADATA).parent.mkdir(parents=True, exist_ok=True)
-    (directory / SAVEDMODEL_METADATA).write_text(metadata_json(module), encoding="utf-8")
+    seal_directory(directory, module)
 
 
 def call_savedmodel(loaded: Any, X: np.ndarray) -> dict[str, np.ndarray]:

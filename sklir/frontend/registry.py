@@ -76,29 +76,33 @@ def _search_cv_hint(est: Any) -> str | None:
     return f"lower its best_estimator_ ({describe(best)}) instead"
 
 
-def _svc_hint(est: Any) -> str | None:
-    if getattr(est, "kernel", None) == "linear":
-        return "for kernel='linear', sklearn.svm.LinearSVC is supported and fits the same kind of model"
-    return None
+def _linear_kernel_hint(replacement: str) -> Callable[[Any], str | None]:
+    def hint(est: Any) -> str | None:
+        if getattr(est, "kernel", None) == "linear":
+            return f"for kernel='linear', {replacement} is supported and fits the same kind of model"
+        return None
+    return hint
 
 
-def _hints() -> dict[type, Callable[[Any], str | None]]:
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+def _hint(estimator: Any) -> str | None:
+    """What to do instead, for an estimator sklir cannot lower (None when there is no advice)."""
+    from sklearn.model_selection._search import BaseSearchCV
     from sklearn.svm import SVC, SVR
 
-    return {GridSearchCV: _search_cv_hint, RandomizedSearchCV: _search_cv_hint, SVC: _svc_hint,
-            SVR: lambda est: "for kernel='linear', sklearn.svm.LinearSVR is supported"
-            if getattr(est, "kernel", None) == "linear" else None}
+    # class (or base class) -> advice; the first match in the estimator's MRO wins
+    hints: dict[type, Callable[[Any], str | None]] = {
+        BaseSearchCV: _search_cv_hint,
+        SVC: _linear_kernel_hint("sklearn.svm.LinearSVC"),
+        SVR: _linear_kernel_hint("sklearn.svm.LinearSVR"),
+    }
+    cls = next((c for c in type(estimator).__mro__ if c in hints), None)
+    return hints[cls](estimator) if cls is not None else None
 
 
 def unsupported_message(estimator: Any) -> str:
     """Why ``estimator`` cannot be lowered, by its public name, with what to do next."""
-    cls = type(estimator)
-    hint_for = _hints().get(cls)
-    if hint_for is None and type(cls).__name__ == "ABCMeta" and cls.__name__.startswith("Halving"):
-        hint_for = _search_cv_hint  # the experimental successive-halving searches
-    hint = hint_for(estimator) if hint_for is not None else None
-    return (f"sklir cannot lower {public_name(cls)} yet"
+    hint = _hint(estimator)
+    return (f"sklir cannot lower {public_name(type(estimator))} yet"
             + (f"; {hint}" if hint else "")
             + "; 'sklir supported' (sklir.supported() in Python) lists the supported estimators")
 
@@ -155,15 +159,12 @@ def lower_into(estimator: Any, b: Builder, x: Value) -> dict[str, Value]:
 
 def _in_context(estimator: Any, convert: Callable[[], T]) -> T:
     """Run a converter; an error from the IR (a fitted attribute of the wrong shape, a tampered
-    estimator) names the estimator first. Nested steps add their names outermost last."""
+    estimator) names the estimator first, the outermost composition first of all
+    (``Pipeline: LogisticRegression: matmul: ...``)."""
     try:
         return convert()
     except IRError as e:
         raise IRError(f"{type(estimator).__name__}: {e}") from None
-    except (ValueError, IndexError, TypeError) as e:
-        # numpy on fitted attributes that do not fit together
-        raise IRError(f"{type(estimator).__name__}: its fitted attributes are inconsistent "
-                      f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})") from None
 
 
 TransformLowering = Callable[[Any, Builder, Value], Value]
@@ -207,6 +208,20 @@ def classes_tensor_dtype(classes: np.ndarray) -> DType:
 CHILDREN: dict[type, Callable[[Any], list[Any]]] = {}
 
 
+def fingerprint(estimator: Any) -> str | None:
+    """A hash of the fitted estimator's whole state: ``check`` compares it with the artefact's, to
+    tell an artefact of another fit of the same class. None when the estimator cannot be pickled
+    (a FunctionTransformer of a lambda): such a model cannot be saved for ``check`` either."""
+    import pickle
+
+    import joblib
+
+    try:
+        return str(joblib.hash(estimator))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
 def describe(estimator: Any) -> str:
     """The estimator's class, with its children for compositions: ``Pipeline(StandardScaler, Ridge)``."""
     _load_converters()  # the families fill CHILDREN
@@ -223,6 +238,9 @@ def _module_attributes(estimator: Any) -> dict[str, Any]:
     from sklir import __version__
 
     attrs: dict[str, Any] = {"sklir_version": __version__, "source": describe(estimator)}
+    stamp = fingerprint(estimator)
+    if stamp is not None:
+        attrs["fingerprint"] = stamp
     names = getattr(estimator, "feature_names_in_", None)
     if names is not None:
         attrs["feature_names"] = tuple(str(n) for n in names)

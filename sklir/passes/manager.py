@@ -20,6 +20,10 @@ from sklir.ir.verifier import verify
 # the hook PassManager calls after every pass with the pass's name and the module it produced
 PrintAfter = Callable[[str, Module], None]
 
+# option type -> the python types a value of it may have (bool is not an int here)
+OPTION_TYPES: dict[type, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
+
+
 # name -> pass class; filled by @register_pass
 PASSES: dict[str, type[Pass]] = {}
 
@@ -47,6 +51,11 @@ def register_pass(cls: type[Pass]) -> type[Pass]:
     """Class decorator: make ``cls`` available by its name to pipelines and the CLI."""
     if not cls.name or cls.name in PASSES:
         raise TypeError(f"pass {cls.__name__} needs a unique name, got {cls.name!r}")
+    hints = typing.get_type_hints(cls)
+    odd = [f.name for f in dataclasses.fields(cls) if hints[f.name] not in OPTION_TYPES]
+    if odd:
+        raise TypeError(f"pass {cls.name}: options must be {', '.join(t.__name__ for t in OPTION_TYPES)}; "
+                        f"{', '.join(odd)} is not")
     PASSES[cls.name] = cls
     return cls
 
@@ -75,12 +84,10 @@ def make_pass(spec: str) -> Pass:
             raise SklirError(f"pass {cls.name} has no option '{key}' (options: {known})")
         if not eq:
             raise SklirError(f"pass {cls.name}: option '{key}' needs a value ({key}=...)")
+        if key in options:
+            raise SklirError(f"pass {cls.name}: option '{key}' is given twice")
         options[key] = _option_value(cls.name, key, raw.strip(), types[key])
     return cls(**options)
-
-
-# option type -> the python types a value of it may have (bool is not an int here)
-OPTION_TYPES: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
 
 
 def _option_value(pass_name: str, key: str, raw: str, annotation: Any) -> Any:
@@ -90,7 +97,7 @@ def _option_value(pass_name: str, key: str, raw: str, annotation: Any) -> Any:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         value = raw  # a bare word is a string
-    allowed = OPTION_TYPES.get(annotation, (object,))
+    allowed = OPTION_TYPES[annotation]
     if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
         kind = getattr(annotation, "__name__", str(annotation))
         raise SklirError(f"pass {pass_name}: option {key} takes {'an' if kind == 'int' else 'a'} {kind}, got '{raw}'")

@@ -35,13 +35,17 @@ SIGNATURE = "serving_default"
 METADATA_NAME = "sklir"
 SAVEDMODEL_METADATA = Path("assets.extra") / f"{METADATA_NAME}.json"
 
-# artefact kind -> (module, function) returning sklir's metadata JSON text from the artefact's
-# bytes, or None when it carries none (or is no such artefact at all); never raises
+# artefact kind -> (module, function) returning sklir's metadata JSON text from the artefact at a
+# path, or None when it carries none (or is no such artefact at all); never raises OSError's kin
 METADATA_READERS: dict[str, tuple[str, str]] = {
     "tflite": ("sklir.runtimes.litert", "sklir_metadata_json"),
     # the onnx package parses ModelProto metadata; only the ONNX backend may import it
     "onnx": ("sklir.backends.onnx_backend", "sklir_metadata_json"),
+    "savedmodel": ("sklir.runtimes", "savedmodel_metadata_json"),
+    "ir": ("sklir.runtimes", "ir_metadata_json"),
 }
+# the key of a SavedModel's metadata that lists every file sklir wrote, with its SHA-256
+MANIFEST_KEY = "files"
 
 T = TypeVar("T")
 
@@ -92,21 +96,46 @@ def check_width(width: int | None, X: np.ndarray) -> None:
 
 
 def artefact_metadata(artefact: str | Path, kind: str) -> dict[str, object] | None:
-    """sklir's metadata recorded in the artefact at ``artefact`` (a file, or a SavedModel
-    directory), or None when there is none: the artefact was not written by sklir."""
+    """sklir's metadata recorded in the artefact at ``artefact`` (a file, a SavedModel directory or
+    IR text), or None when there is none: the artefact was not written by sklir (or, for a
+    directory, was changed since)."""
     import json
 
-    path = Path(artefact)
+    module, function = METADATA_READERS[kind]
     try:
-        if kind == "savedmodel":
-            text: str | None = (path / SAVEDMODEL_METADATA).read_text(encoding="utf-8")
-        else:
-            module, function = METADATA_READERS[kind]
-            text = getattr(importlib.import_module(module), function)(path.read_bytes())
+        text = getattr(importlib.import_module(module), function)(Path(artefact))
         data = json.loads(text) if text is not None else None
     except (OSError, ValueError, KeyError):
         return None
     return data if isinstance(data, dict) and "sklir_version" in data else None
+
+
+def directory_manifest(directory: Path) -> dict[str, str]:
+    """Every file below ``directory`` but sklir's metadata file, relative path -> SHA-256."""
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file() and p != directory / SAVEDMODEL_METADATA}
+
+
+def savedmodel_metadata_json(directory: Path) -> str | None:
+    """A SavedModel directory's sklir metadata, or None unless it holds exactly the files sklir
+    wrote there, unchanged: a directory a user has added to or edited is not sklir's to replace."""
+    import json
+
+    text = (directory / SAVEDMODEL_METADATA).read_text(encoding="utf-8")
+    recorded = json.loads(text).get(MANIFEST_KEY)
+    return text if recorded == directory_manifest(directory) else None
+
+
+def ir_metadata_json(path: Path) -> str | None:
+    """IR text's module attributes as JSON when its header says sklir printed it (it records
+    ``sklir_version``), else None."""
+    import json
+    import re
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    fields = dict(re.findall(r'(\w+) = "((?:\\.|[^"\\])*)"', header)) if header.startswith("module @") else {}
+    return json.dumps(fields) if "sklir_version" in fields else None
 
 
 def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarray]]:

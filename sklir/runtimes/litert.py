@@ -47,8 +47,9 @@ def operator_names(data: bytes) -> list[str]:
     return out
 
 
-def sklir_metadata_json(data: bytes) -> str | None:
-    """sklir's metadata JSON in a ``.tflite`` file's bytes, or None (no such entry, not a .tflite)."""
+def sklir_metadata_json(artefact: bytes | Path) -> str | None:
+    """sklir's metadata JSON in a ``.tflite`` file (or its bytes), or None (no such entry, not a .tflite)."""
+    data = artefact_bytes(artefact)
     if len(data) < 8 or data[4:8] != b"TFL3":
         return None
     try:

@@ -98,7 +98,9 @@ def test_metadata_round_trips() -> None:
     assert "min_runtime_version" in entries
     recorded = json.loads(entries["sklir"].decode())
     assert recorded == {"sklir_version": sklir.__version__, "source": "Pipeline(StandardScaler, LogisticRegression)",
-                        "classes": ["setosa", "versicolor", "virginica"]}
+                        "classes": ["setosa", "versicolor", "virginica"],
+                        "fingerprint": module.attributes["fingerprint"]}
+    assert len(recorded["fingerprint"]) == 32
 
 
 def test_run_accepts_a_path_and_prepared_model_reuses_its_size(tmp_path: Path,

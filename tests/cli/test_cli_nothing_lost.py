@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -106,30 +107,39 @@ def test_ir_text_sklir_printed_is_replaced(capsys: pytest.CaptureFixture[str], t
 
 # ---- the directory mechanism (sklir.io), as every directory target uses it ----
 
-def _fill(tag: str) -> object:
-    def fill(directory: Path) -> None:
-        (directory / "assets.extra").mkdir()
-        (directory / "assets.extra" / "sklir.json").write_text('{"sklir_version": "test"}')
-        for i in range(20):
-            (directory / f"part{i}").write_text(tag)
-    return fill
-
-
 def _owned(path: Path) -> bool:
     return sklir_artefact("savedmodel")(path)
 
 
+def _fill(tag: str) -> Callable[[Path], None]:
+    def fill(directory: Path) -> None:
+        (directory / "assets.extra").mkdir()
+        for i in range(20):
+            (directory / f"part{i}").write_text(tag)
+        _seal(directory)
+    return fill
+
+
+def _seal(directory: Path) -> None:
+    from sklir.backends import seal_directory
+    from sklir.ir import Builder
+
+    b, x = Builder.new("m", 2)
+    b.output("transform", x)
+    seal_directory(directory, b.module)
+
+
 def test_an_existing_sklir_directory_is_replaced_whole(tmp_path: Path) -> None:
     out_path = tmp_path / "model"
-    write_directory_atomic(out_path, _fill("first"), _owned)  # type: ignore[arg-type]
-    write_directory_atomic(out_path, _fill("second"), _owned)  # type: ignore[arg-type]
+    write_directory_atomic(out_path, _fill("first"), _owned)
+    write_directory_atomic(out_path, _fill("second"), _owned)
     assert {(out_path / f"part{i}").read_text() for i in range(20)} == {"second"}
     assert listing(tmp_path) == {"model"}
 
 
 def test_an_empty_directory_is_used(tmp_path: Path) -> None:
     (tmp_path / "model").mkdir()
-    write_directory_atomic(tmp_path / "model", _fill("x"), _owned)  # type: ignore[arg-type]
+    write_directory_atomic(tmp_path / "model", _fill("x"), _owned)
     assert (tmp_path / "model" / "part0").read_text() == "x"
 
 
@@ -137,8 +147,8 @@ def test_force_replaces_a_foreign_directory(tmp_path: Path) -> None:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "theirs").write_text("x")
     with pytest.raises(SklirError, match="not an artefact sklir wrote"):
-        write_directory_atomic(tmp_path / "model", _fill("x"), _owned)  # type: ignore[arg-type]
-    write_directory_atomic(tmp_path / "model", _fill("x"), _owned, force=True)  # type: ignore[arg-type]
+        write_directory_atomic(tmp_path / "model", _fill("x"), _owned)
+    write_directory_atomic(tmp_path / "model", _fill("x"), _owned, force=True)
     assert not (tmp_path / "model" / "theirs").exists()
     assert listing(tmp_path) == {"model"}
 
@@ -147,7 +157,7 @@ def _writer(args: tuple[str, str, int]) -> str:
     out_path, tag, rounds = args
     try:
         for _ in range(rounds):
-            write_directory_atomic(Path(out_path), _fill(tag), _owned)  # type: ignore[arg-type]
+            write_directory_atomic(Path(out_path), _fill(tag), _owned)
         return "ok"
     except Exception as e:  # the test reports any escape, whatever it is
         return f"{type(e).__name__}: {e}"
@@ -207,7 +217,7 @@ def test_a_name_of_250_characters_is_writable(capsys: pytest.CaptureFixture[str]
 
 def test_a_name_of_255_characters_is_writable_as_a_directory(tmp_path: Path) -> None:
     out_path = tmp_path / ("d" * 255)
-    write_directory_atomic(out_path, _fill("x"), _owned)  # type: ignore[arg-type]
+    write_directory_atomic(out_path, _fill("x"), _owned)
     assert listing(tmp_path) == {out_path.name}
 
 
@@ -218,3 +228,42 @@ def test_a_name_over_the_limit_is_one_line(capsys: pytest.CaptureFixture[str], t
     assert code == 1
     assert_one_line_error(err, "cannot write", f"over the file system's limit of {limit}")
     assert listing(tmp_path) == set()
+
+
+def _savedmodel_fill(directory: Path) -> None:
+    # what emit_savedmodel leaves: some files, then the metadata sealing them
+    (directory / "saved_model.pb").write_bytes(b"graph")
+    (directory / "variables").mkdir()
+    (directory / "variables" / "data").write_bytes(b"weights")
+    _seal(directory)
+
+
+@pytest.mark.parametrize("edit", ["add", "change", "remove"])
+def test_a_savedmodel_the_user_changed_is_no_longer_sklirs(tmp_path: Path, edit: str) -> None:
+    out_path = tmp_path / "model"
+    write_directory_atomic(out_path, _savedmodel_fill, _owned)
+    assert _owned(out_path)
+    if edit == "add":
+        (out_path / "assets").mkdir(exist_ok=True)
+        (out_path / "assets" / "NOTES.txt").write_text("mine")
+    elif edit == "change":
+        (out_path / "variables" / "data").write_bytes(b"retrained weights")
+    else:
+        (out_path / "variables" / "data").unlink()
+    before = _contents(out_path)
+    with pytest.raises(SklirError, match="not an artefact sklir wrote"):
+        write_directory_atomic(out_path, _savedmodel_fill, _owned)
+    assert _contents(out_path) == before
+
+
+def test_a_real_savedmodel_is_sealed_and_replaced(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_path = tmp_path / "model"
+    for _ in range(2):
+        code, _, err = run_cli(capsys, "lower", model_dir() / "diabetes.joblib", "--emit", "savedmodel", "-o", out_path)
+        assert code == 0, err
+    assert sklir_artefact("savedmodel")(out_path)
+    (out_path / "NOTES.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "lower", model_dir() / "diabetes.joblib", "--emit", "savedmodel", "-o", out_path)
+    assert code == 1
+    assert_one_line_error(err, "refusing to replace")
+    assert (out_path / "NOTES.txt").read_text() == "mine"

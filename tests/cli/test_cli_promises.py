@@ -153,6 +153,16 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
     "data-inf": (_npy("inf.npy", lambda X: X.__setitem__((0, 0), np.inf)), ("inf.npy", "row 1, column 1: inf")),
     "data-beyond-f32": (_npy("big.npy", lambda X: X.__setitem__((1, 4), 1e39)),
                         ("big.npy", "row 2, column 5", "beyond float32's range")),
+    # a CSV counts lines as an editor does: the header and a comment come before the bad value
+    "csv-nan-by-line": (_write("n.csv", "# comment\n" + ",".join(f"f{i}" for i in range(10)) + "\n"
+                               + ",".join(["0.01"] * 10) + "\n" + ",".join(["0.01"] * 9 + ["nan"]) + "\n",
+                               lambda p: ["check", p.parent / "diabetes.joblib", p.parent / "diabetes.onnx",
+                                          "--data", p]),
+                        ("n.csv", "line 4, column 10: nan")),
+    "csv-beyond-f32-by-line": (_write("b.csv", "a,b,c,d,e,f,g,h,i,j\n" + ",".join(["1"] * 9 + ["1e39"]) + "\n",
+                                      lambda p: ["check", p.parent / "diabetes.joblib", p.parent / "diabetes.onnx",
+                                                 "--data", p]),
+                               ("b.csv", "line 2, column 10", "beyond float32's range")),
     "csv-header-only": (_write("h.csv", "a,b,c\n", lambda p: ["check", p.parent / "diabetes.joblib",
                                                                p.parent / "diabetes.onnx", "--data", p]),
                         ("h.csv", "has no rows of data")),
@@ -202,6 +212,13 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
     "check-width": (lambda box: ["check", box / "digits.joblib", box / "diabetes.onnx"],
                     ("takes 10 features per row", "was lowered from LinearRegression")),
     "untrusted-skops": (_lower("untrusted.skops", "--emit", "onnx"), ("refusing untrusted type(s)",)),
+    "force-file-for-directory": (lambda box: ["lower", box / "diabetes.joblib", "--emit", "savedmodel", "-o",
+                                              box / "notes.txt", "--force"], ("a file is in the way",)),
+    "force-directory-for-file": (lambda box: ["lower", box / "diabetes.joblib", "--emit", "onnx", "-o",
+                                              box / "photos", "--force"], ("photos", "is a directory")),
+    "hand-written-ir": (_write("mine.sklir", "module @m(%x: f32[N,10]) {\n  return transform = %x\n}\n",
+                               lambda p: ["lower", p.parent / "diabetes.joblib", "-o", p]),
+                        ("refusing to replace", "mine.sklir")),
 }
 
 
@@ -247,10 +264,13 @@ def test_usage_errors_keep_the_promise(capsys: pytest.CaptureFixture[str], tmp_p
     assert _contents(tmp_path) == before and box.exists()
 
 
-@pytest.mark.parametrize("error", [errors.SklirError, errors.UnsupportedEstimatorError, errors.NotFittedError,
-                                   errors.IRError, errors.ParseError, errors.BackendError, errors.InputFileError])
-def test_every_sklir_error_is_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                       error: type[errors.SklirError]) -> None:
+def _error_classes(cls: type[errors.SklirError]) -> list[type[errors.SklirError]]:
+    return [cls] + [c for sub in cls.__subclasses__() for c in _error_classes(sub)]
+
+
+@pytest.mark.parametrize("error", _error_classes(errors.SklirError), ids=lambda c: c.__name__)
+def test_main_prints_any_sklir_error_as_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                                 error: type[errors.SklirError]) -> None:
     # whatever raises it, an error sklir means for its user leaves main() as one line and exit 1,
     # a multi-line message (backend errors) folded
     def boom(args: object) -> int:

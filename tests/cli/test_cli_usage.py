@@ -108,7 +108,7 @@ def test_binary_to_a_terminal_is_refused(capsys: pytest.CaptureFixture[str], mon
 def test_savedmodel_to_standard_output_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "lower", model_dir() / "diabetes.joblib", "--emit", "savedmodel", "-o", "-")
     assert code == 1
-    assert_one_line_error(err, "SavedModel is a directory")
+    assert_one_line_error(err, "savedmodel artefact is a directory")
 
 
 def test_a_closed_pipe_is_one_line() -> None:
@@ -204,3 +204,14 @@ def test_a_version_mismatch_is_one_warning_line(tmp_path: Path, monkeypatch: pyt
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("sklir: warning: Trying to unpickle estimator LinearRegression from version 0.24.2")
     assert listing(tmp_path) == {"old.joblib"}
+
+
+def test_check_names_another_fit_of_the_same_class(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, y = dataset("diabetes")
+    sklir.emit(LinearRegression().fit(X[:200], y[:200]), "onnx", tmp_path / "other.onnx")
+    code, _, err = run_cli(capsys, "check", model_dir() / "diabetes.joblib", tmp_path / "other.onnx")
+    assert code == 1
+    assert err.strip() == (f"sklir: warning: {tmp_path / 'other.onnx'} was lowered from another fitted "
+                           "LinearRegression than the model given (their fingerprints differ)")
