@@ -61,22 +61,24 @@ def parse(text: str) -> Module:
 
 
 @overload
-def emit(model: Any, target: str, path: None = None, force: bool = False, trust: tuple[str, ...] = ()) -> bytes: ...
+def emit(model: Any, target: str, path: None = None, force: bool = False, trust: tuple[str, ...] = (),
+         tree_strategy: str = "auto") -> bytes: ...
 
 
 @overload
 def emit(model: Any, target: str, path: str | os.PathLike[str], force: bool = False,
-         trust: tuple[str, ...] = ()) -> Path: ...
+         trust: tuple[str, ...] = (), tree_strategy: str = "auto") -> Path: ...
 
 
 def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, force: bool = False,
-         trust: tuple[str, ...] = ()) -> bytes | Path:
+         trust: tuple[str, ...] = (), tree_strategy: str = "auto") -> bytes | Path:
     """Emit ``model`` as ``tflite``, ``onnx`` or ``savedmodel``; see :func:`sklir.backends.emit`.
 
     ``model`` is an IR module, or anything :func:`lower` takes (a fitted estimator, a model file's
     path, loaded with ``trust``), which is lowered with the default passes first. With ``path`` the
     artefact is written there (replacing only an artefact sklir wrote, unless ``force``) and the
-    path is returned. The target and the path are checked before any work.
+    path is returned. The target and the path are checked before any work. ``tree_strategy``
+    lowers tree ensembles by ``gemm``, ``perfect`` or ``traversal`` instead of the automatic choice.
     """
     from sklir.backends import check_output, check_target
     from sklir.backends import emit as emit_target
@@ -84,7 +86,9 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
     from sklir.ir.core import Module
 
     if isinstance(model, Module):
-        return emit_target(model, target) if path is None else emit_target(model, target, Path(path), force)
+        if path is None:
+            return emit_target(model, target, tree_strategy=tree_strategy)
+        return emit_target(model, target, Path(path), force, tree_strategy)
     # the checks emit makes, made before the lowering
     if check_target(target).is_directory and path is None:
         raise SklirError(f"target {target} writes a directory: give an output path")
@@ -92,8 +96,8 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
         check_output(Path(path), target, force)
     module = lower(model, trust=trust)
     if path is None:
-        return emit_target(module, target)
-    return emit_target(module, target, Path(path), force)
+        return emit_target(module, target, tree_strategy=tree_strategy)
+    return emit_target(module, target, Path(path), force, tree_strategy)
 
 
 def interpret(module: Module, X: Any, precision: str = "f64") -> dict[str, np.ndarray]:

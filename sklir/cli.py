@@ -29,6 +29,8 @@ from sklir.passes.manager import PrintAfter
 
 EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "ir")
 IR_SUFFIX = ".sklir"
+# lower-trees' strategies (sklir.passes.lower_trees.STRATEGIES; not imported here, for start-up time)
+TREE_STRATEGIES = ("auto", "gemm", "perfect", "traversal")
 
 
 def target_suffixes() -> dict[str, str]:
@@ -51,14 +53,14 @@ def stderr_printer(elide_constants: bool = False) -> PrintAfter:
 
 
 def ir_text(module: Module, precision: str = "f64", elide_constants: bool = False,
-            print_after: PrintAfter | None = None) -> str:
-    """The module's text, after lowering its precision to ``f32`` when asked (as a backend sees it)."""
+            print_after: PrintAfter | None = None, tree_strategy: str = "auto") -> str:
+    """The module's text, prepared for an ``f32`` backend when asked (as a backend sees it)."""
     from sklir.ir.printer import print_module
 
     if precision != "f64":
         from sklir.passes.pipelines import precision_pipeline
 
-        module = precision_pipeline(precision, print_after).run(module).module
+        module = precision_pipeline(precision, print_after, tree_strategy).run(module).module
     return print_module(module, elide_constants)
 
 
@@ -112,7 +114,7 @@ def _lower(args: argparse.Namespace) -> int:
     if target is None:
         # what sklir writes says so: a file it may replace later
         module.attributes.setdefault("sklir_version", sklir.__version__)
-        text = ir_text(module, args.precision, args.elide_constants, print_after)
+        text = ir_text(module, args.precision, args.elide_constants, print_after, args.tree_strategy)
         text = text if text.endswith("\n") else text + "\n"
         if out is None:
             _to_stdout(text.encode())
@@ -127,9 +129,9 @@ def _lower(args: argparse.Namespace) -> int:
 
     progress(target.doing)
     if out is None:
-        _to_stdout(emit(module, args.emit))
+        _to_stdout(emit(module, args.emit, tree_strategy=args.tree_strategy))
         return 0
-    written = emit(module, args.emit, out, args.force)
+    written = emit(module, args.emit, out, args.force, args.tree_strategy)
     _done(args, f"wrote {written} ({args.emit}; outputs: {', '.join(module.outputs)})")
     return 0
 
@@ -262,6 +264,8 @@ def build_parser() -> _Parser:
                        help="--emit ir: print the f64 module, or the f32 one a backend receives")
     lower.add_argument("--elide-constants", action="store_true",
                        help="replace large constants by <elided> in printed IR (for reading; it does not parse)")
+    lower.add_argument("--tree-strategy", choices=TREE_STRATEGIES, default="auto",
+                       help="how tree ensembles are lowered (default: chosen per ensemble from its depth)")
     lower.add_argument("--trust", **trust)
     lower.set_defaults(run=_lower)
 

@@ -135,12 +135,14 @@ def check_output(path: str | Path, target: str, force: bool = False) -> Path:
     return check_writable(path, sklir_artefact(target), force, directory)
 
 
-def prepare(module: Module, target: str) -> Module:
-    """The module as the target's backend receives it (precision lowered, verified)."""
+def prepare(module: Module, target: str, tree_strategy: str = "auto") -> Module:
+    """The module as the target's backend receives it: precision lowered, tree ensembles lowered
+    by ``tree_strategy`` (``auto``, or a name in :data:`sklir.passes.lower_trees.STRATEGIES`),
+    cleaned up and verified."""
     from sklir.passes.pipelines import precision_pipeline
 
     spec = check_target(target)
-    return precision_pipeline(spec.precision).run(module).module
+    return precision_pipeline(spec.precision, tree_strategy=tree_strategy).run(module).module
 
 
 def check_target(target: str) -> Target:
@@ -150,14 +152,15 @@ def check_target(target: str) -> Target:
 
 
 @overload
-def emit(module: Module, target: str, path: None = None, force: bool = False) -> bytes: ...
+def emit(module: Module, target: str, path: None = None, force: bool = False, tree_strategy: str = "auto") -> bytes: ...
 
 
 @overload
-def emit(module: Module, target: str, path: str | Path, force: bool = False) -> Path: ...
+def emit(module: Module, target: str, path: str | Path, force: bool = False, tree_strategy: str = "auto") -> Path: ...
 
 
-def emit(module: Module, target: str, path: str | Path | None = None, force: bool = False) -> bytes | Path:
+def emit(module: Module, target: str, path: str | Path | None = None, force: bool = False,
+         tree_strategy: str = "auto") -> bytes | Path:
     """Emit ``module`` as ``target``; return the bytes, or write them atomically to ``path``.
 
     Directory targets (``savedmodel``) need ``path`` and return it. Something already at ``path``
@@ -170,7 +173,7 @@ def emit(module: Module, target: str, path: str | Path | None = None, force: boo
     if path is not None:
         check_output(path, target, force)
     function = spec.load()
-    ready = prepare(module, target)
+    ready = prepare(module, target, tree_strategy)
     if spec.is_directory:
         assert path is not None
         return write_directory_atomic(path, lambda tmp: function(ready, tmp), owned, force)

@@ -111,6 +111,9 @@ class Op:
 
     name: ClassVar[str] = ""
     arity: ClassVar[int | None] = None
+    # the pass that rewrites this op into core ops before any backend sees it; None for core ops,
+    # which every backend emits
+    lowered_by: ClassVar[str | None] = None
 
     def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
         """The result types for these operand types; raises IRError when they do not fit."""

@@ -1,8 +1,10 @@
 """The numpy reference interpreter: the oracle that passes and backends are tested against.
 
-``precision="f64"`` runs every float value in float64 (f32 constants and casts are widened),
-which is how scikit-learn computes; ``precision="native"`` honours each value's own dtype, which
-is what a float32 backend computes.
+``precision="f64"`` runs every float value in float64 (f32 constants are widened), which is how
+scikit-learn computes, but an explicit ``cast {to = f32}`` still rounds to float32 before the
+value is widened again: scikit-learn's trees compare ``float32(x) <= threshold`` after a float64
+scaler, and the frontend says so with that cast. ``precision="native"`` honours each value's own
+dtype, which is what a float32 backend computes.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import numpy as np
 
 from sklir.errors import SklirError
 from sklir.ir.core import Module, Value
-from sklir.ir.dialects.arith import Cast
-from sklir.ir.types import DType
 
 Precision = Literal["f64", "native"]
 
@@ -41,8 +41,6 @@ def interpret(module: Module, inputs: Mapping[str, np.ndarray] | np.ndarray,
         env[v] = _widen(arr) if precision == "f64" else arr
     for node in module.nodes:
         op = node.op
-        if precision == "f64" and isinstance(op, Cast) and op.to is DType.f32:
-            op = Cast(DType.f64)
         args = [env[v] for v in node.operands]
         results = op.reference(*args)
         for r, arr in zip(node.results, results, strict=True):

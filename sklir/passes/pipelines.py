@@ -13,6 +13,7 @@ from sklir.passes.constant_fold import ConstantFold
 from sklir.passes.cse import CommonSubexpressionElimination
 from sklir.passes.dce import DeadValueElimination
 from sklir.passes.fold_affine import FoldAffine
+from sklir.passes.lower_trees import LowerTrees
 from sklir.passes.manager import Pass, PassManager, PrintAfter, parse_pipeline
 from sklir.passes.precision import ToF32
 
@@ -29,19 +30,22 @@ def default_pipeline(print_after: PrintAfter | None = None) -> PassManager:
     return PassManager([ConstantFold(), FoldAffine(), *_cleanups()], print_after)
 
 
-# dtype -> the passes that lower a module's float precision to it
-PRECISION: dict[str, Callable[[], list[Pass]]] = {
-    "f64": lambda: [],
-    "f32": lambda: [ToF32(), *_cleanups()],
+# dtype -> the passes that prepare a module for a backend computing in it (tree strategy given):
+# the precision first (tree thresholds are rounded on the ensemble op, where their meaning is
+# known), then high-level ops lowered to core ops, then cleanups. f64 keeps the module as it is.
+PRECISION: dict[str, Callable[[str], list[Pass]]] = {
+    "f64": lambda strategy: [],
+    "f32": lambda strategy: [ToF32(), LowerTrees(strategy), *_cleanups()],
 }
 
 
-def precision_pipeline(dtype: str, print_after: PrintAfter | None = None) -> PassManager:
-    """Lower a module's float precision to ``dtype`` (``"f32"`` or ``"f64"``) for a backend."""
+def precision_pipeline(dtype: str, print_after: PrintAfter | None = None, tree_strategy: str = "auto") -> PassManager:
+    """Prepare a module for a backend computing in ``dtype`` (``"f32"``; ``"f64"`` changes nothing):
+    its precision lowered, then its tree ensembles lowered by ``tree_strategy``."""
     make = PRECISION.get(dtype)
     if make is None:
         raise SklirError(f"no precision pipeline for {dtype!r} (known: {', '.join(PRECISION)})")
-    return PassManager(make(), print_after)
+    return PassManager(make(tree_strategy), print_after)
 
 
 def pipeline_from_spec(spec: str, print_after: PrintAfter | None = None) -> PassManager:

@@ -21,7 +21,8 @@ import numpy as np
 from sklir.errors import IRError
 from sklir.ir.core import Module, Node, Op, Tensor, Value
 from sklir.ir.dialects.arith import Cast, Compare
-from sklir.ir.dialects.tensor import LabelLookup
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.ir.dialects.tensor import Gather, LabelLookup, TakeAlongAxis
 from sklir.ir.types import DType
 from sklir.passes.manager import Pass, PassResult, register_pass
 
@@ -57,11 +58,13 @@ def exactly(values: np.ndarray) -> np.ndarray:
     return rounded
 
 
-# op class -> how its f64 tensor attributes become f32; ops not listed round to nearest.
-# Tree thresholds (a later issue) need round-down here: sklearn compares float32(x) <= threshold,
-# and only the largest f32 not above the f64 threshold keeps every decision.
-ROUNDING: dict[type[Op], Rounding] = {
+# (op class, attribute) or op class -> how its f64 tensor attributes become f32; the pair is
+# looked up first, then the class; anything not listed rounds to nearest.
+ROUNDING: dict[type[Op] | tuple[type[Op], str], Rounding] = {
     LabelLookup: exactly,
+    # scikit-learn's trees compare float32(x) <= threshold (f64): only the largest f32 not above
+    # the threshold keeps every decision; leaf values and weights round to nearest
+    (TreeEnsemble, "threshold"): round_down,
 }
 
 
@@ -72,31 +75,42 @@ BOUND_ROUNDING: dict[str, Rounding] = {"gt": round_down, "le": round_down, "lt":
 FLIPPED = {"gt": "lt", "lt": "gt", "ge": "le", "le": "ge", "eq": "eq", "ne": "ne"}
 
 
+# ops that only move a table's elements about (operand 0) without changing them: a table whose
+# gathered elements all end up as comparison bounds is itself a table of bounds
+SELECTIONS: tuple[type[Op], ...] = (Gather, TakeAlongAxis)
+
+
 def comparison_rounding(module: Module) -> dict[Value, Rounding]:
     """Constants read only as comparison bounds -> the rounding that keeps every f32 decision.
 
-    A constant read by comparisons that disagree on the direction, or by any other op, is left to
-    the op's own rule (round to nearest).
+    A bound may reach its comparison directly or through gathers of a table of bounds (a lowered
+    tree reads each node's threshold that way). A constant read by comparisons that disagree on
+    the direction, or by any other op, is left to the op's own rule (round to nearest).
     """
     bound_rules: dict[Value, set[Rounding]] = {}
-    other_use: set[Value] = set()
-    for node in module.nodes:
+    other_use: set[Value] = set(module.outputs.values())
+    # every use of a value comes after its definition: walking backwards, a gather's result has
+    # been classified before the table it reads
+    for node in reversed(module.nodes):
         for i, v in enumerate(node.operands):
-            rule = None
+            rules: set[Rounding] = set()
             if isinstance(node.op, Compare):
                 predicate = node.op.predicate if i == 1 else FLIPPED[node.op.predicate]
                 rule = BOUND_ROUNDING.get(predicate)
-            if rule is None:
-                other_use.add(v)
+                rules = {rule} if rule is not None else set()
+            elif isinstance(node.op, SELECTIONS) and i == 0 and node.result not in other_use:
+                rules = set(bound_rules.get(node.result, set()))
+            if rules:
+                bound_rules.setdefault(v, set()).update(rules)
             else:
-                bound_rules.setdefault(v, set()).add(rule)
-    return {v: rules.pop() for v, rules in bound_rules.items() if len(rules) == 1 and v not in other_use}
+                other_use.add(v)
+    return {v: next(iter(rules)) for v, rules in bound_rules.items() if len(rules) == 1 and v not in other_use}
 
 
-def _to_f32(op: Op, value: Any, rule: Rounding | None = None) -> Any:
+def _to_f32(op: Op, attribute: str, value: Any, rule: Rounding | None = None) -> Any:
     """One attribute of ``op`` with every f64 in it moved to f32 (by ``rule`` when given)."""
     if isinstance(value, Tensor) and value.dtype is DType.f64:
-        rule = rule or ROUNDING.get(type(op), round_nearest)
+        rule = rule or ROUNDING.get((type(op), attribute)) or ROUNDING.get(type(op), round_nearest)
         try:
             return Tensor(rule(value.array), DType.f32)
         except IRError as e:
@@ -108,7 +122,7 @@ def _to_f32(op: Op, value: Any, rule: Rounding | None = None) -> Any:
 
 def convert_op(op: Op, rule: Rounding | None = None) -> Op:
     """``op`` with its f64 attributes (constants, ``cast`` targets) in f32, rounded by ``rule`` if given."""
-    changes = {f.name: _to_f32(op, getattr(op, f.name), rule) for f in dataclasses.fields(op)}
+    changes = {f.name: _to_f32(op, f.name, getattr(op, f.name), rule) for f in dataclasses.fields(op)}
     changes = {k: v for k, v in changes.items() if v is not getattr(op, k)}
     return dataclasses.replace(op, **changes) if changes else op
 

@@ -23,6 +23,7 @@ from conftest import dataset
 
 from sklir.backends import TARGETS
 from sklir.ir import Module, print_module
+from sklir.passes import PASSES, PassManager
 
 
 def _describe(values: np.ndarray) -> str:
@@ -77,13 +78,20 @@ def emitted(module: Module, target: str) -> bytes:
     Keyed on the module's text, which prints constants exactly, so equal keys are equal modules.
     Unlike ``parity.artefact`` (``sklir.emit``), this skips the precision pass: the backend tests
     compare the emitter's output with the interpreter on the very module it was given, f64 included.
+    High-level ops are lowered first by their own passes (nothing else runs), as any backend needs.
     """
     if TARGETS[target].is_directory:
         raise ValueError(f"{target} writes a directory, not bytes: emit it with a path")
     key = (hashlib.sha1(print_module(module).encode()).hexdigest(), target)
     if key not in _EMITTED:
-        _EMITTED[key] = TARGETS[target].load()(module)
+        _EMITTED[key] = TARGETS[target].load()(lowered(module))
     return _EMITTED[key]
+
+
+def lowered(module: Module) -> Module:
+    """``module`` with its high-level ops rewritten into core ops by the passes they name."""
+    names = sorted({node.op.lowered_by for node in module.nodes if node.op.lowered_by is not None})
+    return PassManager([PASSES[name]() for name in names]).run(module).module if names else module
 
 
 @cache

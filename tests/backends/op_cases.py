@@ -154,6 +154,22 @@ def _compare_cases(predicate: str) -> list[OpCase]:
             OpCase(f"compare_{predicate}_bool", bools, with_nans)]
 
 
+def _tree_ensemble(b: Builder, x: Value) -> dict[str, Value]:
+    """Two small trees, thresholds on the ``halves`` grid, NaN sent left at some nodes only."""
+    from sklir.ir.dialects.ml import TreeEnsemble
+
+    i64, f32_ = DType.i64, DType.f32
+    op = TreeEnsemble(
+        feature=Tensor([1, 0, 3, 0, 0, 0, 0, 2, 0, 0], i64),
+        threshold=Tensor([0.5, 0, -0.5, 0, 0, 0.0, 0, 1.0, 0, 0], f32_),
+        left=Tensor([1, 1, 3, 3, 4, 6, 6, 8, 8, 9], i64), right=Tensor([2, 1, 4, 3, 4, 7, 6, 9, 8, 9], i64),
+        missing_left=Tensor([True, False, False, False, False, False, False, True, False, False], DType.bool),
+        roots=Tensor([0, 5], i64), values=Tensor(np.arange(20.0).reshape(10, 2) / 8, f32_),
+        weights=Tensor([0.5, 2.0], f32_), base=Tensor([0.25, -1.0], f32_))
+    leaves, scores = b.apply(op, x)
+    return {"leaves": leaves, "scores": scores}
+
+
 CASES: list[OpCase] = [
     *(_unary_case(name, accepts) for name, (_, accepts, _) in UNARY.items()),
     *(_binary_case(name, accepts) for name, (_, accepts) in BINARY.items()),
@@ -198,6 +214,9 @@ CASES: list[OpCase] = [
     _labels(np.array([3, -1, 7, 10**12], dtype=np.int64), DType.i64),
     _labels(np.array([0.0, 1.0, 2.0, 3.0], dtype=np.float32), DType.f32),
     _labels(np.array([True, False, False, True]), DType.bool),
+    # lowered by lower-trees before a backend sees it: the case runs the lowering on every backend
+    OpCase("tree_ensemble", _tree_ensemble, halves),
+    OpCase("tree_ensemble_nans", _tree_ensemble, with_nans),
 ]
 
 

@@ -14,6 +14,7 @@ from sklir.ir.core import Node, Tensor
 from sklir.ir.dialects.tensor import Constant
 from sklir.passes import PASSES, Pass, PassManager, PassResult, parse_pipeline
 from sklir.passes.constant_fold import ConstantFold
+from sklir.passes.lower_trees import LowerTrees
 from sklir.passes.pipelines import default_pipeline, pipeline_from_spec, precision_pipeline
 
 
@@ -93,6 +94,9 @@ def test_options_reach_the_pass() -> None:
 def test_named_pipelines() -> None:
     assert [p.name for p in pipeline_from_spec("default").passes] == [p.name for p in default_pipeline().passes]
     assert precision_pipeline("f64").passes == []
-    assert [p.name for p in precision_pipeline("f32").passes] == ["to-f32", "constant-fold", "cse", "dce"]
+    f32 = ["to-f32", "lower-trees", "constant-fold", "cse", "dce"]
+    assert [p.name for p in precision_pipeline("f32").passes] == f32
+    strategies = [p for p in precision_pipeline("f32", tree_strategy="traversal").passes if p.name == "lower-trees"]
+    assert strategies == [LowerTrees("traversal")]
     with pytest.raises(SklirError, match="no precision pipeline for 'f16'"):
         precision_pipeline("f16")

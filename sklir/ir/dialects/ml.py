@@ -1,0 +1,138 @@
+"""High-level machine-learning ops: a whole tree ensemble as one op.
+
+These ops say *what* a model computes, in scikit-learn's own terms; no backend emits them. The
+``lower-trees`` pass rewrites each into core ops (gathers, compares, selects, reductions) by a
+strategy chosen per ensemble, after ``to-f32`` has rounded its thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from sklir.errors import IRError
+from sklir.ir.core import Op, Tensor, register_op
+from sklir.ir.dialects._checks import require_float
+from sklir.ir.types import DType, TensorType
+
+
+@register_op
+@dataclass(frozen=True)
+class TreeEnsemble(Op):
+    """Binary decision trees over the columns of ``x``, evaluated together.
+
+    The nodes of every tree share one table. Tree ``t`` starts at node ``roots[t]``; an internal
+    node ``n`` sends a row to ``left[n]`` when ``x[:, feature[n]] <= threshold[n]`` or, for a
+    missing value (NaN), when ``missing_left[n]``; otherwise to ``right[n]``. A leaf is its own
+    child (``left[n] == right[n] == n``). Results: ``leaves``, the leaf each tree reaches
+    (``i64[N, trees]``, node numbers of the shared table), and ``scores``,
+    ``base + sum_t weights[t] * values[leaves[:, t]]`` (``[N, outputs]``): a mean, a sum of
+    boosting stages or a weighted vote, depending on the weights and the leaf values.
+
+    The comparison is made in ``x``'s own dtype, like scikit-learn's ``float32(x) <= threshold``
+    for an f32 ``x``: a frontend casts ``x`` to f32 first where scikit-learn does.
+
+    ``%1: i64[N,2], %2: f64[N,1] = tree_ensemble(%0) {feature = i64[5] [0, 0, 0, 1, 1], ...}``
+    """
+
+    name: ClassVar[str] = "tree_ensemble"
+    arity: ClassVar[int] = 1
+    lowered_by: ClassVar[str | None] = "lower-trees"
+    feature: Tensor
+    threshold: Tensor
+    left: Tensor
+    right: Tensor
+    missing_left: Tensor
+    roots: Tensor
+    values: Tensor
+    weights: Tensor
+    base: Tensor
+
+    def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
+        self.check_arity(operands)
+        (x,) = operands
+        require_float(self.name, x)
+        if x.rank != 2:
+            raise IRError(f"tree_ensemble: needs a [N, features] operand, got {x}")
+        width = x.shape[1]
+        if not isinstance(width, int):
+            raise IRError(f"tree_ensemble: the batch cannot be the feature axis of {x}")
+        self._check_tables(width)
+        return (TensorType(DType.i64, (x.shape[0], self.roots.shape[0])),
+                TensorType(self.values.dtype, (x.shape[0], self.values.shape[1])))
+
+    def _check_tables(self, width: int) -> None:
+        nodes = self.feature.shape[0] if len(self.feature.shape) == 1 else -1
+        vectors = {"feature": (self.feature, DType.i64), "left": (self.left, DType.i64),
+                   "right": (self.right, DType.i64), "missing_left": (self.missing_left, DType.bool)}
+        for field, (table, dtype) in vectors.items():
+            if table.dtype is not dtype or table.shape != (nodes,):
+                raise IRError(f"tree_ensemble: {field} must be {dtype.value}[{nodes}], got {table.type}")
+        if not self.threshold.dtype.is_float or self.threshold.shape != (nodes,):
+            raise IRError(f"tree_ensemble: threshold must be a float vector of {nodes}, got {self.threshold.type}")
+        if not self.values.dtype.is_float or len(self.values.shape) != 2 or self.values.shape[0] != nodes:
+            raise IRError(f"tree_ensemble: values must be float [{nodes}, outputs], got {self.values.type}")
+        trees = self.roots.shape[0] if len(self.roots.shape) == 1 else -1
+        if self.roots.dtype is not DType.i64 or trees < 1:
+            raise IRError(f"tree_ensemble: roots must be a non-empty i64 vector, got {self.roots.type}")
+        if self.weights.dtype is not self.values.dtype or self.weights.shape != (trees,):
+            raise IRError(f"tree_ensemble: weights must be {self.values.dtype.value}[{trees}], got {self.weights.type}")
+        if self.base.dtype is not self.values.dtype or self.base.shape != (self.values.shape[1],):
+            raise IRError(f"tree_ensemble: base must be {self.values.dtype.value}[{self.values.shape[1]}], "
+                          f"got {self.base.type}")
+        for field, table in (("left", self.left), ("right", self.right), ("roots", self.roots)):
+            if table.array.size and (table.array.min() < 0 or table.array.max() >= nodes):
+                raise IRError(f"tree_ensemble: {field} names a node outside [0, {nodes})")
+        internal = self.left.array != np.arange(nodes)
+        if internal.any() and (self.feature.array[internal].min() < 0 or self.feature.array[internal].max() >= width):
+            raise IRError(f"tree_ensemble: a feature index lies outside the input's {width} columns")
+        if np.any(internal != (self.right.array != np.arange(nodes))):
+            raise IRError("tree_ensemble: a leaf must be its own left and right child")
+
+    @property
+    def n_trees(self) -> int:
+        """How many trees the ensemble has."""
+        return int(self.roots.shape[0])
+
+    def depth(self) -> int:
+        """The length of the longest root-to-leaf path (0 for a forest of lone leaves)."""
+        left, right = self.left.array, self.right.array
+        level = np.unique(self.roots.array)
+        depth = 0
+        while True:
+            internal = level[left[level] != level]
+            if not internal.size:
+                return depth
+            level = np.unique(np.concatenate([left[internal], right[internal]]))
+            depth += 1
+
+    def leaves_of(self, x: np.ndarray) -> np.ndarray:
+        """The leaf each tree reaches for each row of ``x`` (the reference traversal).
+
+        The comparison is numpy's: an f32 ``x`` against f64 thresholds compares in f64, exactly
+        scikit-learn's ``float32(x) <= float64(t)``."""
+        feature, threshold = self.feature.array, self.threshold.array
+        left, right, missing_left = self.left.array, self.right.array, self.missing_left.array
+        node = np.broadcast_to(self.roots.array, (x.shape[0], self.n_trees)).copy()
+        rows = np.arange(x.shape[0])[:, None]
+        while True:
+            moving = left[node] != node
+            if not moving.any():
+                return node
+            value = x[rows, feature[node]]
+            with np.errstate(invalid="ignore"):
+                go_left = np.where(np.isnan(value), missing_left[node], value <= threshold[node])
+            node = np.where(moving, np.where(go_left, left[node], right[node]), node)
+
+    def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
+        (x,) = operands
+        leaves = self.leaves_of(x)
+        values, weights = self.values.array, self.weights.array
+        # the weighted sum over trees in tree order, as the lowerings' reduction computes it
+        scores = (values[leaves] * weights[:, None]).sum(axis=1) + self.base.array
+        return leaves.astype(np.int64), scores
+
+
+OPS_IN_DIALECT = [TreeEnsemble]

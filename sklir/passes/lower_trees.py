@@ -1,0 +1,74 @@
+"""``lower-trees``: rewrite every ``tree_ensemble`` into core ops by a strategy.
+
+The strategies (:mod:`sklir.passes.trees`) agree bit for bit on every decision; they differ in
+speed and size. ``strategy=auto`` picks per ensemble by :func:`choose`: perfect-tree traversal
+while padding every tree to the ensemble's depth stays small, plain traversal with child tables
+beyond. The pass runs after ``to-f32`` in a backend's preparation (thresholds already rounded
+down), and also before it (the thresholds then reach their comparisons through gathers, which
+``to-f32`` follows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sklir.errors import SklirError
+from sklir.ir.builder import Builder
+from sklir.ir.core import Module, Node, Value
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.passes.manager import Pass, PassResult, register_pass
+from sklir.passes.rewrite import rebuild
+from sklir.passes.trees import Strategy, gemm, perfect, traversal
+
+# strategy name -> lowering
+STRATEGIES: dict[str, Strategy] = {
+    "gemm": gemm.lower,
+    "perfect": perfect.lower,
+    "traversal": traversal.lower,
+}
+# GEMM up to this depth; perfect-tree traversal while depth and the padded tables stay within these
+GEMM_MAX_DEPTH = 3
+PERFECT_MAX_DEPTH = 10
+PERFECT_MAX_SLOTS = 1 << 22
+
+
+def choose(op: TreeEnsemble) -> str:
+    """The strategy ``auto`` picks for ``op``: ``gemm`` up to depth 3, ``perfect`` up to depth 10
+    (and at most 4M padded slots), else ``traversal``."""
+    depth = op.depth()
+    if depth <= GEMM_MAX_DEPTH:
+        return "gemm"
+    if depth <= PERFECT_MAX_DEPTH and op.n_trees * 2 ** (depth + 1) <= PERFECT_MAX_SLOTS:
+        return "perfect"
+    return "traversal"
+
+
+@register_pass
+@dataclass(frozen=True)
+class LowerTrees(Pass):
+    """Replace each ``tree_ensemble`` by core ops; ``strategy`` is ``auto`` or a name in :data:`STRATEGIES`."""
+
+    name: ClassVar[str] = "lower-trees"
+    strategy: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.strategy != "auto" and self.strategy not in STRATEGIES:
+            raise SklirError(f"pass lower-trees: unknown strategy '{self.strategy}' "
+                             f"(known: auto, {', '.join(STRATEGIES)})")
+
+    def run(self, module: Module) -> PassResult:
+        nodes: list[Node] = []
+        subst: dict[Value, Value] = {}
+        changed = False
+        for node in module.nodes:
+            if not isinstance(node.op, TreeEnsemble):
+                nodes.append(node)
+                continue
+            scratch = Builder(Module("scratch", []))
+            name = choose(node.op) if self.strategy == "auto" else self.strategy
+            leaves, scores = STRATEGIES[name](scratch, node.op, node.operands[0])
+            nodes.extend(scratch.module.nodes)
+            subst.update(zip(node.results, (leaves, scores), strict=True))
+            changed = True
+        return PassResult(rebuild(module, nodes, subst) if changed else module, changed)

@@ -1,0 +1,83 @@
+"""Lowering strategies for ``tree_ensemble``: each turns the op into core ops, bit for bit on its
+decisions, and the ``lower-trees`` pass picks one per ensemble (:mod:`sklir.passes.lower_trees`).
+
+A strategy is ``fn(b, op, x) -> (leaves, scores)``: it appends core ops to ``b`` computing the
+op's two results from its operand ``x``. The pieces every strategy shares live here: reading a
+node table at per-row positions, the decision at a node, and the weighted sum of leaf values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.ir.types import DType
+
+Strategy = Callable[[Builder, TreeEnsemble, Value], tuple[Value, Value]]
+
+
+def table(b: Builder, array: np.ndarray, dtype: DType) -> Value:
+    """A node table as a constant of ``dtype``."""
+    return b.const(np.asarray(array), dtype)
+
+
+def threshold_table(b: Builder, op: TreeEnsemble, thresholds: np.ndarray) -> Value:
+    """A table of thresholds with +inf replaced by the dtype's largest finite value.
+
+    scikit-learn splits "missing or not" with the threshold +inf: every number goes left. For
+    every finite input ``x <= largest`` is ``x <= inf``; an infinite input, which scikit-learn
+    refuses, would go right. TFLite cannot store an infinite constant at all.
+    """
+    dtype = op.threshold.dtype
+    largest = np.finfo(dtype.numpy).max
+    return b.const(np.where(np.isposinf(thresholds), largest, thresholds), dtype)
+
+
+def compared(b: Builder, x: Value, bound: Value) -> tuple[Value, Value]:
+    """``x`` and ``bound`` in one dtype for a comparison: an f32 ``x`` against f64 thresholds is
+    widened (exactly), so the comparison is scikit-learn's ``float32(x) <= float64(t)``; after
+    ``to-f32`` the widening disappears and the thresholds, bounds of that comparison, are rounded
+    down, which keeps every decision."""
+    if x.type.dtype is not bound.type.dtype:
+        x = b.call("cast", x, to=bound.type.dtype)
+    return x, bound
+
+
+def goes_right(b: Builder, op: TreeEnsemble, value: Value, threshold: Value, missing_left: Value | None) -> Value:
+    """``not (value <= threshold)``, with a missing value going where ``missing_left`` says:
+    ``value > threshold`` is false for NaN, so NaN goes right only where ``missing_left`` is false."""
+    value, threshold = compared(b, value, threshold)
+    right = b.call("compare", value, threshold, predicate="gt")
+    if missing_left is None:
+        return right
+    nan_right = b.call("logical_and", b.call("isnan", value), b.call("logical_not", missing_left))
+    return b.call("logical_or", right, nan_right)
+
+
+def per_row(b: Builder, x: Value, value: Value) -> Value:
+    """``value`` (``[1, k]`` or already ``[N, k]``) as ``[N, k]``: one row per row of ``x``.
+
+    ``select`` broadcasts its operands against a per-row condition; both branches are ``value``.
+    """
+    if value.type.shape[0] == x.type.shape[0]:
+        return value
+    first = b.call("take_along_axis", x, b.const(np.zeros((1, 1), np.int64), DType.i64), axis=1)
+    return b.call("select", b.call("isnan", first), value, value)
+
+
+def needs_missing(op: TreeEnsemble) -> bool:
+    """Whether any internal node sends a missing value left (else NaN goes right, as ``>`` does)."""
+    internal = op.left.array != np.arange(op.feature.shape[0])
+    return bool(np.any(op.missing_left.array[internal]))
+
+
+def scores_of(b: Builder, op: TreeEnsemble, leaf_values: Value) -> Value:
+    """``base + sum_t weights[t] * leaf_values[:, t, :]`` for ``leaf_values: [N, trees, outputs]``."""
+    dtype = op.values.dtype
+    weights = b.const(op.weights.array.reshape(-1, 1), dtype)
+    total = b.call("reduce", b.call("mul", leaf_values, weights), kind="sum", axis=1, keepdims=False)
+    return b.call("add", total, b.const(op.base.array, dtype))

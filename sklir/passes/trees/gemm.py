@@ -1,0 +1,78 @@
+"""GEMM: every node of every tree at once, as two matrix products (shallow trees).
+
+For the internal nodes ``I`` and leaves ``L`` of all trees: ``R[n, i]`` is 1 where row ``n``
+goes right at node ``i`` (all nodes decided at once from the gathered columns);
+``C[i, l]`` is +1 where leaf ``l`` lies right of ``i``, -1 where it lies left, 0 off its path;
+``D[l]`` counts the right turns on the way to ``l``. Row ``n`` reaches leaf ``l`` exactly when
+``(R @ C)[n, l] == D[l]`` (any other leaf scores less at the node where the paths part). The
+products hold small integers, exact in float32. Work grows as ``nodes * leaves`` per tree, so
+this suits depths up to about 3-4, where it has no per-level dependency chain at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sklir.errors import SklirError
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.ir.types import DType
+from sklir.passes.trees import goes_right, needs_missing, per_row, table, threshold_table
+
+
+def path_matrices(op: TreeEnsemble) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """The internal nodes, the (tree, leaf) pairs, ``C`` (``[internal, pairs]``) and ``D`` (``[pairs]``)."""
+    left, right = op.left.array, op.right.array
+    nodes = np.arange(left.shape[0])
+    internal = nodes[left != nodes]
+    column = {int(n): i for i, n in enumerate(internal)}
+    pairs: list[tuple[int, int]] = []
+    paths: list[list[tuple[int, int]]] = []
+    for t, root in enumerate(op.roots.array):
+        stack: list[tuple[int, list[tuple[int, int]]]] = [(int(root), [])]
+        while stack:
+            node, path = stack.pop()
+            if left[node] == node:
+                pairs.append((t, node))
+                paths.append(path)
+                continue
+            stack.append((int(right[node]), [*path, (node, 1)]))
+            stack.append((int(left[node]), [*path, (node, -1)]))
+    C = np.zeros((len(internal), len(pairs)))
+    D = np.zeros(len(pairs))
+    for j, path in enumerate(paths):
+        for node, turn in path:
+            C[column[node], j] = turn
+        D[j] = sum(turn > 0 for _, turn in path)
+    return internal, pairs, C, D
+
+
+# float32 holds every integer below 2^24 exactly: the node numbers the leaf product sums
+EXACT_F32_INTEGERS = 1 << 24
+
+
+def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
+    """The ensemble's leaves and scores from two matrix products over all nodes."""
+    internal, pairs, C, D = path_matrices(op)
+    dtype = op.values.dtype
+    if dtype is DType.f32 and op.feature.shape[0] > EXACT_F32_INTEGERS:
+        raise SklirError(f"lower-trees: gemm cannot number {op.feature.shape[0]} nodes exactly in f32; "
+                         "use the perfect or traversal strategy")
+    if len(internal):
+        value = b.call("gather", x, b.const(op.feature.array[internal], DType.i64), axis=1)
+        missing = table(b, op.missing_left.array[internal], DType.bool) if needs_missing(op) else None
+        right = goes_right(b, op, value, threshold_table(b, op, op.threshold.array[internal]), missing)
+        path = b.call("matmul", b.call("cast", right, to=dtype), b.const(C, dtype))
+        reached = b.call("cast", b.call("compare", path, b.const(D, dtype), predicate="eq"), to=dtype)
+    else:
+        reached = per_row(b, x, b.const(np.ones((1, len(pairs))), dtype))  # lone leaves: every row
+    trees = np.array([t for t, _ in pairs])
+    leaves = np.array([leaf for _, leaf in pairs])
+    # each tree's reached leaf by its node number: exactly one 1 in each tree's columns
+    ids = np.zeros((len(pairs), op.n_trees))
+    ids[np.arange(len(pairs)), trees] = leaves
+    found = b.call("cast", b.call("matmul", reached, b.const(ids, dtype)), to=DType.i64)
+    weighted = op.values.array[leaves] * op.weights.array[trees][:, None]
+    scores = b.call("add", b.call("matmul", reached, table(b, weighted, dtype)), b.const(op.base.array, dtype))
+    return found, scores

@@ -1,0 +1,69 @@
+"""Perfect-tree traversal: every tree padded to the ensemble's full depth, ``i = 2i + 1 + right``.
+
+Each tree becomes a complete binary tree of depth ``D`` in heap order (node ``i`` has children
+``2i + 1`` and ``2i + 2``); a leaf above depth ``D`` is copied into every slot below it, so its
+padding nodes may test anything. The position needs no child tables: per level, two gathers (the
+feature and the threshold at ``i``), a compare and integer arithmetic. The tables grow as
+``trees * 2^D``, so this suits depths up to about 10-12.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.ir.types import DType
+from sklir.passes.trees import goes_right, needs_missing, per_row, scores_of, table, threshold_table
+
+
+def padded_tables(op: TreeEnsemble, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Heap-ordered tables of every tree padded to ``depth``: per internal slot the feature,
+    threshold and missing-value direction (``[trees, 2^depth - 1]``), per leaf slot the node of the
+    shared table it stands for (``[trees, 2^depth]``)."""
+    trees, inner, outer = op.n_trees, 2 ** depth - 1, 2 ** depth
+    feature = np.zeros((trees, inner), np.int64)
+    threshold = np.zeros((trees, inner), op.threshold.array.dtype)
+    missing = np.zeros((trees, inner), bool)
+    leaf = np.zeros((trees, outer), np.int64)
+    left, right = op.left.array, op.right.array
+    for t, root in enumerate(op.roots.array):
+        # breadth first, level by level: the node standing in each slot of the level
+        level = np.array([root])
+        for d in range(depth):
+            slots = 2 ** d - 1 + np.arange(2 ** d)
+            is_leaf = left[level] == level
+            feature[t, slots] = np.where(is_leaf, 0, op.feature.array[level])
+            threshold[t, slots] = np.where(is_leaf, 0, op.threshold.array[level])
+            missing[t, slots] = np.where(is_leaf, False, op.missing_left.array[level])
+            # a leaf's two children are itself: it fills its whole subtree
+            level = np.stack([left[level], right[level]], axis=1).ravel()
+        leaf[t] = level
+    return feature, threshold, missing, leaf
+
+
+def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
+    """The ensemble's leaves and scores by heap-index arithmetic over padded trees."""
+    depth = op.depth()
+    feature, threshold, missing, leaf = padded_tables(op, depth)
+    trees, inner = feature.shape
+    feature_t = table(b, feature.ravel(), DType.i64)
+    threshold_t = threshold_table(b, op, threshold.ravel())
+    missing_t = table(b, missing.ravel(), DType.bool) if needs_missing(op) else None
+    offsets = b.const(np.arange(trees, dtype=np.int64).reshape(1, -1) * inner, DType.i64)
+    one = b.const(np.ones((), np.int64), DType.i64)
+    position: Value = b.const(np.zeros((1, trees), np.int64), DType.i64)
+    for _ in range(depth):
+        slot = b.call("add", position, offsets)
+        value = b.call("take_along_axis", x, b.call("gather", feature_t, slot, axis=0), axis=1)
+        right = goes_right(b, op, value, b.call("gather", threshold_t, slot, axis=0),
+                           None if missing_t is None else b.call("gather", missing_t, slot, axis=0))
+        step = b.call("add", one, b.call("cast", right, to=DType.i64))
+        position = b.call("add", b.call("add", position, position), step)
+    # leaf slots of tree t: t * 2^depth + (position - (2^depth - 1))
+    first = b.const(np.arange(trees, dtype=np.int64).reshape(1, -1) * (inner + 1) - inner, DType.i64)
+    slot = per_row(b, x, b.call("add", position, first))
+    leaves = b.call("gather", table(b, leaf.ravel(), DType.i64), slot, axis=0)
+    values = table(b, op.values.array[leaf.ravel()], op.values.dtype)
+    return leaves, scores_of(b, op, b.call("gather", values, slot, axis=0))
