@@ -16,7 +16,15 @@ import numpy as np
 import pytest
 from conftest import dataset, knock_out, standardised
 from parity import assert_parity
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
@@ -58,6 +66,14 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "ExtraTreeRegressor": (ExtraTreeRegressor(max_depth=6, random_state=0), X_dia, y_dia),
         "RandomForestRegressor": (RandomForestRegressor(20, max_depth=5, random_state=0), X_dia, y_dia),
         "ExtraTreesRegressor-multi": (ExtraTreesRegressor(10, max_depth=4, random_state=0), X_lin, y_lin),
+        "GradientBoostingClassifier": (GradientBoostingClassifier(n_estimators=30, random_state=0), X_bc, y_bc),
+        "GradientBoostingClassifier-exponential": (
+            GradientBoostingClassifier(loss="exponential", n_estimators=20, max_depth=2, random_state=0), X_bc, y_bc),
+        "GradientBoostingClassifier-multiclass": (
+            GradientBoostingClassifier(n_estimators=15, max_depth=2, random_state=0), X_iris, y_names),
+        "GradientBoostingRegressor": (GradientBoostingRegressor(n_estimators=40, random_state=0), X_dia, y_dia),
+        "GradientBoostingRegressor-zero": (
+            GradientBoostingRegressor(init="zero", n_estimators=20, max_depth=4, random_state=0), X_dia, y_dia),
     }
     estimator, X, y = makers[name]
     return estimator.fit(X, y), X
@@ -65,7 +81,9 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
 
 NAMES = ["DecisionTreeClassifier", "DecisionTreeClassifier-strings", "ExtraTreeClassifier", "RandomForestClassifier",
          "RandomForestClassifier-nan", "ExtraTreesClassifier-bool", "DecisionTreeRegressor",
-         "DecisionTreeRegressor-nan", "ExtraTreeRegressor", "RandomForestRegressor", "ExtraTreesRegressor-multi"]
+         "DecisionTreeRegressor-nan", "ExtraTreeRegressor", "RandomForestRegressor", "ExtraTreesRegressor-multi",
+         "GradientBoostingClassifier", "GradientBoostingClassifier-exponential",
+         "GradientBoostingClassifier-multiclass", "GradientBoostingRegressor", "GradientBoostingRegressor-zero"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -137,3 +155,16 @@ def test_the_frontend_casts_to_float32_before_the_ensemble() -> None:
     (node,) = [n for n in module.nodes if isinstance(n.op, TreeEnsemble)]
     cast = producers[node.operands[0]]
     assert cast.op.name == "cast" and node.operands[0].type.dtype.value == "f32"
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber", "quantile"])
+def test_gradient_boosting_regressor_losses(loss: str) -> None:
+    X, y = dataset("diabetes")
+    assert_parity(GradientBoostingRegressor(loss=loss, n_estimators=25, max_depth=3, random_state=0).fit(X, y), X)
+
+
+def test_gradient_boosting_with_a_fitted_init_estimator_is_refused() -> None:
+    X, y = dataset("diabetes")
+    model = GradientBoostingRegressor(init=LinearRegression(), n_estimators=5).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="GradientBoostingRegressor: init=LinearRegression"):
+        sklir.lower(model)

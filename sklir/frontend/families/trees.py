@@ -1,4 +1,4 @@
-"""Decision trees and forests of them: one ``tree_ensemble`` op per model.
+"""Decision trees, forests of them and gradient boosting: one ``tree_ensemble`` op per model.
 
 scikit-learn's trees cast the input to float32 and send a row left when
 ``float32(x) <= threshold`` (a float64); the lowering says so with an explicit ``cast`` to f32
@@ -13,10 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
-from sklir.frontend.outputs import labels_from_scores
+from sklir.frontend.outputs import binary_probabilities, labels_from_index, labels_from_scores
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Tensor, Value
@@ -116,3 +124,43 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     if est.n_outputs_ == 1:
         prediction = b.call("squeeze", prediction, axis=1)
     return {"prediction": prediction}
+
+
+def _boosted_raw(est: Any, b: Builder, x: Value) -> Value:
+    """Gradient boosting's raw prediction ``init + learning_rate * sum of stage trees``, ``[N, K]``.
+
+    Stage ``i``'s tree for output ``k`` adds its leaf value to column ``k`` only. The initial raw
+    prediction of the default init estimator (a constant prior) or of ``init='zero'`` is the base.
+    """
+    if not (est.init_ == "zero" or isinstance(est.init_, DummyClassifier | DummyRegressor)):
+        raise refuse(est, "init", est.init, "None, 'zero' or a DummyClassifier/DummyRegressor")
+    stages = est.estimators_  # [n_stages, K] regression trees
+    k = stages.shape[1]
+    trees = [tree.tree_ for tree in stages.ravel()]
+    forest = Forest.of(trees)
+    values = np.zeros((forest.values.shape[0], k))
+    for j, (tree, root) in enumerate(zip(trees, forest.roots, strict=True)):
+        values[root:root + tree.node_count, j % k] = tree.value[:, 0, 0]
+    base = est._raw_predict_init(np.zeros((1, est.n_features_in_)))[0]
+    op = forest.ensemble(values, np.full(len(trees), float(est.learning_rate)), np.asarray(base, dtype=np.float64))
+    return tree_ensemble(b, x, op)[1]
+
+
+@lowers(GradientBoostingRegressor)
+def _gradient_boosting_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    # every loss predicts its raw value (identity link)
+    return {"prediction": b.call("squeeze", _boosted_raw(est, b, x), axis=1)}
+
+
+@lowers(GradientBoostingClassifier)
+def _gradient_boosting_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    raw = _boosted_raw(est, b, x)
+    if est.n_trees_per_iteration_ > 1:  # multinomial log loss: one tree per class and stage
+        return {"label": labels_from_scores(b, raw, est.classes_),
+                "probabilities": b.call("softmax", raw, axis=1), "decision": raw}
+    decision = b.call("squeeze", raw, axis=1)
+    # binary: predict is classes_[decision >= 0]; the exponential loss's probability is expit(2 raw)
+    scaled = decision if est.loss == "log_loss" else b.call("mul", decision, b.const(2.0))
+    positive = b.call("compare", decision, b.const(0.0), predicate="ge")
+    return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+            "probabilities": binary_probabilities(b, b.call("sigmoid", scaled)), "decision": decision}
