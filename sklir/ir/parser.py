@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 import re
 import typing
 from collections.abc import Callable
@@ -63,7 +64,7 @@ _TERMINAL_NAMES = {
     "OPNAME": "a name", "SYMBOL": "a module name (@name)", "DTYPE": "a dtype (f32, f64, i32, i64, bool, str)",
     "INT": "an integer", "FLOAT": "a float", "STRING": "a string", "BATCH": "N",
     "RETURN": "'return'", "MODULE": "'module'", "ATTRIBUTES": "'attributes'",
-    "ELIDED": "'<elided>'", "TRUE": "'true'", "FALSE": "'false'",
+    "ELIDED": "'<elided>'", "HEX": "hex bytes (0x...)", "TRUE": "'true'", "FALSE": "'false'",
     "$END": "end of input", "<END-OF-FILE>": "end of input",
 }
 
@@ -158,7 +159,8 @@ def _string(item: lark.Tree) -> str:
 # kind of scalar tree -> what the element is called in messages
 _KIND_NAMES = {"int_value": "an integer", "float_value": "a float", "string_value": "a string",
                "true_value": "true", "false_value": "false", "list": "a list",
-               "tensor": "a tensor", "elided_tensor": "an elided tensor", "dtype_attr": "a dtype"}
+               "tensor": "a tensor", "elided_tensor": "an elided tensor", "hex_tensor": "a tensor",
+               "dtype_attr": "a dtype"}
 
 # dtype kind -> (scalar kinds a literal of it holds, how to say so)
 _ACCEPTS = {
@@ -344,6 +346,26 @@ class _Reader:
             raise _fail(tree.children[0], f"constant shape {declared} is too large ({e})") from None
         return Tensor(array, declared.dtype)
 
+    def hex_tensor(self, tree: lark.Tree) -> Tensor:
+        """A constant from ``type 0x<hex>``: the little-endian bytes of its elements, row-major."""
+        declared = self.type(tree.children[0])
+        token = tree.children[1]
+        if declared.has_batch:
+            raise _fail(tree.children[0], f"a constant has fixed dimensions; {declared} has the batch dimension N")
+        if declared.dtype is DType.str:
+            raise _fail(token, "a str constant cannot be written in hex; write its strings as a list")
+        digits = str(token)[2:]
+        dtype = declared.dtype.numpy.newbyteorder("<")
+        want = math.prod(declared.static_shape) * dtype.itemsize
+        if len(digits) % 2 or len(digits) // 2 != want:
+            raise _fail(token, f"{declared} takes {want} bytes ({2 * want} hex digits), got {len(digits)} digits")
+        flat = np.frombuffer(bytes.fromhex(digits), dtype=dtype)
+        if declared.dtype is DType.bool:
+            raw = np.frombuffer(bytes.fromhex(digits), dtype=np.uint8)
+            if raw.size and raw.max() > 1:
+                raise _fail(token, f"bool elements are bytes 00 or 01, found {int(raw.max()):02x}")
+        return Tensor(flat.reshape(declared.static_shape), declared.dtype)
+
     def attribute(self, tree: lark.Tree) -> Any:
         """The python value of an attribute before coercion to the op's field type."""
         kind = tree.data
@@ -351,6 +373,8 @@ class _Reader:
             raise _fail(tree.children[1], _ELIDED_MESSAGE)
         if kind == "tensor":
             return self.tensor(tree)
+        if kind == "hex_tensor":
+            return self.hex_tensor(tree)
         if kind == "list":
             return [self.attribute(c) for c in tree.children if c is not None]
         return _SCALARS[kind](tree)

@@ -19,6 +19,9 @@ from sklir.ir.types import DType
 ELIDED_HEADER = "# constants elided: this dump is for reading and does not parse"
 # constants with more elements than this are elided by print_module(..., elide_constants=True)
 ELIDE_ABOVE = 16
+# numeric and bool constants with more elements than this print as the hex digits of their
+# little-endian bytes: exact, and fast to print and parse at forest scale (millions of numbers)
+HEX_ABOVE = 256
 
 
 def format_float(x: float, dtype: DType = DType.f64) -> str:
@@ -75,10 +78,19 @@ def _nested(arr: np.ndarray, dtype: DType) -> str:
 
 
 def format_tensor(t: Tensor, elide: bool = False) -> str:
-    """``f64[2] [0.5, 1.0]``, or ``f64[64,10] <elided>`` when eliding a large constant."""
+    """``f64[2] [0.5, 1.0]``; ``f64[64,10] <elided>`` when eliding a large constant; a numeric
+    constant of more than :data:`HEX_ABOVE` elements as ``f64[300] 0x...`` (little-endian bytes)."""
     if elide and t.array.size > ELIDE_ABOVE:
         return f"{t.type} <elided>"
+    if t.array.size > HEX_ABOVE and t.dtype is not DType.str:
+        return f"{t.type} 0x{hex_bytes(t)}"
     return f"{t.type} {_nested(t.array, t.dtype)}"
+
+
+def hex_bytes(t: Tensor) -> str:
+    """The tensor's elements as hex digits of their little-endian bytes, row-major (bool: 00 / 01)."""
+    arr = np.ascontiguousarray(t.array, dtype=t.dtype.numpy.newbyteorder("<"))
+    return arr.tobytes().hex()
 
 
 def format_attribute(value: Any, elide: bool = False) -> str:

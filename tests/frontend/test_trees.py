@@ -168,3 +168,19 @@ def test_gradient_boosting_with_a_fitted_init_estimator_is_refused() -> None:
     model = GradientBoostingRegressor(init=LinearRegression(), n_estimators=5).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="GradientBoostingRegressor: init=LinearRegression"):
         sklir.lower(model)
+
+
+def test_a_large_forest_round_trips_its_text_quickly() -> None:
+    # 100 unlimited-depth trees (about 36,000 nodes, 300,000 numbers): the node tables print as
+    # hex bytes, so text and module agree bit for bit and the round trip takes a second or two
+    # (benchmarks/run.py --scale times 500 trees); tests never assert wall-clock times
+    from sklearn.datasets import make_classification
+
+    from sklir.ir.printer import print_module
+
+    X, y = make_classification(3000, 20, random_state=0)
+    forest = RandomForestClassifier(100, random_state=0, n_jobs=2).fit(X, y)
+    module = sklir.lower(forest)
+    text = print_module(module)
+    assert " 0x" in text
+    assert print_module(sklir.parse(text)) == text

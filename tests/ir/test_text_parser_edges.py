@@ -116,3 +116,23 @@ def test_numpy_scalars_in_module_attributes_print_as_python_values() -> None:
 def test_f32_layout_is_fixed_whatever_the_numpy_version(value: float, text: str) -> None:
     # shortest f32 digits, laid out as Python's repr lays out a float (numpy's own str changed over releases)
     assert format_float(value, DType.f32) == text
+
+
+@pytest.mark.parametrize("dtype", ["f64", "f32", "i64", "i32", "bool"])
+def test_large_constants_print_as_hex_bytes_and_round_trip(dtype: str) -> None:
+    from sklir.ir.printer import HEX_ABOVE
+
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal(HEX_ABOVE + 1) * 1e3
+    values = {"f64": raw, "f32": raw.astype(np.float32), "i64": raw.astype(np.int64), "i32": raw.astype(np.int32),
+              "bool": raw > 0}[dtype]
+    if dtype == "f64":
+        values[:3] = [np.nan, -0.0, np.inf]  # bits kept exactly, signed zero and NaN included
+    b, _ = Builder.new("big", 1)
+    b.output("table", b.call("constant", value=Tensor(values, DType(dtype))))
+    text = print_module(b.module)
+    assert f"{dtype}[{HEX_ABOVE + 1}] 0x" in text
+    back = parse(text)
+    assert print_module(back) == text
+    got = back.nodes[0].op.value.array  # type: ignore[attr-defined]
+    assert got.tobytes() == np.asarray(values, dtype=got.dtype).tobytes()
