@@ -45,6 +45,8 @@ class Case:
     name: str
     model: Any
     X: np.ndarray
+    # a tree model: every lowering strategy is timed too
+    trees: bool = False
 
 
 def build_cases() -> list[Case]:
@@ -64,6 +66,24 @@ def build_cases() -> list[Case]:
     return [
         Case("StandardScaler + LogisticRegression, digits", classifier, X_digits),
         Case("Ridge, 5 targets (make_regression, 20 features)", ridge, X_reg),
+        *tree_cases(),
+    ]
+
+
+def tree_cases() -> list[Case]:
+    """The tree rows of issue 6 (synthetic data of 20 features; scikit-learn bundles none of that size)."""
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestClassifier
+
+    X_c, y_c = make_classification(n_samples=5000, n_features=20, n_informative=10, random_state=0)
+    X_r, y_r = make_regression(n_samples=5000, n_features=20, n_informative=10, noise=10.0, random_state=0)
+    forest = RandomForestClassifier(100, max_depth=10, random_state=0, n_jobs=-1).fit(X_c, y_c)
+    boosted = GradientBoostingRegressor(n_estimators=200, max_depth=4, random_state=0).fit(X_r, y_r)
+    extra = ExtraTreesRegressor(300, random_state=0, n_jobs=-1).fit(X_r[:2000], y_r[:2000])
+    return [
+        Case("RandomForestClassifier 100 trees, depth 10, 20 features", forest, X_c, trees=True),
+        Case("GradientBoostingRegressor 200 trees, depth 4", boosted, X_r, trees=True),
+        Case("ExtraTreesRegressor 300 trees, unlimited depth (2000 rows)", extra, X_r, trees=True),
     ]
 
 
@@ -102,6 +122,7 @@ def engines(case: Case, workdir: Path) -> dict[str, Callable[[np.ndarray], Calla
     """Engine name -> factory that prepares it for a batch and returns the call to time."""
     import sklir
     from sklir.check import check_artefact, passed
+    from sklir.errors import SklirError
     from sklir.runtimes.litert import prepared
     from sklir.runtimes.onnxrt import PreparedOnnx
 
@@ -113,6 +134,15 @@ def engines(case: Case, workdir: Path) -> dict[str, Callable[[np.ndarray], Calla
         if not passed(check_artefact(case.model, artefact, case.X)):
             raise SystemExit(f"{case.name}: {artefact.suffix} fails parity with scikit-learn")
     reference = skl2onnx_bytes(case.model, batch_of(case.X, 1))
+    strategies = {}
+    if case.trees:
+        from sklir.passes.lower_trees import STRATEGIES
+
+        for name in STRATEGIES:
+            try:
+                strategies[name] = sklir.emit(module, "tflite", tree_strategy=name)
+            except SklirError as e:  # gemm refuses ensembles whose path matrix is too large
+                print(f"{case.name}: {name}: {e}", file=sys.stderr)
 
     def sklearn(X: np.ndarray) -> Callable[[], Any]:
         X64 = X.astype(np.float64)
@@ -122,15 +152,19 @@ def engines(case: Case, workdir: Path) -> dict[str, Callable[[np.ndarray], Calla
         session = PreparedOnnx(data)
         return lambda X: (lambda: session.raw(X))
 
-    def litert(X: np.ndarray) -> Callable[[], Any]:
-        model = prepared(tflite, len(X), num_threads=1)
-        return lambda: model(X, decode=False)
+    def litert_of(data: bytes | Path) -> Callable[[np.ndarray], Callable[[], Any]]:
+        def litert(X: np.ndarray) -> Callable[[], Any]:
+            model = prepared(data, len(X), num_threads=1)
+            return lambda: model(X, decode=False)
+        return litert
 
     table: dict[str, Callable[[np.ndarray], Callable[[], Any]]] = {ENGINES[0]: sklearn}
     if reference is not None:
         table[ENGINES[1]] = ort_session(reference)
-    table[ENGINES[2]] = litert
+    table[ENGINES[2]] = litert_of(tflite)
     table[ENGINES[3]] = ort_session(onnx.read_bytes())
+    for name, data in strategies.items():
+        table[f"tflite {name}"] = litert_of(data)
     return table
 
 
@@ -146,8 +180,12 @@ def fmt_ratio(num: float | None, den: float | None) -> str:
     return "n/a" if num is None or den is None else f"{num / den:.3g}x"
 
 
-def measure(quick: bool) -> list[tuple[str, int, dict[str, float | None]]]:
-    """Every case, batch and engine: (case name, batch, engine -> median seconds)."""
+Result = tuple[str, int, dict[str, float | None], str | None]
+
+
+def measure(quick: bool) -> list[Result]:
+    """Every case, batch and engine: (case name, batch, engine -> median seconds, the tree strategy
+    ``auto`` picked or None)."""
     from threadpoolctl import threadpool_limits
 
     calls = {1: 300, 1024: 50} if quick else {1: 10000, 1024: 1000}
@@ -157,23 +195,50 @@ def measure(quick: bool) -> list[tuple[str, int, dict[str, float | None]]]:
             workdir = Path(tmp) / str(i)
             workdir.mkdir()
             table = engines(case, workdir)
+            picked = None
+            if case.trees:
+                from sklir.passes.lower_trees import choose
+
+                picked = choose(_ensemble(case.model))
             for batch in BATCHES:
                 X = batch_of(case.X, batch)
                 times: dict[str, float | None] = dict.fromkeys(ENGINES)
                 for name, factory in table.items():
                     times[name] = median_seconds(factory(X), calls[batch], warmup=max(5, calls[batch] // 10))
-                results.append((case.name, batch, times))
+                results.append((case.name, batch, times, picked))
     return results
 
 
-def report(results: list[tuple[str, int, dict[str, float | None]]]) -> str:
+def _ensemble(model: Any) -> Any:
+    import sklir
+    from sklir.ir.dialects.ml import TreeEnsemble
+
+    return next(n.op for n in sklir.lower(model).nodes if isinstance(n.op, TreeEnsemble))
+
+
+def strategy_report(results: list[Result]) -> str:
+    """The tree rows again: every strategy's .tflite under LiteRT, and the one auto picks."""
+    from sklir.passes.lower_trees import STRATEGIES
+
+    header = ["model", "batch", "auto picks", *(f"tflite {s}" for s in STRATEGIES), "onnxruntime (skl2onnx)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, batch, t, picked in results:
+        if picked is None:
+            continue
+        cells = [name, str(batch), picked, *(fmt_time(t.get(f"tflite {s}")) for s in STRATEGIES),
+                 fmt_time(t[ENGINES[1]])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report(results: list[Result]) -> str:
     """The results as a markdown table with the ratios of the goal."""
     tfl, ort, skl, sko = ENGINES[2], ENGINES[1], ENGINES[0], ENGINES[3]
     header = ["model", "batch", "scikit-learn", "onnxruntime (skl2onnx)", "sklir .tflite (LiteRT)",
               "sklir .onnx (onnxruntime)", "tflite / onnxruntime", "tflite / scikit-learn",
               "sklir .onnx / onnxruntime", "sklir .onnx / scikit-learn"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, batch, t in results:
+    for name, batch, t, _ in results:
         cells = [name, str(batch), fmt_time(t[skl]), fmt_time(t[ort]), fmt_time(t[tfl]), fmt_time(t[sko]),
                  fmt_ratio(t[tfl], t[ort]), fmt_ratio(t[tfl], t[skl]), fmt_ratio(t[sko], t[ort]),
                  fmt_ratio(t[sko], t[skl])]
@@ -207,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median time per call{' (--quick)' if args.quick else ''}; measured in "
           f"{time.perf_counter() - started:.0f} s\n")
     print(report(results))
-    if any(t[ENGINES[1]] is None for _, _, t in results):
+    print("\nTree models, each lowering strategy (LiteRT, one thread; n/a: the strategy refused the model):\n")
+    print(strategy_report(results))
+    if any(t[ENGINES[1]] is None for _, _, t, _ in results):
         print("\nskl2onnx is not installed: pip install -e '.[bench]' for the onnxruntime column", file=sys.stderr)
     return 0
 

@@ -106,3 +106,36 @@ def test_every_strategy_decides_as_sklearn_around_the_threshold(t: float, steps:
     for strategy in STRATEGIES:
         module = precision_pipeline("f32", tree_strategy=strategy).run(stump(t)).module
         np.testing.assert_array_equal(interpret(module, X, "native")["leaves"][:, 0], want, err_msg=strategy)
+
+
+def _deep_chain(depth: int) -> Module:
+    """One tree that splits ``depth`` times down its left side: tiny, but deep."""
+    n = 2 * depth + 1
+    feature, threshold = np.zeros(n, np.int64), np.zeros(n)
+    left, right = np.arange(n), np.arange(n)
+    for d in range(depth):  # node 2d splits into 2d + 1 (a leaf) and 2d + 2
+        left[2 * d], right[2 * d], threshold[2 * d] = 2 * d + 2, 2 * d + 1, -float(d)
+    b, x = Builder.new("deep", 1)
+    op = TreeEnsemble(feature=Tensor(feature, DType.i64), threshold=Tensor(threshold, DType.f64),
+                      left=Tensor(left, DType.i64), right=Tensor(right, DType.i64),
+                      missing_left=Tensor(np.zeros(n, bool), DType.bool), roots=Tensor([0], DType.i64),
+                      values=Tensor(np.arange(n, dtype=float).reshape(-1, 1), DType.f64),
+                      weights=Tensor([1.0], DType.f64), base=Tensor([0.0], DType.f64))
+    leaves, scores = b.apply(op, b.call("cast", x, to=DType.f32))
+    b.output("leaves", leaves)
+    return b.module
+
+
+def test_strategies_refuse_ensembles_they_cannot_hold_and_auto_avoids_them() -> None:
+    from sklir.errors import SklirError
+    from sklir.passes.lower_trees import choose
+
+    deep = _deep_chain(40)
+    assert choose(_ensemble(deep)) == "gemm"  # deep, but its path matrix is small (40 x 41)
+    with pytest.raises(SklirError, match="padding 1 trees to depth 40 .* use the traversal strategy"):
+        precision_pipeline("f32", tree_strategy="perfect").run(deep)
+    X = np.array([[0.5], [-3.5], [-39.5], [-100.0]], dtype=np.float32)
+    want = interpret(deep, X)["leaves"]
+    for strategy in ("gemm", "traversal"):
+        module = precision_pipeline("f32", tree_strategy=strategy).run(deep).module
+        np.testing.assert_array_equal(interpret(module, X, "native")["leaves"], want)

@@ -50,10 +50,23 @@ def path_matrices(op: TreeEnsemble) -> tuple[np.ndarray, list[tuple[int, int]], 
 
 # float32 holds every integer below 2^24 exactly: the node numbers the leaf product sums
 EXACT_F32_INTEGERS = 1 << 24
+# the path matrix C is dense over all trees (internal nodes x leaves): refuse it beyond this
+MAX_PATH_ENTRIES = 1 << 24
+
+
+def check_size(op: TreeEnsemble) -> None:
+    """Refuse an ensemble whose path matrix would be too large, before building it."""
+    nodes = op.feature.shape[0]
+    internal = int(np.sum(op.left.array != np.arange(nodes)))
+    entries = internal * (nodes - internal)
+    if entries > MAX_PATH_ENTRIES:
+        raise SklirError(f"lower-trees: gemm would need a {internal} x {nodes - internal} path matrix for this "
+                         f"ensemble ({op.n_trees} trees, depth {op.depth()}); use the perfect or traversal strategy")
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     """The ensemble's leaves and scores from two matrix products over all nodes."""
+    check_size(op)
     internal, pairs, C, D = path_matrices(op)
     dtype = op.values.dtype
     if dtype is DType.f32 and op.feature.shape[0] > EXACT_F32_INTEGERS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklir.errors import SklirError
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
@@ -43,26 +44,35 @@ def padded_tables(op: TreeEnsemble, depth: int) -> tuple[np.ndarray, np.ndarray,
     return feature, threshold, missing, leaf
 
 
+# padded slots (trees x 2^depth) beyond which the tables are refused rather than built
+MAX_SLOTS = 1 << 26
+
+
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     """The ensemble's leaves and scores by heap-index arithmetic over padded trees."""
     depth = op.depth()
+    if op.n_trees * 2 ** depth > MAX_SLOTS:
+        raise SklirError(f"lower-trees: padding {op.n_trees} trees to depth {depth} needs {op.n_trees} x 2^{depth} "
+                         "slots; use the traversal strategy")
     feature, threshold, missing, leaf = padded_tables(op, depth)
     trees, inner = feature.shape
-    feature_t = table(b, feature.ravel(), DType.i64)
+    # positions count in i32 (every runtime's fast integer type) while the tables allow it
+    index = DType.i32 if trees * (inner + 1) < 2 ** 31 else DType.i64
+    feature_t = table(b, feature.ravel(), index)
     threshold_t = threshold_table(b, op, threshold.ravel())
     missing_t = table(b, missing.ravel(), DType.bool) if needs_missing(op) else None
-    offsets = b.const(np.arange(trees, dtype=np.int64).reshape(1, -1) * inner, DType.i64)
-    one = b.const(np.ones((), np.int64), DType.i64)
-    position: Value = b.const(np.zeros((1, trees), np.int64), DType.i64)
+    offsets = b.const(np.arange(trees).reshape(1, -1) * inner, index)
+    one = b.const(np.ones(()), index)
+    position: Value = b.const(np.zeros((1, trees)), index)
     for _ in range(depth):
         slot = b.call("add", position, offsets)
         value = b.call("take_along_axis", x, b.call("gather", feature_t, slot, axis=0), axis=1)
         right = goes_right(b, op, value, b.call("gather", threshold_t, slot, axis=0),
                            None if missing_t is None else b.call("gather", missing_t, slot, axis=0))
-        step = b.call("add", one, b.call("cast", right, to=DType.i64))
+        step = b.call("add", one, b.call("cast", right, to=index))
         position = b.call("add", b.call("add", position, position), step)
     # leaf slots of tree t: t * 2^depth + (position - (2^depth - 1))
-    first = b.const(np.arange(trees, dtype=np.int64).reshape(1, -1) * (inner + 1) - inner, DType.i64)
+    first = b.const(np.arange(trees).reshape(1, -1) * (inner + 1) - inner, index)
     slot = per_row(b, x, b.call("add", position, first))
     leaves = b.call("gather", table(b, leaf.ravel(), DType.i64), slot, axis=0)
     values = table(b, op.values.array[leaf.ravel()], op.values.dtype)
