@@ -47,15 +47,26 @@ def compared(b: Builder, x: Value, bound: Value) -> tuple[Value, Value]:
     return x, bound
 
 
-def goes_right(b: Builder, op: TreeEnsemble, value: Value, threshold: Value, missing_left: Value | None) -> Value:
-    """``not (value <= threshold)``, with a missing value going where ``missing_left`` says:
-    ``value > threshold`` is false for NaN, so NaN goes right only where ``missing_left`` is false."""
+def goes_right(b: Builder, op: TreeEnsemble, value: Value, threshold: Value, missing_right: Value | None) -> Value:
+    """``not (value <= threshold)``, with a missing value going right where ``missing_right``:
+    ``value > threshold`` is false for NaN, so a NaN goes left unless its node says otherwise."""
     value, threshold = compared(b, value, threshold)
     right = b.call("compare", value, threshold, predicate="gt")
-    if missing_left is None:
+    if missing_right is None:
         return right
-    nan_right = b.call("logical_and", b.call("isnan", value), b.call("logical_not", missing_left))
-    return b.call("logical_or", right, nan_right)
+    return b.call("logical_or", right, b.call("logical_and", b.call("isnan", value), missing_right))
+
+
+def feature_codes(op: TreeEnsemble, feature: np.ndarray, missing_left: np.ndarray) -> np.ndarray:
+    """Each node's feature and missing-value direction in one integer, ``2 * feature + missing
+    goes right``: one gather per level reads both (see :func:`split_code`)."""
+    return 2 * feature + (~missing_left).astype(np.int64)
+
+
+def split_code(b: Builder, code: Value) -> tuple[Value, Value]:
+    """(feature, missing goes right) from :func:`feature_codes`' integers."""
+    feature = b.call("div", code, b.const(np.full((), 2), code.type.dtype))
+    return feature, b.call("compare", code, b.call("add", feature, feature), predicate="ne")
 
 
 def per_row(b: Builder, x: Value, value: Value) -> Value:

@@ -74,7 +74,7 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
                          "use the perfect or traversal strategy")
     if len(internal):
         value = b.call("gather", x, b.const(op.feature.array[internal], DType.i64), axis=1)
-        missing = table(b, op.missing_left.array[internal], DType.bool) if needs_missing(op) else None
+        missing = table(b, ~op.missing_left.array[internal], DType.bool) if needs_missing(op) else None
         right = goes_right(b, op, value, threshold_table(b, op, op.threshold.array[internal]), missing)
         path = b.call("matmul", b.call("cast", right, to=dtype), b.const(C, dtype))
         reached = b.call("cast", b.call("compare", path, b.const(D, dtype), predicate="eq"), to=dtype)

@@ -16,7 +16,16 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import goes_right, needs_missing, per_row, scores_of, table, threshold_table
+from sklir.passes.trees import (
+    feature_codes,
+    goes_right,
+    needs_missing,
+    per_row,
+    scores_of,
+    split_code,
+    table,
+    threshold_table,
+)
 
 
 def padded_tables(op: TreeEnsemble, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -58,17 +67,20 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     trees, inner = feature.shape
     # positions count in i32 (every runtime's fast integer type) while the tables allow it
     index = DType.i32 if trees * (inner + 1) < 2 ** 31 else DType.i64
-    feature_t = table(b, feature.ravel(), index)
+    has_missing = needs_missing(op)
+    # with missing values, feature and direction share one table: one gather reads both
+    codes = feature_codes(op, feature.ravel(), missing.ravel()) if has_missing else feature.ravel()
+    feature_t = table(b, codes, index)
     threshold_t = threshold_table(b, op, threshold.ravel())
-    missing_t = table(b, missing.ravel(), DType.bool) if needs_missing(op) else None
     offsets = b.const(np.arange(trees).reshape(1, -1) * inner, index)
     one = b.const(np.ones(()), index)
     position: Value = b.const(np.zeros((1, trees)), index)
     for _ in range(depth):
         slot = b.call("add", position, offsets)
-        value = b.call("take_along_axis", x, b.call("gather", feature_t, slot, axis=0), axis=1)
-        right = goes_right(b, op, value, b.call("gather", threshold_t, slot, axis=0),
-                           None if missing_t is None else b.call("gather", missing_t, slot, axis=0))
+        code = b.call("gather", feature_t, slot, axis=0)
+        f, missing_right = split_code(b, code) if has_missing else (code, None)
+        value = b.call("take_along_axis", x, f, axis=1)
+        right = goes_right(b, op, value, b.call("gather", threshold_t, slot, axis=0), missing_right)
         step = b.call("add", one, b.call("cast", right, to=index))
         position = b.call("add", b.call("add", position, position), step)
     # leaf slots of tree t: t * 2^depth + (position - (2^depth - 1))

@@ -3,34 +3,53 @@
 Every row holds the current node of every tree (``[N, trees]``, node numbers of the shared
 table). A step gathers each node's feature, threshold and children and moves to a child; a leaf
 is its own child, so a row that reached its leaf stays there. ``depth`` steps reach every leaf.
-Cost per level: five gathers, a compare and a select over ``[N, trees]``; memory: the node tables only,
+Cost per level: four gathers (feature, value, threshold, child), a compare and two integer adds
+over ``[N, trees]``; memory: the node tables only,
 so it suits deep trees (depth 30+) where a padded layout would explode.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import goes_right, needs_missing, per_row, scores_of, table, threshold_table
+from sklir.passes.trees import (
+    feature_codes,
+    goes_right,
+    needs_missing,
+    per_row,
+    scores_of,
+    split_code,
+    table,
+    threshold_table,
+)
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     """The ensemble's leaves and scores by stepping every tree down ``op.depth()`` levels."""
-    feature = table(b, op.feature.array, DType.i64)
+    nodes = op.feature.shape[0]
+    # node numbers count in i32 (every runtime's fast integer type) while the tables allow it
+    index = DType.i32 if 2 * nodes < 2 ** 31 else DType.i64
+    missing = needs_missing(op)
+    # with missing values, feature and direction share one table: one gather reads both
+    codes = feature_codes(op, op.feature.array, op.missing_left.array) if missing else op.feature.array
+    feature = table(b, codes, index)
     threshold = threshold_table(b, op, op.threshold.array)
-    left, right_child = table(b, op.left.array, DType.i64), table(b, op.right.array, DType.i64)
-    missing = table(b, op.missing_left.array, DType.bool) if needs_missing(op) else None
+    # children interleaved, (left, right) per node: the child of n is children[2n + right]
+    children = table(b, np.stack([op.left.array, op.right.array], axis=1).ravel(), index)
     # the first level's node is the same for every row: read it from [1, trees] constants
-    node: Value = b.const(op.roots.array.reshape(1, -1), DType.i64)
+    node: Value = b.const(op.roots.array.reshape(1, -1), index)
     for _ in range(op.depth()):
-        f = b.call("gather", feature, node, axis=0)
+        code = b.call("gather", feature, node, axis=0)
+        f, missing_right = split_code(b, code) if missing else (code, None)
         value = b.call("take_along_axis", x, f, axis=1)
-        right = goes_right(b, op, value, b.call("gather", threshold, node, axis=0),
-                           None if missing is None else b.call("gather", missing, node, axis=0))
-        node = b.call("select", right, b.call("gather", right_child, node, axis=0),
-                      b.call("gather", left, node, axis=0))
+        right = goes_right(b, op, value, b.call("gather", threshold, node, axis=0), missing_right)
+        slot = b.call("add", b.call("add", node, node), b.call("cast", right, to=index))
+        node = b.call("gather", children, slot, axis=0)
     node = per_row(b, x, node)  # a forest of lone leaves never left its roots
     values = table(b, op.values.array, op.values.dtype)
-    return node, scores_of(b, op, b.call("gather", values, node, axis=0))
+    leaves = node if index is DType.i64 else b.call("cast", node, to=DType.i64)
+    return leaves, scores_of(b, op, b.call("gather", values, node, axis=0))
