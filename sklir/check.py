@@ -32,6 +32,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "classifier": {"label": "predict", "probabilities": "predict_proba", "decision": "decision_function"},
     "regressor": {"prediction": "predict"},
     "transformer": {"transform": "transform"},
+    # outlier detectors: predict gives -1 (outlier) or 1, score_samples the raw score
+    "outlier": {"label": "predict", "decision": "decision_function", "score": "score_samples"},
 }
 
 
@@ -44,10 +46,11 @@ OUTPUT_DESCRIPTIONS: dict[str, str] = {
                 "with one column per class, column j belongs to the j-th class",
     "prediction": "the prediction for each row, as predict returns it",
     "transform": "the transformed features of each row, as transform returns them",
+    "score": "the anomaly score of each row, as score_samples returns it (lower is more abnormal)",
 }
 
 # every output name in the contract's order: the order of outputs in every artefact and message
-OUTPUT_ORDER: tuple[str, ...] = tuple(name for methods in CONTRACT.values() for name in methods)
+OUTPUT_ORDER: tuple[str, ...] = tuple(dict.fromkeys(name for methods in CONTRACT.values() for name in methods))
 
 
 def output_rank(name: str) -> tuple[int, str]:
@@ -56,16 +59,27 @@ def output_rank(name: str) -> tuple[int, str]:
 
 
 def estimator_kind(estimator: Any) -> str | None:
-    """``classifier``, ``regressor`` or ``transformer`` for an estimator or an estimator class."""
-    from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin, is_classifier, is_regressor
+    """``classifier``, ``regressor``, ``outlier`` or ``transformer`` for an estimator or an estimator class."""
+    from sklearn.base import (
+        ClassifierMixin,
+        OutlierMixin,
+        RegressorMixin,
+        TransformerMixin,
+        is_classifier,
+        is_outlier_detector,
+        is_regressor,
+    )
 
     if isinstance(estimator, type):
-        mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "transformer": TransformerMixin}
+        mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
+                  "transformer": TransformerMixin}
         return next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
     if is_classifier(estimator):
         return "classifier"
     if is_regressor(estimator):
         return "regressor"
+    if is_outlier_detector(estimator):
+        return "outlier"
     return "transformer" if hasattr(estimator, "transform") else None
 
 

@@ -37,7 +37,7 @@ import sklir.loading
 from sklir.errors import InputFileError, NotFittedError, SklirError, UnsupportedEstimatorError
 from sklir.runtimes import artefact_metadata, run
 
-CONTRACT_ORDER = ("label", "probabilities", "decision", "prediction", "transform")
+CONTRACT_ORDER = ("label", "probabilities", "decision", "prediction", "transform", "score")
 
 
 @cache
@@ -190,6 +190,7 @@ def test_supported_names_estimators_by_public_path_with_their_outputs() -> None:
     assert table["sklearn.svm.LinearSVC"] == ("label", "decision")
     assert table["sklearn.linear_model.Ridge"] == ("prediction",)
     assert table["sklearn.preprocessing.StandardScaler"] == ("transform",)
+    assert table["sklearn.ensemble.IsolationForest"] == ("label", "decision", "score")
     assert table["sklearn.pipeline.Pipeline"] == ()  # a composition: its final step's outputs
 
 

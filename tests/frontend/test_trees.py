@@ -17,10 +17,12 @@ import pytest
 from conftest import dataset, knock_out, standardised
 from parity import assert_parity
 from sklearn.ensemble import (
+    AdaBoostClassifier,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -75,6 +77,14 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "GradientBoostingRegressor-zero": (
             GradientBoostingRegressor(init="zero", n_estimators=20, max_depth=4, random_state=0), X_dia, y_dia),
     }
+    makers.update({
+        "IsolationForest": (IsolationForest(n_estimators=40, random_state=0), X_bc, None),
+        "IsolationForest-features": (IsolationForest(n_estimators=25, max_features=0.5, random_state=0), X_wine, None),
+        "IsolationForest-nan": (IsolationForest(n_estimators=20, random_state=0), nan_bc, None),
+        "AdaBoostClassifier": (AdaBoostClassifier(n_estimators=30, random_state=0), X_bc, y_bc),
+        "AdaBoostClassifier-multiclass": (
+            AdaBoostClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=15, random_state=0), X_iris, y_names),
+    })
     estimator, X, y = makers[name]
     return estimator.fit(X, y), X
 
@@ -83,7 +93,9 @@ NAMES = ["DecisionTreeClassifier", "DecisionTreeClassifier-strings", "ExtraTreeC
          "RandomForestClassifier-nan", "ExtraTreesClassifier-bool", "DecisionTreeRegressor",
          "DecisionTreeRegressor-nan", "ExtraTreeRegressor", "RandomForestRegressor", "ExtraTreesRegressor-multi",
          "GradientBoostingClassifier", "GradientBoostingClassifier-exponential",
-         "GradientBoostingClassifier-multiclass", "GradientBoostingRegressor", "GradientBoostingRegressor-zero"]
+         "GradientBoostingClassifier-multiclass", "GradientBoostingRegressor", "GradientBoostingRegressor-zero",
+         "IsolationForest", "IsolationForest-features", "IsolationForest-nan", "AdaBoostClassifier",
+         "AdaBoostClassifier-multiclass"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -116,8 +128,14 @@ def _leaf_module(name: str) -> tuple[Module, np.ndarray]:
 
 
 def _apply(estimator: Any, X: np.ndarray) -> np.ndarray:
-    leaves = estimator.apply(X.astype(np.float32))
-    return leaves.reshape(len(X), -1)
+    """Each tree's leaf for each row, as scikit-learn finds it (per tree where the model has no
+    ``apply``: bagging's trees read their own feature subsets)."""
+    X32 = X.astype(np.float32)
+    if hasattr(estimator, "apply"):
+        return estimator.apply(X32).reshape(len(X), -1)
+    features = getattr(estimator, "estimators_features_", [None] * len(estimator.estimators_))
+    return np.stack([tree.apply(X32 if cols is None else X32[:, cols])
+                     for tree, cols in zip(estimator.estimators_, features, strict=True)], axis=1)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -184,3 +202,13 @@ def test_a_large_forest_round_trips_its_text_quickly() -> None:
     text = print_module(module)
     assert " 0x" in text
     assert print_module(sklir.parse(text)) == text
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_adaboost_over_another_base_estimator_is_refused() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = dataset("breast_cancer")
+    model = AdaBoostClassifier(LogisticRegression(max_iter=50), n_estimators=3, random_state=0).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="AdaBoostClassifier: estimator=LogisticRegression"):
+        sklir.lower(model)

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
+    AdaBoostClassifier,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -50,17 +52,20 @@ class Forest:
     values: np.ndarray
 
     @classmethod
-    def of(cls, trees: list[Any]) -> Forest:
-        """The forest of the ``sklearn.tree._tree.Tree`` objects ``trees``, in order."""
+    def of(cls, trees: list[Any], features: list[np.ndarray] | None = None) -> Forest:
+        """The forest of the ``sklearn.tree._tree.Tree`` objects ``trees``, in order; a tree fitted
+        on a subset of the columns reads them through its ``features`` (bagging's
+        ``estimators_features_``)."""
         sizes = [t.node_count for t in trees]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "left", "right", "missing")}
-        for tree, offset in zip(trees, offsets, strict=True):
+        for i, (tree, offset) in enumerate(zip(trees, offsets, strict=True)):
             own = np.arange(tree.node_count, dtype=np.int64) + offset
             leaf = tree.children_left == LEAF
+            columns = np.where(leaf, 0, tree.feature).astype(np.int64)
             parts["left"].append(np.where(leaf, own, tree.children_left + offset))
             parts["right"].append(np.where(leaf, own, tree.children_right + offset))
-            parts["feature"].append(np.where(leaf, 0, tree.feature).astype(np.int64))
+            parts["feature"].append(columns if features is None else np.asarray(features[i], np.int64)[columns])
             parts["threshold"].append(np.where(leaf, 0.0, tree.threshold))
             parts["missing"].append(~leaf & (np.asarray(tree.missing_go_to_left) != 0))
         feature, threshold, left, right, missing = (np.concatenate(parts[k]) for k in parts)
@@ -164,3 +169,55 @@ def _gradient_boosting_classifier(est: Any, b: Builder, x: Value) -> dict[str, V
     positive = b.call("compare", decision, b.const(0.0), predicate="ge")
     return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
             "probabilities": binary_probabilities(b, b.call("sigmoid", scaled)), "decision": decision}
+
+
+@lowers(IsolationForest)
+def _isolation_forest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """``score_samples = -2^(-sum_t depth_t / (trees * c(max_samples)))`` where a leaf's depth is
+    its path length plus the average path length of the samples it holds, minus one."""
+    from sklearn.ensemble._iforest import _average_path_length
+
+    trees = [e.tree_ for e in est.estimators_]
+    forest = Forest.of(trees, [np.asarray(f) for f in est.estimators_features_])
+    depths = np.concatenate([paths + averages - 1.0 for paths, averages in
+                             zip(est._decision_path_lengths, est._average_path_length_per_tree, strict=True)])
+    op = forest.ensemble(depths.reshape(-1, 1), np.ones(len(trees)), np.zeros(1))
+    total = b.call("squeeze", tree_ensemble(b, x, op)[1], axis=1)
+    denominator = len(trees) * float(_average_path_length([est._max_samples])[0])
+    if denominator == 0:  # a single training sample: scikit-learn sets the ratio to 1
+        ratio = b.call("add", b.call("mul", total, b.const(0.0)), b.const(1.0))
+    else:
+        ratio = b.call("div", total, b.const(denominator))
+    score = b.call("neg", b.call("pow", b.const(2.0), b.call("neg", ratio)))
+    decision = b.call("sub", score, b.const(float(est.offset_)))
+    outlier = b.call("compare", decision, b.const(0.0), predicate="lt")
+    label = b.call("select", outlier, b.const(np.array(-1, np.int64)), b.const(np.array(1, np.int64)))
+    return {"label": label, "score": score, "decision": decision}
+
+
+@lowers(AdaBoostClassifier)
+def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """SAMME: each tree votes ``w`` for the class it predicts and ``-w / (K - 1)`` for the others;
+    the votes are summed and divided by the weights' sum. Two classes: ``decision = f_1 - f_0``."""
+    if not all(isinstance(e, DecisionTreeClassifier) for e in est.estimators_):
+        raise refuse(est, "estimator", est.estimator, "a DecisionTreeClassifier (the default)")
+    k = len(est.classes_)
+    weights = np.asarray(est.estimator_weights_[:len(est.estimators_)], dtype=np.float64)
+    trees = [e.tree_ for e in est.estimators_]
+    forest = Forest.of(trees)
+    predicted = np.argmax(class_fractions(forest.values), axis=1)  # each node's class, first on ties
+    votes = np.where(np.arange(k) == predicted[:, None], 1.0, -1.0 / (k - 1))
+    op = forest.ensemble(votes, weights, np.zeros(k))
+    pred = b.call("div", tree_ensemble(b, x, op)[1], b.const(float(weights.sum())))
+    if k > 2:
+        return {"label": labels_from_scores(b, pred, est.classes_),
+                "probabilities": b.call("softmax", b.call("div", pred, b.const(float(k - 1))), axis=1),
+                "decision": pred}
+    f0 = b.call("squeeze", b.call("gather", pred, b.const(np.array([0], np.int64)), axis=1), axis=1)
+    f1 = b.call("squeeze", b.call("gather", pred, b.const(np.array([1], np.int64)), axis=1), axis=1)
+    decision = b.call("sub", f1, f0)
+    positive = b.call("compare", decision, b.const(0.0), predicate="gt")
+    half = b.call("div", b.call("expand_dims", decision, axis=1), b.const(2.0))
+    return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+            "probabilities": b.call("softmax", b.call("concat", b.call("neg", half), half, axis=1), axis=1),
+            "decision": decision}
