@@ -22,6 +22,8 @@ from sklearn.ensemble import (
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
@@ -84,6 +86,16 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "AdaBoostClassifier": (AdaBoostClassifier(n_estimators=30, random_state=0), X_bc, y_bc),
         "AdaBoostClassifier-multiclass": (
             AdaBoostClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=15, random_state=0), X_iris, y_names),
+        "HistGradientBoostingClassifier": (HistGradientBoostingClassifier(max_iter=40, random_state=0), X_bc, y_bc),
+        "HistGradientBoostingClassifier-nan": (HistGradientBoostingClassifier(max_iter=25, random_state=0), nan_bc,
+                                               y_bc),
+        "HistGradientBoostingClassifier-multiclass": (
+            HistGradientBoostingClassifier(max_iter=15, random_state=0), X_iris, y_names),
+        "HistGradientBoostingClassifier-early-stopped": (
+            HistGradientBoostingClassifier(early_stopping=True, max_iter=300, random_state=0), X_bc, y_bc),
+        "HistGradientBoostingRegressor": (HistGradientBoostingRegressor(max_iter=40, random_state=0), X_dia, y_dia),
+        "HistGradientBoostingRegressor-poisson": (
+            HistGradientBoostingRegressor(loss="poisson", max_iter=30, random_state=0), X_dia, y_dia),
     })
     estimator, X, y = makers[name]
     return estimator.fit(X, y), X
@@ -95,7 +107,9 @@ NAMES = ["DecisionTreeClassifier", "DecisionTreeClassifier-strings", "ExtraTreeC
          "GradientBoostingClassifier", "GradientBoostingClassifier-exponential",
          "GradientBoostingClassifier-multiclass", "GradientBoostingRegressor", "GradientBoostingRegressor-zero",
          "IsolationForest", "IsolationForest-features", "IsolationForest-nan", "AdaBoostClassifier",
-         "AdaBoostClassifier-multiclass"]
+         "AdaBoostClassifier-multiclass", "HistGradientBoostingClassifier", "HistGradientBoostingClassifier-nan",
+         "HistGradientBoostingClassifier-multiclass", "HistGradientBoostingClassifier-early-stopped",
+         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -131,11 +145,54 @@ def _apply(estimator: Any, X: np.ndarray) -> np.ndarray:
     """Each tree's leaf for each row, as scikit-learn finds it (per tree where the model has no
     ``apply``: bagging's trees read their own feature subsets)."""
     X32 = X.astype(np.float32)
+    if hasattr(estimator, "_predictors"):
+        return _hist_apply(estimator, X32)
     if hasattr(estimator, "apply"):
         return estimator.apply(X32).reshape(len(X), -1)
     features = getattr(estimator, "estimators_features_", [None] * len(estimator.estimators_))
     return np.stack([tree.apply(X32 if cols is None else X32[:, cols])
                      for tree, cols in zip(estimator.estimators_, features, strict=True)], axis=1)
+
+
+def _hist_apply(estimator: Any, X: np.ndarray) -> np.ndarray:
+    """HistGradientBoosting's leaves (it has no ``apply``): each predictor's node table walked as
+    its documented rule says, ``float64(x) <= num_threshold`` and NaN where ``missing_go_to_left``;
+    :func:`test_hist_apply_is_scikit_learns_own_sum` proves this oracle against ``_raw_predict``."""
+    X = X.astype(np.float64)
+    rows = np.arange(len(X))
+    found = []
+    for predictor in (p for iteration in estimator._predictors for p in iteration):
+        nodes = predictor.nodes
+        node = np.zeros(len(X), dtype=np.int64)
+        while not np.all(nodes["is_leaf"][node]):
+            value = X[rows, nodes["feature_idx"][node]]
+            with np.errstate(invalid="ignore"):
+                left = np.where(np.isnan(value), nodes["missing_go_to_left"][node] != 0,
+                                value <= nodes["num_threshold"][node])
+            child = np.where(left, nodes["left"][node], nodes["right"][node]).astype(np.int64)
+            node = np.where(nodes["is_leaf"][node] != 0, node, child)
+        found.append(node)
+    return np.stack(found, axis=1)
+
+
+@pytest.mark.parametrize("name", ["HistGradientBoostingClassifier-nan", "HistGradientBoostingClassifier-multiclass"])
+def test_hist_apply_is_scikit_learns_own_sum(name: str) -> None:
+    estimator, X = fitted(name)
+    leaves = _hist_apply(estimator, X.astype(np.float32))
+    predictors = [p for iteration in estimator._predictors for p in iteration]
+    k = estimator.n_trees_per_iteration_
+    raw = np.tile(estimator._baseline_prediction, (len(X), 1)).astype(np.float64)
+    for j, predictor in enumerate(predictors):
+        raw[:, j % k] += predictor.nodes["value"][leaves[:, j]]
+    np.testing.assert_allclose(raw, estimator._raw_predict(X.astype(np.float32)), rtol=1e-12, atol=1e-12)
+
+
+def test_categorical_splits_are_refused_by_name() -> None:
+    X, y = dataset("iris")
+    Xc = np.column_stack([X, y.astype(float)])  # a category that decides the class: it is split on
+    model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[4], random_state=0).fit(Xc, y)
+    with pytest.raises(UnsupportedEstimatorError, match="categorical_features"):
+        sklir.lower(model)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -20,6 +20,8 @@ from sklearn.ensemble import (
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
@@ -131,6 +133,16 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"prediction": prediction}
 
 
+def _columns(trees: list[Any], roots: np.ndarray, outputs: int) -> np.ndarray:
+    """Leaf values ``[nodes, outputs]`` for boosting's tree list in stage-major order: tree ``j``
+    writes its own values (``tree.value[:, 0, 0]``) into column ``j % outputs``, zeros elsewhere."""
+    total = int(roots[-1]) + trees[-1].node_count
+    values = np.zeros((total, outputs))
+    for j, (tree, root) in enumerate(zip(trees, roots, strict=True)):
+        values[root:root + tree.node_count, j % outputs] = tree.value[:, 0, 0]
+    return values
+
+
 def _boosted_raw(est: Any, b: Builder, x: Value) -> Value:
     """Gradient boosting's raw prediction ``init + learning_rate * sum of stage trees``, ``[N, K]``.
 
@@ -140,14 +152,11 @@ def _boosted_raw(est: Any, b: Builder, x: Value) -> Value:
     if not (est.init_ == "zero" or isinstance(est.init_, DummyClassifier | DummyRegressor)):
         raise refuse(est, "init", est.init, "None, 'zero' or a DummyClassifier/DummyRegressor")
     stages = est.estimators_  # [n_stages, K] regression trees
-    k = stages.shape[1]
     trees = [tree.tree_ for tree in stages.ravel()]
     forest = Forest.of(trees)
-    values = np.zeros((forest.values.shape[0], k))
-    for j, (tree, root) in enumerate(zip(trees, forest.roots, strict=True)):
-        values[root:root + tree.node_count, j % k] = tree.value[:, 0, 0]
     base = est._raw_predict_init(np.zeros((1, est.n_features_in_)))[0]
-    op = forest.ensemble(values, np.full(len(trees), float(est.learning_rate)), np.asarray(base, dtype=np.float64))
+    op = forest.ensemble(_columns(trees, forest.roots, stages.shape[1]), np.full(len(trees), float(est.learning_rate)),
+                         np.asarray(base, dtype=np.float64))
     return tree_ensemble(b, x, op)[1]
 
 
@@ -221,3 +230,75 @@ def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
             "probabilities": b.call("softmax", b.call("concat", b.call("neg", half), half, axis=1), axis=1),
             "decision": decision}
+
+
+@dataclass(frozen=True)
+class HistTree:
+    """A HistGradientBoosting ``TreePredictor`` seen as a ``tree_`` (the fields Forest.of reads)."""
+
+    children_left: np.ndarray
+    children_right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_go_to_left: np.ndarray
+    value: np.ndarray
+
+    @property
+    def node_count(self) -> int:
+        """How many nodes the tree has."""
+        return int(self.feature.shape[0])
+
+    @classmethod
+    def of(cls, est: Any, predictor: Any) -> HistTree:
+        """The tree of one predictor; categorical splits (bitsets) are refused by name."""
+        nodes = predictor.nodes
+        if np.any(nodes["is_categorical"][nodes["is_leaf"] == 0]):
+            raise refuse(est, "categorical_features", est.categorical_features,
+                         "None (splits on categorical features are not lowered yet)")
+        leaf = nodes["is_leaf"] != 0
+        # the child columns are unsigned: widen before a leaf gets scikit-learn's -1
+        return cls(np.where(leaf, LEAF, nodes["left"].astype(np.int64)),
+                   np.where(leaf, LEAF, nodes["right"].astype(np.int64)),
+                   nodes["feature_idx"].astype(np.int64), nodes["num_threshold"].astype(np.float64),
+                   nodes["missing_go_to_left"].astype(np.uint8),
+                   nodes["value"].astype(np.float64).reshape(-1, 1, 1))
+
+
+def _hist_raw(est: Any, b: Builder, x: Value) -> Value:
+    """HistGradientBoosting's raw prediction: the baseline plus every iteration's trees (their
+    leaf values already shrunk by the learning rate), ``[N, K]``.
+
+    It compares the float64 value with a float64 threshold, no float32 cast: on the f32 input
+    that is the same decision as float32(x) <= t, and to-f32 rounds the thresholds down.
+    """
+    trees = [HistTree.of(est, p) for iteration in est._predictors for p in iteration]
+    forest = Forest.of(trees)
+    op = forest.ensemble(_columns(trees, forest.roots, est.n_trees_per_iteration_), np.ones(len(trees)),
+                         np.asarray(est._baseline_prediction, dtype=np.float64).ravel())
+    return b.apply(op, x)[1]
+
+
+# the inverse links of HistGradientBoostingRegressor's losses, by link class name
+INVERSE_LINKS: dict[str, str | None] = {"IdentityLink": None, "LogLink": "exp"}
+
+
+@lowers(HistGradientBoostingRegressor)
+def _hist_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    link = type(est._loss.link).__name__
+    if link not in INVERSE_LINKS:
+        raise refuse(est, "loss", est.loss, "a loss with an identity or log link")
+    prediction = b.call("squeeze", _hist_raw(est, b, x), axis=1)
+    inverse = INVERSE_LINKS[link]
+    return {"prediction": prediction if inverse is None else b.call(inverse, prediction)}
+
+
+@lowers(HistGradientBoostingClassifier)
+def _hist_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    raw = _hist_raw(est, b, x)
+    if est.n_trees_per_iteration_ > 1:
+        return {"label": labels_from_scores(b, raw, est.classes_),
+                "probabilities": b.call("softmax", raw, axis=1), "decision": raw}
+    decision = b.call("squeeze", raw, axis=1)
+    positive = b.call("compare", decision, b.const(0.0), predicate="gt")  # scikit-learn's "> 0"
+    return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+            "probabilities": binary_probabilities(b, b.call("sigmoid", decision)), "decision": decision}
