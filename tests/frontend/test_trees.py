@@ -18,6 +18,7 @@ from conftest import dataset, knock_out, standardised
 from parity import assert_parity
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    BaggingClassifier,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
@@ -94,6 +95,7 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "HistGradientBoostingClassifier-early-stopped": (
             HistGradientBoostingClassifier(early_stopping=True, max_iter=300, random_state=0), X_bc, y_bc),
         "HistGradientBoostingRegressor": (HistGradientBoostingRegressor(max_iter=40, random_state=0), X_dia, y_dia),
+        "BaggingClassifier": (BaggingClassifier(n_estimators=8, max_features=0.5, random_state=0), X_wine, y_wine),
         "HistGradientBoostingRegressor-poisson": (
             HistGradientBoostingRegressor(loss="poisson", max_iter=30, random_state=0), X_dia, y_dia),
     })
@@ -109,7 +111,7 @@ NAMES = ["DecisionTreeClassifier", "DecisionTreeClassifier-strings", "ExtraTreeC
          "IsolationForest", "IsolationForest-features", "IsolationForest-nan", "AdaBoostClassifier",
          "AdaBoostClassifier-multiclass", "HistGradientBoostingClassifier", "HistGradientBoostingClassifier-nan",
          "HistGradientBoostingClassifier-multiclass", "HistGradientBoostingClassifier-early-stopped",
-         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson"]
+         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson", "BaggingClassifier"]
 
 
 @pytest.mark.parametrize("name", NAMES)

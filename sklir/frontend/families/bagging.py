@@ -1,0 +1,96 @@
+"""Bagging: the mean of base estimators, each reading its own subset of the columns.
+
+Over decision trees every base lands in one ``tree_ensemble`` op (the trees read their columns
+through ``estimators_features_``). Over any other supported estimator each base is lowered on its
+gathered columns and the results are summed in order, then divided by their count, as scikit-learn
+does: probabilities where the base has ``predict_proba`` (a base that saw only some classes fills
+their columns), else one vote per predicted class; decision functions summed likewise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import BaggingClassifier, BaggingRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
+
+from sklir.frontend.families.trees import Forest, class_fractions, tree_ensemble
+from sklir.frontend.outputs import labels_from_scores
+from sklir.frontend.registry import CHILDREN, lower_into, lowers
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+from sklir.ir.types import DType
+
+TREES = (DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor)
+CHILDREN[BaggingClassifier] = CHILDREN[BaggingRegressor] = lambda est: [est.estimator_]
+
+
+def _mean(b: Builder, parts: list[Value], count: int) -> Value:
+    total = parts[0]
+    for part in parts[1:]:
+        total = b.call("add", total, part)
+    return b.call("div", total, b.const(float(count)))
+
+
+def _columns(b: Builder, x: Value, features: np.ndarray) -> Value:
+    return b.call("gather", x, b.const(np.asarray(features, dtype=np.int64)), axis=1)
+
+
+def _full_classes(b: Builder, proba: Value, seen: np.ndarray, k: int) -> Value:
+    """A base's ``[N, len(seen)]`` probabilities in the ensemble's ``k`` columns (zeros elsewhere)."""
+    if len(seen) == k:
+        return proba
+    place = np.zeros((len(seen), k))
+    place[np.arange(len(seen)), seen.astype(np.int64)] = 1.0
+    return b.call("matmul", proba, b.const(place))
+
+
+def _fused_forest(est: Any, b: Builder, x: Value, k: int | None) -> Value:
+    """The sum over every base tree, in one ensemble op: class probabilities (``k`` columns) or values."""
+    trees = [e.tree_ for e in est.estimators_]
+    forest = Forest.of(trees, [np.asarray(f) for f in est.estimators_features_])
+    if k is None:
+        values = forest.values[:, :, 0]
+    else:  # each tree's class fractions in the columns of the classes it saw
+        values = np.zeros((forest.values.shape[0], k))
+        fractions = class_fractions(forest.values)
+        for tree, base, root in zip(trees, est.estimators_, forest.roots, strict=True):
+            rows = slice(int(root), int(root) + tree.node_count)
+            values[rows, np.asarray(base.classes_, dtype=np.int64)] = fractions[rows, :len(base.classes_)]
+    op = forest.ensemble(values, np.ones(len(trees)), np.zeros(values.shape[1]))
+    return b.call("div", tree_ensemble(b, x, op)[1], b.const(float(len(trees))))
+
+
+@lowers(BaggingClassifier)
+def _bagging_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    k = len(est.classes_)
+    if all(isinstance(e, TREES) for e in est.estimators_):
+        proba = _fused_forest(est, b, x, k)
+        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+    parts, decisions = [], []
+    for base, features in zip(est.estimators_, est.estimators_features_, strict=True):
+        outputs = lower_into(base, b, _columns(b, x, features))
+        seen = np.asarray(base.classes_)
+        if "probabilities" in outputs:
+            parts.append(_full_classes(b, outputs["probabilities"], seen, k))
+        else:  # a vote for the class it predicts (the bases see classes encoded as 0..k-1)
+            votes = b.call("compare", b.call("expand_dims", outputs["label"], axis=1),
+                           b.const(np.arange(k, dtype=np.int64).reshape(1, -1)), predicate="eq")
+            parts.append(b.call("cast", votes, to=DType.f64))
+        if "decision" in outputs:
+            decisions.append(outputs["decision"])
+    proba = _mean(b, parts, len(parts))
+    result = {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+    if hasattr(est, "decision_function") and len(decisions) == len(parts):
+        result["decision"] = _mean(b, decisions, len(decisions))
+    return result
+
+
+@lowers(BaggingRegressor)
+def _bagging_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if all(isinstance(e, TREES) for e in est.estimators_) and getattr(est.estimators_[0], "n_outputs_", 1) == 1:
+        return {"prediction": b.call("squeeze", _fused_forest(est, b, x, None), axis=1)}
+    parts = [lower_into(base, b, _columns(b, x, features))["prediction"]
+             for base, features in zip(est.estimators_, est.estimators_features_, strict=True)]
+    return {"prediction": _mean(b, parts, len(parts))}
