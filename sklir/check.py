@@ -103,7 +103,13 @@ def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
     if not methods:
         raise InputFileError(f"no output contract for {type(estimator).__name__}: "
                              "it is neither a classifier, a regressor nor a transformer")
-    return {name: np.asarray(getattr(estimator, method)(X)) for name, method in methods.items()}
+    return {name: _dense(getattr(estimator, method)(X)) for name, method in methods.items()}
+
+
+def _dense(result: Any) -> np.ndarray:
+    """A method's result as an array: a sparse matrix (RandomTreesEmbedding's transform) densified,
+    since artefacts return dense tensors."""
+    return np.asarray(result.toarray() if hasattr(result, "toarray") else result)
 
 
 def reference_outputs(model: Any, X: np.ndarray) -> dict[str, np.ndarray]:

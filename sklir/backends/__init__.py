@@ -19,6 +19,7 @@ import numpy as np
 from sklir.errors import SklirError
 from sklir.io import check_writable, write_atomic, write_directory_atomic
 from sklir.ir.core import Module, Tensor
+from sklir.ir.dialects import tensor
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Target:
     precision: str = "f32"
     # what the CLI tells a person watching while this target is emitted
     doing: str = "converting"
+    # the largest artefact the format can hold: flatbuffers and protobuf messages stop at 2 GiB
+    max_bytes: int = 2**31 - 1
 
     def load(self) -> Callable[..., Any]:
         """Import the backend module and return its emit function."""
@@ -145,6 +148,15 @@ def prepare(module: Module, target: str, tree_strategy: str = "auto") -> Module:
     return precision_pipeline(spec.precision, tree_strategy=tree_strategy).run(module).module
 
 
+def check_size(module: Module, target: str) -> None:
+    """Refuse a module whose constants alone exceed what the target's file format can hold."""
+    spec = check_target(target)
+    total = sum(node.op.value.array.nbytes for node in module.nodes if isinstance(node.op, tensor.Constant))
+    if total > spec.max_bytes:
+        raise SklirError(f"the model is too large for {target}: its constants take {total / 2**20:.0f} MiB and a "
+                         f"{target} artefact holds at most {spec.max_bytes / 2**20:.0f} MiB")
+
+
 def check_target(target: str) -> Target:
     if target not in TARGETS:
         raise SklirError(f"unknown target '{target}' (known: {', '.join(TARGETS)})")
@@ -172,8 +184,9 @@ def emit(module: Module, target: str, path: str | Path | None = None, force: boo
     owned = sklir_artefact(target)
     if path is not None:
         check_output(path, target, force)
-    function = spec.load()
     ready = prepare(module, target, tree_strategy)
+    check_size(ready, target)  # before any time goes into converting
+    function = spec.load()
     if spec.is_directory:
         assert path is not None
         return write_directory_atomic(path, lambda tmp: function(ready, tmp), owned, force)

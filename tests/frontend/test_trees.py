@@ -18,6 +18,7 @@ from conftest import dataset, knock_out, standardised
 from parity import assert_parity
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     BaggingClassifier,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
@@ -28,6 +29,7 @@ from sklearn.ensemble import (
     IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
+    RandomTreesEmbedding,
 )
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
@@ -95,6 +97,11 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "HistGradientBoostingClassifier-early-stopped": (
             HistGradientBoostingClassifier(early_stopping=True, max_iter=300, random_state=0), X_bc, y_bc),
         "HistGradientBoostingRegressor": (HistGradientBoostingRegressor(max_iter=40, random_state=0), X_dia, y_dia),
+        "RandomTreesEmbedding": (RandomTreesEmbedding(n_estimators=10, max_depth=4, random_state=0), X_wine, None),
+        "RandomTreesEmbedding-dense": (RandomTreesEmbedding(n_estimators=5, sparse_output=False, random_state=0),
+                                       X_bc, None),
+        "AdaBoostRegressor": (AdaBoostRegressor(n_estimators=30, random_state=0), X_dia, y_dia),
+        "AdaBoostRegressor-square": (AdaBoostRegressor(n_estimators=15, loss="square", random_state=0), X_dia, y_dia),
         "BaggingClassifier": (BaggingClassifier(n_estimators=8, max_features=0.5, random_state=0), X_wine, y_wine),
         "HistGradientBoostingRegressor-poisson": (
             HistGradientBoostingRegressor(loss="poisson", max_iter=30, random_state=0), X_dia, y_dia),
@@ -111,7 +118,8 @@ NAMES = ["DecisionTreeClassifier", "DecisionTreeClassifier-strings", "ExtraTreeC
          "IsolationForest", "IsolationForest-features", "IsolationForest-nan", "AdaBoostClassifier",
          "AdaBoostClassifier-multiclass", "HistGradientBoostingClassifier", "HistGradientBoostingClassifier-nan",
          "HistGradientBoostingClassifier-multiclass", "HistGradientBoostingClassifier-early-stopped",
-         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson", "BaggingClassifier"]
+         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson", "BaggingClassifier",
+         "RandomTreesEmbedding", "RandomTreesEmbedding-dense", "AdaBoostRegressor", "AdaBoostRegressor-square"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -271,3 +279,20 @@ def test_adaboost_over_another_base_estimator_is_refused() -> None:
     model = AdaBoostClassifier(LogisticRegression(max_iter=50), n_estimators=3, random_state=0).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="AdaBoostClassifier: estimator=LogisticRegression"):
         sklir.lower(model)
+
+
+@pytest.mark.parametrize("target", ["onnx", "tflite"])
+def test_a_model_too_large_for_the_format_is_refused_before_converting(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+                                                                       target: str) -> None:
+    # the real limit is 2 GiB (flatbuffers, protobuf); a forest checked against a tiny one here
+    import dataclasses
+
+    from sklir.backends import TARGETS
+    from sklir.errors import SklirError
+
+    monkeypatch.setitem(TARGETS, target, dataclasses.replace(TARGETS[target], max_bytes=10_000,
+                                                             module="no.such.backend.module"))
+    estimator, _ = fitted("RandomForestClassifier")
+    with pytest.raises(SklirError, match=f"too large for {target}: its constants take .* MiB"):
+        sklir.emit(estimator, target, tmp_path / f"forest.{target}")
+    assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
@@ -25,6 +26,7 @@ from sklearn.ensemble import (
     IsolationForest,
     RandomForestClassifier,
     RandomForestRegressor,
+    RandomTreesEmbedding,
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
@@ -302,3 +304,43 @@ def _hist_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     positive = b.call("compare", decision, b.const(0.0), predicate="gt")  # scikit-learn's "> 0"
     return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
             "probabilities": binary_probabilities(b, b.call("sigmoid", decision)), "decision": decision}
+
+
+@lowers(RandomTreesEmbedding)
+def _random_trees_embedding(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """The one-hot code of the leaf each tree reaches, dense (scikit-learn's is sparse by default;
+    the artefact returns the same numbers as a dense ``[N, leaves]`` float matrix)."""
+    trees = [e.tree_ for e in est.estimators_]
+    forest = Forest.of(trees)
+    op = forest.ensemble(np.zeros((forest.values.shape[0], 1)), np.ones(len(trees)), np.zeros(1))
+    leaves = tree_ensemble(b, x, op)[0]
+    blocks = []
+    for t, (root, categories) in enumerate(zip(forest.roots, est.one_hot_encoder_.categories_, strict=True)):
+        leaf = b.call("gather", leaves, b.const(np.array([t], np.int64)), axis=1)  # [N, 1] node numbers
+        codes = b.const((np.asarray(categories, np.int64) + int(root)).reshape(1, -1))
+        blocks.append(b.call("cast", b.call("compare", leaf, codes, predicate="eq"), to=DType.f64))
+    return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0]}
+
+
+@lowers(AdaBoostRegressor)
+def _adaboost_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """The weighted median of the trees' predictions: the smallest prediction ``p_t`` whose
+    cumulative weight (of every prediction not above it) reaches half the total, which is the
+    value scikit-learn's sort and cumulative sum select."""
+    if not all(isinstance(e, DecisionTreeRegressor | ExtraTreeRegressor) for e in est.estimators_):
+        raise refuse(est, "estimator", est.estimator, "a DecisionTreeRegressor (the default)")
+    trees = [e.tree_ for e in est.estimators_]
+    weights = np.asarray(est.estimator_weights_[:len(trees)], dtype=np.float64)
+    forest = Forest.of(trees)
+    op = forest.ensemble(forest.values[:, :, 0], np.ones(len(trees)), np.zeros(1))
+    leaves = tree_ensemble(b, x, op)[0]
+    p = b.call("gather", b.const(forest.values[:, 0, 0]), leaves, axis=0)  # [N, trees]
+    # below[n, s, t] = p_s <= p_t; cdf[n, t] = sum_s w_s * below[n, s, t]
+    below = b.call("compare", b.call("expand_dims", p, axis=2), b.call("expand_dims", p, axis=1), predicate="le")
+    weighted = b.call("mul", b.call("cast", below, to=DType.f64), b.const(weights.reshape(1, -1, 1)))
+    cdf = b.call("reduce", weighted, kind="sum", axis=1, keepdims=False)
+    reaches = b.call("compare", cdf, b.const(0.5 * float(weights.sum())), predicate="ge")
+    # the largest prediction always reaches half: it stands in for those that do not
+    largest = b.call("reduce", p, kind="max", axis=1, keepdims=True)
+    median = b.call("reduce", b.call("select", reaches, p, largest), kind="min", axis=1, keepdims=False)
+    return {"prediction": median}
