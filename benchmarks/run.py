@@ -107,14 +107,21 @@ def median_seconds(call: Callable[[], Any], calls: int, warmup: int) -> float:
 
 
 def skl2onnx_bytes(model: Any, X: np.ndarray) -> bytes | None:
-    """skl2onnx's conversion with probabilities as a plain tensor, or None when it is not installed."""
+    """skl2onnx's conversion with probabilities as a plain tensor (``zipmap`` off for the final
+    classifier), or None when skl2onnx is not installed or cannot convert the model (said on stderr)."""
     try:
         from skl2onnx import to_onnx
     except ImportError:
         return None
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.base import is_classifier
 
-    onx = to_onnx(model, X[:1], options={LogisticRegression: {"zipmap": False}})
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    options = {id(final): {"zipmap": False}} if is_classifier(final) else None
+    try:
+        onx = to_onnx(model, X[:1], options=options)
+    except Exception as e:  # skl2onnx fails in its own ways (e.g. HistGradientBoosting with scikit-learn 1.9)
+        print(f"skl2onnx cannot convert {type(model).__name__}: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
     return onx.SerializeToString()  # type: ignore[no-any-return]
 
 

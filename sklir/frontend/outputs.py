@@ -29,11 +29,12 @@ def labels_from_scores(b: Builder, scores: Value, classes: Any) -> Value:
     return labels_from_index(b, b.call("argmax", scores, axis=1), classes)
 
 
-def labels_from_binary_decision(b: Builder, decision: Value, classes: Any) -> Value:
-    """Labels for a 1-d binary decision: ``classes[1]`` where ``decision > 0``, else ``classes[0]``."""
+def labels_from_binary_decision(b: Builder, decision: Value, classes: Any, predicate: str = "gt") -> Value:
+    """Labels for a 1-d binary decision: ``classes[1]`` where ``decision > 0`` (or where
+    ``decision <predicate> 0``: gradient boosting uses ``>=``), else ``classes[0]``."""
     zero = b.const(np.zeros((), dtype=np.float64)) if decision.type.dtype is DType.f64 else \
         b.const(np.zeros((), dtype=np.float32), DType.f32)
-    positive = b.call("compare", decision, zero, predicate="gt")
+    positive = b.call("compare", decision, zero, predicate=predicate)
     return labels_from_index(b, b.call("cast", positive, to=DType.i64), classes)
 
 

@@ -19,7 +19,7 @@ from sklir.ir.core import Module, Node, Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.passes.manager import Pass, PassResult, register_pass
 from sklir.passes.rewrite import rebuild
-from sklir.passes.trees import Strategy, gemm, perfect, traversal
+from sklir.passes.trees import Strategy, bounded_input, gemm, perfect, traversal
 
 # strategy name -> lowering
 STRATEGIES: dict[str, Strategy] = {
@@ -40,9 +40,7 @@ def choose(op: TreeEnsemble) -> str:
     """The strategy ``auto`` picks for ``op``: ``gemm`` while its path matrix has at most 4096
     entries, ``perfect`` up to depth 10 (and at most 4M padded slots), else ``traversal``."""
     depth = op.depth()
-    nodes = op.feature.shape[0]
-    internal = int((op.left.array != range(nodes)).sum())
-    if internal * (nodes - internal) <= GEMM_MAX_ENTRIES:
+    if gemm.path_entries(op) <= GEMM_MAX_ENTRIES:
         return "gemm"
     if depth <= PERFECT_MAX_DEPTH and op.n_trees * 2 ** (depth + 1) <= PERFECT_MAX_SLOTS:
         return "perfect"
@@ -72,7 +70,8 @@ class LowerTrees(Pass):
                 continue
             scratch = Builder(Module("scratch", []))
             name = choose(node.op) if self.strategy == "auto" else self.strategy
-            leaves, scores = STRATEGIES[name](scratch, node.op, node.operands[0])
+            x = bounded_input(scratch, node.op, node.operands[0])
+            leaves, scores = STRATEGIES[name](scratch, node.op, x)
             nodes.extend(scratch.module.nodes)
             subst.update(zip(node.results, (leaves, scores), strict=True))
             changed = True

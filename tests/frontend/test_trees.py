@@ -296,3 +296,49 @@ def test_a_model_too_large_for_the_format_is_refused_before_converting(monkeypat
     with pytest.raises(SklirError, match=f"too large for {target}: its constants take .* MiB"):
         sklir.emit(estimator, target, tmp_path / f"forest.{target}")
     assert list(tmp_path.iterdir()) == []
+
+
+@cache
+def _clean_fit_nan_rows() -> tuple[Any, np.ndarray, dict[str, Module]]:
+    X, y = dataset("diabetes")
+    model = DecisionTreeRegressor(max_depth=1, random_state=0).fit(X, y)  # fitted without NaN
+    internal = model.tree_.children_left != -1
+    assert not np.any(model.tree_.missing_go_to_left[internal]), "some node sends NaN left: pick another model"
+    return model, knock_out(X, 5, fraction=0.3), {}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_nan_goes_right_where_every_node_sends_it_right(strategy: str, backend: str) -> None:
+    # a model fitted without NaN sends NaN to the child with more samples; here, every node's right
+    model, X, _ = _clean_fit_nan_rows()
+    module = with_leaves(sklir.lower(model))
+    roots = [n.op for n in module.nodes if isinstance(n.op, TreeEnsemble)][0].roots.array
+    got = run(_artefact(module, backend, strategy), backend, X.astype(np.float32))
+    np.testing.assert_array_equal(got["leaves"] - roots, _apply(model, X))
+    np.testing.assert_allclose(got["prediction"], model.predict(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_infinite_inputs_meet_missing_value_splits_as_scikit_learn(strategy: str, backend: str) -> None:
+    # HistGradientBoosting accepts +inf and splits "missing or not" with threshold +inf
+    estimator, X = fitted("HistGradientBoostingClassifier-nan")
+    module = sklir.lower(estimator)
+    (op,) = [n.op for n in module.nodes if isinstance(n.op, TreeEnsemble)]
+    assert np.any(np.isposinf(op.threshold.array)), "no +inf threshold to test"
+    X_inf = np.where(np.isnan(X), np.inf, X)[:100]
+    got = run(_artefact(module, backend, strategy), backend, X_inf.astype(np.float32))
+    np.testing.assert_array_equal(got["label"], estimator.predict(X_inf))
+    np.testing.assert_allclose(got["decision"], estimator.decision_function(X_inf), rtol=1e-5, atol=1e-5)
+
+
+def test_adaboost_regressor_exact_weight_ties_pick_the_lower_median() -> None:
+    from sklir.passes.pipelines import precision_pipeline
+
+    X, y = dataset("diabetes")
+    model = AdaBoostRegressor(n_estimators=2, random_state=0).fit(X, y)
+    model.estimator_weights_ = np.array([0.7, 0.7])  # half the total is exactly the first weight
+    f32 = precision_pipeline("f32").run(sklir.lower(model)).module
+    np.testing.assert_allclose(sklir.interpret(f32, X.astype(np.float32), "native")["prediction"],
+                               model.predict(X), rtol=1e-6)

@@ -47,17 +47,11 @@ def _full_classes(b: Builder, proba: Value, seen: np.ndarray, k: int) -> Value:
 
 
 def _fused_forest(est: Any, b: Builder, x: Value, k: int | None) -> Value:
-    """The sum over every base tree, in one ensemble op: class probabilities (``k`` columns) or values."""
+    """The mean over every base tree, in one ensemble op: class probabilities (``k`` columns, every
+    tree having seen every class) or values."""
     trees = [e.tree_ for e in est.estimators_]
     forest = Forest.of(trees, [np.asarray(f) for f in est.estimators_features_])
-    if k is None:
-        values = forest.values[:, :, 0]
-    else:  # each tree's class fractions in the columns of the classes it saw
-        values = np.zeros((forest.values.shape[0], k))
-        fractions = class_fractions(forest.values)
-        for tree, base, root in zip(trees, est.estimators_, forest.roots, strict=True):
-            rows = slice(int(root), int(root) + tree.node_count)
-            values[rows, np.asarray(base.classes_, dtype=np.int64)] = fractions[rows, :len(base.classes_)]
+    values = forest.values[:, :, 0] if k is None else class_fractions(forest.values)
     op = forest.ensemble(values, np.ones(len(trees)), np.zeros(values.shape[1]))
     return b.call("div", tree_ensemble(b, x, op)[1], b.const(float(len(trees))))
 
@@ -65,7 +59,8 @@ def _fused_forest(est: Any, b: Builder, x: Value, k: int | None) -> Value:
 @lowers(BaggingClassifier)
 def _bagging_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     k = len(est.classes_)
-    if all(isinstance(e, TREES) for e in est.estimators_):
+    # trees are fitted with sample weights, so each saw every class; otherwise each base on its own
+    if all(isinstance(e, TREES) and len(e.classes_) == k for e in est.estimators_):
         proba = _fused_forest(est, b, x, k)
         return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
     parts, decisions = [], []
@@ -82,15 +77,20 @@ def _bagging_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
             decisions.append(outputs["decision"])
     proba = _mean(b, parts, len(parts))
     result = {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
-    if hasattr(est, "decision_function") and len(decisions) == len(parts):
+    # bases that saw different classes have decisions of different shapes, which scikit-learn
+    # cannot add either: the artefact then has no decision
+    if hasattr(est, "decision_function") and len(decisions) == len(parts) \
+            and len({d.type for d in decisions}) == 1:
         result["decision"] = _mean(b, decisions, len(decisions))
     return result
 
 
 @lowers(BaggingRegressor)
 def _bagging_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    if all(isinstance(e, TREES) for e in est.estimators_) and getattr(est.estimators_[0], "n_outputs_", 1) == 1:
-        return {"prediction": b.call("squeeze", _fused_forest(est, b, x, None), axis=1)}
+    if all(isinstance(e, TREES) for e in est.estimators_):
+        prediction = _fused_forest(est, b, x, None)
+        return {"prediction": b.call("squeeze", prediction, axis=1) if est.estimators_[0].n_outputs_ == 1
+                else prediction}
     parts = [lower_into(base, b, _columns(b, x, features))["prediction"]
              for base, features in zip(est.estimators_, est.estimators_features_, strict=True)]
     return {"prediction": _mean(b, parts, len(parts))}

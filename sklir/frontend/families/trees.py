@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn._loss.link import IdentityLink, LogLink
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     AdaBoostClassifier,
@@ -30,7 +31,7 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
-from sklir.frontend.outputs import binary_probabilities, labels_from_index, labels_from_scores
+from sklir.frontend.outputs import binary_probabilities, labels_from_binary_decision, labels_from_scores
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Tensor, Value
@@ -151,8 +152,10 @@ def _boosted_raw(est: Any, b: Builder, x: Value) -> Value:
     Stage ``i``'s tree for output ``k`` adds its leaf value to column ``k`` only. The initial raw
     prediction of the default init estimator (a constant prior) or of ``init='zero'`` is the base.
     """
-    if not (est.init_ == "zero" or isinstance(est.init_, DummyClassifier | DummyRegressor)):
-        raise refuse(est, "init", est.init, "None, 'zero' or a DummyClassifier/DummyRegressor")
+    constant = isinstance(est.init_, DummyRegressor) or (
+        isinstance(est.init_, DummyClassifier) and est.init_.strategy != "stratified")  # stratified draws at random
+    if not (est.init_ == "zero" or constant):
+        raise refuse(est, "init", est.init, "None, 'zero' or a DummyClassifier/DummyRegressor of a constant strategy")
     stages = est.estimators_  # [n_stages, K] regression trees
     trees = [tree.tree_ for tree in stages.ravel()]
     forest = Forest.of(trees)
@@ -177,8 +180,7 @@ def _gradient_boosting_classifier(est: Any, b: Builder, x: Value) -> dict[str, V
     decision = b.call("squeeze", raw, axis=1)
     # binary: predict is classes_[decision >= 0]; the exponential loss's probability is expit(2 raw)
     scaled = decision if est.loss == "log_loss" else b.call("mul", decision, b.const(2.0))
-    positive = b.call("compare", decision, b.const(0.0), predicate="ge")
-    return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+    return {"label": labels_from_binary_decision(b, decision, est.classes_, predicate="ge"),
             "probabilities": binary_probabilities(b, b.call("sigmoid", scaled)), "decision": decision}
 
 
@@ -227,9 +229,8 @@ def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     f0 = b.call("squeeze", b.call("gather", pred, b.const(np.array([0], np.int64)), axis=1), axis=1)
     f1 = b.call("squeeze", b.call("gather", pred, b.const(np.array([1], np.int64)), axis=1), axis=1)
     decision = b.call("sub", f1, f0)
-    positive = b.call("compare", decision, b.const(0.0), predicate="gt")
     half = b.call("div", b.call("expand_dims", decision, axis=1), b.const(2.0))
-    return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+    return {"label": labels_from_binary_decision(b, decision, est.classes_),
             "probabilities": b.call("softmax", b.call("concat", b.call("neg", half), half, axis=1), axis=1),
             "decision": decision}
 
@@ -280,13 +281,13 @@ def _hist_raw(est: Any, b: Builder, x: Value) -> Value:
     return b.apply(op, x)[1]
 
 
-# the inverse links of HistGradientBoostingRegressor's losses, by link class name
-INVERSE_LINKS: dict[str, str | None] = {"IdentityLink": None, "LogLink": "exp"}
+# the inverse links of HistGradientBoostingRegressor's losses, by link class (None: identity)
+INVERSE_LINKS: dict[type, str | None] = {IdentityLink: None, LogLink: "exp"}
 
 
 @lowers(HistGradientBoostingRegressor)
 def _hist_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    link = type(est._loss.link).__name__
+    link = type(est._loss.link)
     if link not in INVERSE_LINKS:
         raise refuse(est, "loss", est.loss, "a loss with an identity or log link")
     prediction = b.call("squeeze", _hist_raw(est, b, x), axis=1)
@@ -301,8 +302,7 @@ def _hist_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         return {"label": labels_from_scores(b, raw, est.classes_),
                 "probabilities": b.call("softmax", raw, axis=1), "decision": raw}
     decision = b.call("squeeze", raw, axis=1)
-    positive = b.call("compare", decision, b.const(0.0), predicate="gt")  # scikit-learn's "> 0"
-    return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+    return {"label": labels_from_binary_decision(b, decision, est.classes_),  # scikit-learn's "> 0"
             "probabilities": binary_probabilities(b, b.call("sigmoid", decision)), "decision": decision}
 
 
@@ -339,7 +339,10 @@ def _adaboost_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     below = b.call("compare", b.call("expand_dims", p, axis=2), b.call("expand_dims", p, axis=1), predicate="le")
     weighted = b.call("mul", b.call("cast", below, to=DType.f64), b.const(weights.reshape(1, -1, 1)))
     cdf = b.call("reduce", weighted, kind="sum", axis=1, keepdims=False)
-    reaches = b.call("compare", cdf, b.const(0.5 * float(weights.sum())), predicate="ge")
+    # half of the total as scikit-learn has it, the last cumulative sum (a constant would be a
+    # comparison bound that to-f32 rounds, which moves exact ties)
+    half = b.call("mul", b.call("reduce", cdf, kind="max", axis=1, keepdims=True), b.const(0.5))
+    reaches = b.call("compare", cdf, half, predicate="ge")
     # the largest prediction always reaches half: it stands in for those that do not
     largest = b.call("reduce", p, kind="max", axis=1, keepdims=True)
     median = b.call("reduce", b.call("select", reaches, p, largest), kind="min", axis=1, keepdims=False)

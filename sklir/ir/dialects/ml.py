@@ -85,11 +85,20 @@ class TreeEnsemble(Op):
         for field, table in (("left", self.left), ("right", self.right), ("roots", self.roots)):
             if table.array.size and (table.array.min() < 0 or table.array.max() >= nodes):
                 raise IRError(f"tree_ensemble: {field} names a node outside [0, {nodes})")
-        internal = self.left.array != np.arange(nodes)
-        if internal.any() and (self.feature.array[internal].min() < 0 or self.feature.array[internal].max() >= width):
+        internal = self.internal
+        if nodes and (self.feature.array.min() < 0 or self.feature.array.max() >= width):
             raise IRError(f"tree_ensemble: a feature index lies outside the input's {width} columns")
         if np.any(internal != (self.right.array != np.arange(nodes))):
             raise IRError("tree_ensemble: a leaf must be its own left and right child")
+        # children after their parent: no cycles, so every traversal ends
+        ids = np.arange(nodes)[internal]
+        if np.any(self.left.array[internal] <= ids) or np.any(self.right.array[internal] <= ids):
+            raise IRError("tree_ensemble: a node's children must come after it in the table")
+
+    @property
+    def internal(self) -> np.ndarray:
+        """Which nodes are internal (a leaf is its own child), as a boolean mask."""
+        return np.asarray(self.left.array != np.arange(self.left.shape[0]))
 
     @property
     def n_trees(self) -> int:

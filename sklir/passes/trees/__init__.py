@@ -26,15 +26,9 @@ def table(b: Builder, array: np.ndarray, dtype: DType) -> Value:
 
 
 def threshold_table(b: Builder, op: TreeEnsemble, thresholds: np.ndarray) -> Value:
-    """A table of thresholds with +inf replaced by the dtype's largest finite value.
-
-    scikit-learn splits "missing or not" with the threshold +inf: every number goes left. For
-    every finite input ``x <= largest`` is ``x <= inf``; an infinite input, which scikit-learn
-    refuses, would go right. TFLite cannot store an infinite constant at all.
-    """
-    dtype = op.threshold.dtype
-    largest = np.finfo(dtype.numpy).max
-    return b.const(np.where(np.isposinf(thresholds), largest, thresholds), dtype)
+    """A table of thresholds with +inf as :data:`LARGEST` (TFLite cannot store an infinite
+    constant); :func:`bounded_input` keeps the decisions of an input of +inf."""
+    return b.const(np.where(np.isposinf(thresholds), LARGEST, thresholds), op.threshold.dtype)
 
 
 def compared(b: Builder, x: Value, bound: Value) -> tuple[Value, Value]:
@@ -47,7 +41,7 @@ def compared(b: Builder, x: Value, bound: Value) -> tuple[Value, Value]:
     return x, bound
 
 
-def goes_right(b: Builder, op: TreeEnsemble, value: Value, threshold: Value, missing_right: Value | None) -> Value:
+def goes_right(b: Builder, value: Value, threshold: Value, missing_right: Value | None) -> Value:
     """``not (value <= threshold)``, with a missing value going right where ``missing_right``:
     ``value > threshold`` is false for NaN, so a NaN goes left unless its node says otherwise."""
     value, threshold = compared(b, value, threshold)
@@ -57,7 +51,7 @@ def goes_right(b: Builder, op: TreeEnsemble, value: Value, threshold: Value, mis
     return b.call("logical_or", right, b.call("logical_and", b.call("isnan", value), missing_right))
 
 
-def feature_codes(op: TreeEnsemble, feature: np.ndarray, missing_left: np.ndarray) -> np.ndarray:
+def feature_codes(feature: np.ndarray, missing_left: np.ndarray) -> np.ndarray:
     """Each node's feature and missing-value direction in one integer, ``2 * feature + missing
     goes right``: one gather per level reads both (see :func:`split_code`)."""
     return 2 * feature + (~missing_left).astype(np.int64)
@@ -80,10 +74,24 @@ def per_row(b: Builder, x: Value, value: Value) -> Value:
     return b.call("select", b.call("isnan", first), value, value)
 
 
-def needs_missing(op: TreeEnsemble) -> bool:
-    """Whether any internal node sends a missing value left (else NaN goes right, as ``>`` does)."""
-    internal = op.left.array != np.arange(op.feature.shape[0])
-    return bool(np.any(op.missing_left.array[internal]))
+def sends_missing_right(op: TreeEnsemble) -> bool:
+    """Whether any internal node sends a missing value right: ``x > t`` is false for NaN, so
+    without such a node every NaN goes left and needs no handling of its own."""
+    return bool(np.any(~op.missing_left.array[op.internal]))
+
+
+# scikit-learn's +inf threshold ("missing or not": every number goes left) stands as float32's
+# largest value, which TFLite can store; an input of +inf is pulled down to it first
+LARGEST = float(np.finfo(np.float32).max)
+
+
+def bounded_input(b: Builder, op: TreeEnsemble, x: Value) -> Value:
+    """``x`` with +inf replaced by :data:`LARGEST` where some threshold is +inf (NaN kept), so
+    that ``x <= threshold`` holds for +inf as it does against the infinite threshold."""
+    if not np.any(np.isposinf(op.threshold.array)):
+        return x
+    largest = b.const(np.array(LARGEST), x.type.dtype)
+    return b.call("select", b.call("compare", x, largest, predicate="gt"), largest, x)
 
 
 def scores_of(b: Builder, op: TreeEnsemble, leaf_values: Value) -> Value:

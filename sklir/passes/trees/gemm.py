@@ -18,14 +18,13 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import goes_right, needs_missing, per_row, table, threshold_table
+from sklir.passes.trees import goes_right, per_row, sends_missing_right, table, threshold_table
 
 
 def path_matrices(op: TreeEnsemble) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray, np.ndarray]:
     """The internal nodes, the (tree, leaf) pairs, ``C`` (``[internal, pairs]``) and ``D`` (``[pairs]``)."""
     left, right = op.left.array, op.right.array
-    nodes = np.arange(left.shape[0])
-    internal = nodes[left != nodes]
+    internal = np.arange(left.shape[0])[op.internal]
     column = {int(n): i for i, n in enumerate(internal)}
     pairs: list[tuple[int, int]] = []
     paths: list[list[tuple[int, int]]] = []
@@ -54,14 +53,19 @@ EXACT_F32_INTEGERS = 1 << 24
 MAX_PATH_ENTRIES = 1 << 24
 
 
+def path_entries(op: TreeEnsemble) -> int:
+    """How many entries the path matrix ``C`` has (internal nodes x leaves)."""
+    internal = int(op.internal.sum())
+    return internal * (op.feature.shape[0] - internal)
+
+
 def check_size(op: TreeEnsemble) -> None:
     """Refuse an ensemble whose path matrix would be too large, before building it."""
-    nodes = op.feature.shape[0]
-    internal = int(np.sum(op.left.array != np.arange(nodes)))
-    entries = internal * (nodes - internal)
-    if entries > MAX_PATH_ENTRIES:
-        raise SklirError(f"lower-trees: gemm would need a {internal} x {nodes - internal} path matrix for this "
-                         f"ensemble ({op.n_trees} trees, depth {op.depth()}); use the perfect or traversal strategy")
+    if path_entries(op) > MAX_PATH_ENTRIES:
+        internal = int(op.internal.sum())
+        raise SklirError(f"lower-trees: gemm would need a {internal} x {op.feature.shape[0] - internal} path matrix "
+                         f"for this ensemble ({op.n_trees} trees, depth {op.depth()}); use the perfect or traversal "
+                         "strategy")
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
@@ -74,8 +78,8 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
                          "use the perfect or traversal strategy")
     if len(internal):
         value = b.call("gather", x, b.const(op.feature.array[internal], DType.i64), axis=1)
-        missing = table(b, ~op.missing_left.array[internal], DType.bool) if needs_missing(op) else None
-        right = goes_right(b, op, value, threshold_table(b, op, op.threshold.array[internal]), missing)
+        missing = table(b, ~op.missing_left.array[internal], DType.bool) if sends_missing_right(op) else None
+        right = goes_right(b, value, threshold_table(b, op, op.threshold.array[internal]), missing)
         path = b.call("matmul", b.call("cast", right, to=dtype), b.const(C, dtype))
         reached = b.call("cast", b.call("compare", path, b.const(D, dtype), predicate="eq"), to=dtype)
     else:

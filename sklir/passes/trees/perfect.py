@@ -19,9 +19,9 @@ from sklir.ir.types import DType
 from sklir.passes.trees import (
     feature_codes,
     goes_right,
-    needs_missing,
     per_row,
     scores_of,
+    sends_missing_right,
     split_code,
     table,
     threshold_table,
@@ -67,9 +67,9 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     trees, inner = feature.shape
     # positions count in i32 (every runtime's fast integer type) while the tables allow it
     index = DType.i32 if trees * (inner + 1) < 2 ** 31 else DType.i64
-    has_missing = needs_missing(op)
+    has_missing = sends_missing_right(op)
     # with missing values, feature and direction share one table: one gather reads both
-    codes = feature_codes(op, feature.ravel(), missing.ravel()) if has_missing else feature.ravel()
+    codes = feature_codes(feature.ravel(), missing.ravel()) if has_missing else feature.ravel()
     feature_t = table(b, codes, index)
     threshold_t = threshold_table(b, op, threshold.ravel())
     offsets = b.const(np.arange(trees).reshape(1, -1) * inner, index)
@@ -80,7 +80,7 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
         code = b.call("gather", feature_t, slot, axis=0)
         f, missing_right = split_code(b, code) if has_missing else (code, None)
         value = b.call("take_along_axis", x, f, axis=1)
-        right = goes_right(b, op, value, b.call("gather", threshold_t, slot, axis=0), missing_right)
+        right = goes_right(b, value, b.call("gather", threshold_t, slot, axis=0), missing_right)
         step = b.call("add", one, b.call("cast", right, to=index))
         position = b.call("add", b.call("add", position, position), step)
     # leaf slots of tree t: t * 2^depth + (position - (2^depth - 1))

@@ -19,9 +19,9 @@ from sklir.ir.types import DType
 from sklir.passes.trees import (
     feature_codes,
     goes_right,
-    needs_missing,
     per_row,
     scores_of,
+    sends_missing_right,
     split_code,
     table,
     threshold_table,
@@ -33,9 +33,9 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     nodes = op.feature.shape[0]
     # node numbers count in i32 (every runtime's fast integer type) while the tables allow it
     index = DType.i32 if 2 * nodes < 2 ** 31 else DType.i64
-    missing = needs_missing(op)
+    missing = sends_missing_right(op)
     # with missing values, feature and direction share one table: one gather reads both
-    codes = feature_codes(op, op.feature.array, op.missing_left.array) if missing else op.feature.array
+    codes = feature_codes(op.feature.array, op.missing_left.array) if missing else op.feature.array
     feature = table(b, codes, index)
     threshold = threshold_table(b, op, op.threshold.array)
     # children interleaved, (left, right) per node: the child of n is children[2n + right]
@@ -46,7 +46,7 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
         code = b.call("gather", feature, node, axis=0)
         f, missing_right = split_code(b, code) if missing else (code, None)
         value = b.call("take_along_axis", x, f, axis=1)
-        right = goes_right(b, op, value, b.call("gather", threshold, node, axis=0), missing_right)
+        right = goes_right(b, value, b.call("gather", threshold, node, axis=0), missing_right)
         slot = b.call("add", b.call("add", node, node), b.call("cast", right, to=index))
         node = b.call("gather", children, slot, axis=0)
     node = per_row(b, x, node)  # a forest of lone leaves never left its roots
