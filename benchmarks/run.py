@@ -73,16 +73,23 @@ def build_cases() -> list[Case]:
 def tree_cases() -> list[Case]:
     """The tree rows of issue 6 (synthetic data of 20 features; scikit-learn bundles none of that size)."""
     from sklearn.datasets import make_classification, make_regression
-    from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestClassifier
+    from sklearn.ensemble import (
+        ExtraTreesRegressor,
+        GradientBoostingRegressor,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
 
     X_c, y_c = make_classification(n_samples=5000, n_features=20, n_informative=10, random_state=0)
     X_r, y_r = make_regression(n_samples=5000, n_features=20, n_informative=10, noise=10.0, random_state=0)
     forest = RandomForestClassifier(100, max_depth=10, random_state=0, n_jobs=-1).fit(X_c, y_c)
     boosted = GradientBoostingRegressor(n_estimators=200, max_depth=4, random_state=0).fit(X_r, y_r)
     extra = ExtraTreesRegressor(300, random_state=0, n_jobs=-1).fit(X_r[:2000], y_r[:2000])
+    hist = HistGradientBoostingClassifier(max_iter=100, early_stopping=False, random_state=0).fit(X_c, y_c)
     return [
         Case("RandomForestClassifier 100 trees, depth 10, 20 features", forest, X_c, trees=True),
         Case("GradientBoostingRegressor 200 trees, depth 4", boosted, X_r, trees=True),
+        Case("HistGradientBoostingClassifier 100 iterations", hist, X_c, trees=True),
         Case("ExtraTreesRegressor 300 trees, unlimited depth (2000 rows)", extra, X_r, trees=True),
     ]
 
