@@ -189,8 +189,9 @@ def artefact_kind(path: str | Path) -> str:
     if kind is None:
         runs = ", ".join(ARTEFACT_KINDS)
         raise InputFileError(f"{path}: cannot run this artefact (check runs {runs} files and SavedModel directories)")
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
+    from sklir.loading import require_file
+
+    require_file(path)  # the same words as for a model: no such file, a symlink loop, ...
     return kind
 
 

@@ -19,7 +19,9 @@ from sklir.errors import InputFileError, ParseError
 from sklir.ir.core import Module
 
 
-def _require_file(path: Path) -> None:
+def require_file(path: Path) -> None:
+    """Raise a one-line error unless ``path`` is an existing regular file (naming a symlink loop,
+    a dangling link or a directory as such)."""
     try:
         path.stat()
     except OSError as e:
@@ -124,7 +126,7 @@ def load_model(path: str | Path, trust: Sequence[str] = ()) -> Any:
     if loader is None:
         raise InputFileError(f"{path}: cannot tell what this is from its suffix "
                              f"(expected one of {', '.join(MODEL_LOADERS)})")
-    _require_file(path)
+    require_file(path)
     model = loader(path, trust)
     if not isinstance(model, Module) and not _is_estimator(model):
         raise InputFileError(f"{path}: holds a {type(model).__module__}.{type(model).__name__}, "
@@ -223,7 +225,7 @@ def load_data(path: str | Path, width: int) -> np.ndarray:
     reader = DATA_READERS.get(path.suffix.lower())
     if reader is None:
         raise InputFileError(f"{path}: data must be a .npy or .csv file")
-    _require_file(path)
+    require_file(path)
     arr = np.asarray(reader(path), dtype=np.float64)
     if arr.ndim == 1 and width == 1:
         arr = arr.reshape(-1, 1)

@@ -104,6 +104,12 @@ def _symlink_loop(box: Path) -> list[str | Path]:
     return ["lower", box / "a.joblib", "--emit", "onnx", "-o", box / "out.onnx"]
 
 
+def _artefact_loop(box: Path) -> list[str | Path]:
+    (box / "a.onnx").symlink_to(box / "b.onnx")
+    (box / "b.onnx").symlink_to(box / "a.onnx")
+    return ["check", box / "diabetes.joblib", box / "a.onnx"]
+
+
 def _dangling(box: Path) -> list[str | Path]:
     (box / "gone.joblib").symlink_to(box / "nowhere.joblib")
     return ["lower", box / "gone.joblib", "--emit", "onnx"]
@@ -174,6 +180,7 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
     # model files
     "symlink-loop": (_symlink_loop, ("a.joblib", "symbolic link loop")),
     "dangling-symlink": (_dangling, ("gone.joblib", "symbolic link to a missing file")),
+    "artefact-symlink-loop": (_artefact_loop, ("a.onnx", "symbolic link loop")),
     "skops-module-gone": (_skops_module_gone, ("mine.skops", "No module named 'mymodels'", "installed")),
     "skops-bad-schema": (_skops_schema('{"__class__": "Ridge"}'), ("odd.skops", "not a skops file")),
     "skops-not-json": (_skops_schema("{not json"), ("odd.skops", "not a skops file")),
