@@ -85,16 +85,14 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
     from sklir.errors import SklirError
     from sklir.ir.core import Module
 
-    if isinstance(model, Module):
-        if path is None:
-            return emit_target(model, target, tree_strategy=tree_strategy)
-        return emit_target(model, target, Path(path), force, tree_strategy)
-    # the checks emit makes, made before the lowering
-    if check_target(target).is_directory and path is None:
-        raise SklirError(f"target {target} writes a directory: give an output path")
-    if path is not None:
-        check_output(Path(path), target, force)
-    module = lower(model, trust=trust)
+    module = model
+    if not isinstance(model, Module):
+        # the checks emit makes, made before the lowering
+        if check_target(target).is_directory and path is None:
+            raise SklirError(f"target {target} writes a directory: give an output path")
+        if path is not None:
+            check_output(Path(path), target, force)
+        module = lower(model, trust=trust)
     if path is None:
         return emit_target(module, target, tree_strategy=tree_strategy)
     return emit_target(module, target, Path(path), force, tree_strategy)

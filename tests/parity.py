@@ -35,14 +35,15 @@ from sklir.runtimes import run
 INTERPRETER_RTOL = 1e-9
 
 BACKENDS = [b.strip() for b in os.environ.get("SKLIR_TEST_BACKENDS", "interpreter,tflite,onnx").split(",")]
-_ARTEFACTS: dict[tuple[str, str], bytes] = {}
+_ARTEFACTS: dict[tuple[str, str, str], bytes] = {}
 
 
-def artefact(module: Module, target: str) -> bytes:
-    """The emitted artefact for ``module``, converted at most once per test session."""
-    key = (hashlib.sha1(print_module(module).encode()).hexdigest(), target)
+def artefact(module: Module, target: str, tree_strategy: str = "auto") -> bytes:
+    """The emitted artefact for ``module`` (tree ensembles lowered by ``tree_strategy``), converted
+    at most once per test session: keyed on the module's text, which prints constants exactly."""
+    key = (hashlib.sha1(print_module(module).encode()).hexdigest(), target, tree_strategy)
     if key not in _ARTEFACTS:
-        _ARTEFACTS[key] = sklir.emit(module, target)
+        _ARTEFACTS[key] = sklir.emit(module, target, tree_strategy=tree_strategy)
     return _ARTEFACTS[key]
 
 

@@ -20,11 +20,6 @@ from sklir.ir.types import DType
 Strategy = Callable[[Builder, TreeEnsemble, Value], tuple[Value, Value]]
 
 
-def table(b: Builder, array: np.ndarray, dtype: DType) -> Value:
-    """A node table as a constant of ``dtype``."""
-    return b.const(np.asarray(array), dtype)
-
-
 def threshold_table(b: Builder, op: TreeEnsemble, thresholds: np.ndarray) -> Value:
     """A table of thresholds with +inf as :data:`LARGEST` (TFLite cannot store an infinite
     constant); :func:`bounded_input` keeps the decisions of an input of +inf."""

@@ -18,7 +18,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import goes_right, per_row, sends_missing_right, table, threshold_table
+from sklir.passes.trees import goes_right, per_row, sends_missing_right, threshold_table
 
 
 def path_matrices(op: TreeEnsemble) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray, np.ndarray]:
@@ -78,7 +78,7 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
                          "use the perfect or traversal strategy")
     if len(internal):
         value = b.call("gather", x, b.const(op.feature.array[internal], DType.i64), axis=1)
-        missing = table(b, ~op.missing_left.array[internal], DType.bool) if sends_missing_right(op) else None
+        missing = b.const(~op.missing_left.array[internal], DType.bool) if sends_missing_right(op) else None
         right = goes_right(b, value, threshold_table(b, op, op.threshold.array[internal]), missing)
         path = b.call("matmul", b.call("cast", right, to=dtype), b.const(C, dtype))
         reached = b.call("cast", b.call("compare", path, b.const(D, dtype), predicate="eq"), to=dtype)
@@ -91,5 +91,5 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     ids[np.arange(len(pairs)), trees] = leaves
     found = b.call("cast", b.call("matmul", reached, b.const(ids, dtype)), to=DType.i64)
     weighted = op.values.array[leaves] * op.weights.array[trees][:, None]
-    scores = b.call("add", b.call("matmul", reached, table(b, weighted, dtype)), b.const(op.base.array, dtype))
+    scores = b.call("add", b.call("matmul", reached, b.const(weighted, dtype)), b.const(op.base.array, dtype))
     return found, scores

@@ -23,7 +23,6 @@ from sklir.passes.trees import (
     scores_of,
     sends_missing_right,
     split_code,
-    table,
     threshold_table,
 )
 
@@ -70,7 +69,7 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     has_missing = sends_missing_right(op)
     # with missing values, feature and direction share one table: one gather reads both
     codes = feature_codes(feature.ravel(), missing.ravel()) if has_missing else feature.ravel()
-    feature_t = table(b, codes, index)
+    feature_t = b.const(codes, index)
     threshold_t = threshold_table(b, op, threshold.ravel())
     offsets = b.const(np.arange(trees).reshape(1, -1) * inner, index)
     one = b.const(np.ones(()), index)
@@ -86,6 +85,6 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     # leaf slots of tree t: t * 2^depth + (position - (2^depth - 1))
     first = b.const(np.arange(trees).reshape(1, -1) * (inner + 1) - inner, index)
     slot = per_row(b, x, b.call("add", position, first))
-    leaves = b.call("gather", table(b, leaf.ravel(), DType.i64), slot, axis=0)
-    values = table(b, op.values.array[leaf.ravel()], op.values.dtype)
+    leaves = b.call("gather", b.const(leaf.ravel(), DType.i64), slot, axis=0)
+    values = b.const(op.values.array[leaf.ravel()], op.values.dtype)
     return leaves, scores_of(b, op, b.call("gather", values, slot, axis=0))

@@ -23,7 +23,6 @@ from sklir.passes.trees import (
     scores_of,
     sends_missing_right,
     split_code,
-    table,
     threshold_table,
 )
 
@@ -36,10 +35,10 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     missing = sends_missing_right(op)
     # with missing values, feature and direction share one table: one gather reads both
     codes = feature_codes(op.feature.array, op.missing_left.array) if missing else op.feature.array
-    feature = table(b, codes, index)
+    feature = b.const(codes, index)
     threshold = threshold_table(b, op, op.threshold.array)
     # children interleaved, (left, right) per node: the child of n is children[2n + right]
-    children = table(b, np.stack([op.left.array, op.right.array], axis=1).ravel(), index)
+    children = b.const(np.stack([op.left.array, op.right.array], axis=1).ravel(), index)
     # the first level's node is the same for every row: read it from [1, trees] constants
     node: Value = b.const(op.roots.array.reshape(1, -1), index)
     for _ in range(op.depth()):
@@ -50,6 +49,6 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
         slot = b.call("add", b.call("add", node, node), b.call("cast", right, to=index))
         node = b.call("gather", children, slot, axis=0)
     node = per_row(b, x, node)  # a forest of lone leaves never left its roots
-    values = table(b, op.values.array, op.values.dtype)
+    values = b.const(op.values.array, op.values.dtype)
     leaves = node if index is DType.i64 else b.call("cast", node, to=DType.i64)
     return leaves, scores_of(b, op, b.call("gather", values, node, axis=0))
