@@ -19,7 +19,7 @@ from sklir.ir.core import Module, Node, Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.passes.manager import Pass, PassResult, register_pass
 from sklir.passes.rewrite import rebuild
-from sklir.passes.trees import Strategy, bounded_input, gemm, perfect, traversal
+from sklir.passes.trees import Strategy, bounded_input, gemm, numeric_splits, perfect, traversal
 
 # strategy name -> lowering
 STRATEGIES: dict[str, Strategy] = {
@@ -69,9 +69,9 @@ class LowerTrees(Pass):
                 nodes.append(node)
                 continue
             scratch = Builder(Module("scratch", []))
-            name = choose(node.op) if self.strategy == "auto" else self.strategy
-            x = bounded_input(scratch, node.op, node.operands[0])
-            leaves, scores = STRATEGIES[name](scratch, node.op, x)
+            op, x = numeric_splits(scratch, node.op, node.operands[0])
+            name = choose(op) if self.strategy == "auto" else self.strategy
+            leaves, scores = STRATEGIES[name](scratch, op, bounded_input(scratch, op, x))
             nodes.extend(scratch.module.nodes)
             subst.update(zip(node.results, (leaves, scores), strict=True))
             changed = True

@@ -154,12 +154,16 @@ def _compare_cases(predicate: str) -> list[OpCase]:
             OpCase(f"compare_{predicate}_bool", bools, with_nans)]
 
 
-def _tree_ensemble(b: Builder, x: Value) -> dict[str, Value]:
-    """Two small trees, thresholds on the ``halves`` grid, NaN sent left at some nodes only."""
+def _tree_ensemble(b: Builder, x: Value, categorical: bool = False) -> dict[str, Value]:
+    """Two small trees, thresholds on the ``halves`` grid, NaN sent left at some nodes only;
+    ``categorical``: nodes 2 and 7 split on category codes (fractions and negatives go the
+    missing-value way)."""
     from sklir.ir.dialects.ml import TreeEnsemble
 
     i64, f32_ = DType.i64, DType.f32
-    op = TreeEnsemble(
+    sides = {"categorical": Tensor([2, 7], i64),
+             "category_left": Tensor([[True, False, True], [False, True, False]], DType.bool)} if categorical else {}
+    op = TreeEnsemble(**sides,
         feature=Tensor([1, 0, 3, 0, 0, 0, 0, 2, 0, 0], i64),
         threshold=Tensor([0.5, 0, -0.5, 0, 0, 0.0, 0, 1.0, 0, 0], f32_),
         left=Tensor([1, 1, 3, 3, 4, 6, 6, 8, 8, 9], i64), right=Tensor([2, 1, 4, 3, 4, 7, 6, 9, 8, 9], i64),
@@ -217,6 +221,8 @@ CASES: list[OpCase] = [
     # lowered by lower-trees before a backend sees it: the case runs the lowering on every backend
     OpCase("tree_ensemble", _tree_ensemble, halves),
     OpCase("tree_ensemble_nans", _tree_ensemble, with_nans),
+    OpCase("tree_ensemble_categorical", lambda b, x: _tree_ensemble(b, x, categorical=True), halves),
+    OpCase("tree_ensemble_categorical_nans", lambda b, x: _tree_ensemble(b, x, categorical=True), with_nans),
 ]
 
 

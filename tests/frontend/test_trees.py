@@ -51,6 +51,17 @@ def _iris_names() -> tuple[np.ndarray, np.ndarray]:
     return X, np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
 
 
+# digits' pixel columns taken as categorical features: intensities 0..16, split on as sets
+PIXELS = [19, 20, 27, 28, 35, 36, 43, 44]
+
+
+def _missing_in(X: np.ndarray, column: int) -> np.ndarray:
+    """``X`` with one row in ten of ``column`` missing."""
+    X = X.copy()
+    X[::10, column] = np.nan
+    return X
+
+
 @cache
 def fitted(name: str) -> tuple[Any, np.ndarray]:
     """(fitted estimator, its test inputs), once per session."""
@@ -59,6 +70,7 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
     X_iris, y_names = _iris_names()
     X_dia, y_dia = dataset("diabetes")
     X_lin, y_lin = dataset("linnerud")
+    X_digits, y_digits = dataset("digits")
     nan_bc = knock_out(X_bc, 0)
     makers: dict[str, tuple[Any, np.ndarray, Any]] = {
         "DecisionTreeClassifier": (DecisionTreeClassifier(random_state=0), X_wine, y_wine),
@@ -104,6 +116,13 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "BaggingClassifier": (BaggingClassifier(n_estimators=8, max_features=0.5, random_state=0), X_wine, y_wine),
         "HistGradientBoostingRegressor-poisson": (
             HistGradientBoostingRegressor(loss="poisson", max_iter=30, random_state=0), X_dia, y_dia),
+        # diabetes' sex column as a category (two values, some missing); digits' pixels (0..16) as categories
+        "HistGradientBoostingRegressor-categorical": (
+            HistGradientBoostingRegressor(max_iter=30, categorical_features=[1], random_state=0),
+            _missing_in(X_dia, 1), y_dia),
+        "HistGradientBoostingClassifier-categorical": (
+            HistGradientBoostingClassifier(max_iter=8, categorical_features=PIXELS, random_state=0),
+            X_digits, y_digits),
     })
     estimator, X, y = makers[name]
     return estimator.fit(X, y), X
@@ -117,7 +136,8 @@ NAMES = ["DecisionTreeClassifier", "DecisionTreeClassifier-strings", "ExtraTreeC
          "IsolationForest", "IsolationForest-features", "IsolationForest-nan", "AdaBoostClassifier",
          "AdaBoostClassifier-multiclass", "HistGradientBoostingClassifier", "HistGradientBoostingClassifier-nan",
          "HistGradientBoostingClassifier-multiclass", "HistGradientBoostingClassifier-early-stopped",
-         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson", "BaggingClassifier",
+         "HistGradientBoostingRegressor", "HistGradientBoostingRegressor-poisson",
+         "HistGradientBoostingRegressor-categorical", "HistGradientBoostingClassifier-categorical", "BaggingClassifier",
          "RandomTreesEmbedding", "RandomTreesEmbedding-dense", "AdaBoostRegressor", "AdaBoostRegressor-square"]
 
 
@@ -158,26 +178,45 @@ def _apply(estimator: Any, X: np.ndarray) -> np.ndarray:
 
 def _hist_apply(estimator: Any, X: np.ndarray) -> np.ndarray:
     """HistGradientBoosting's leaves (it has no ``apply``): each predictor's node table walked as
-    its documented rule says, ``float64(x) <= num_threshold`` and NaN where ``missing_go_to_left``;
+    its documented rule says, on the columns its preprocessor makes (categories as codes, first):
+    ``float64(x) <= num_threshold``, NaN where ``missing_go_to_left``, a code in the node's bitset
+    left, another known code right and anything else the missing way.
     :func:`test_hist_apply_is_scikit_learns_own_sum` proves this oracle against ``_raw_predict``."""
     X = X.astype(np.float64)
+    if estimator._preprocessor is not None:
+        X = estimator._preprocessor.transform(X)
+    known, column_of = estimator._bin_mapper.make_known_categories_bitsets()
     rows = np.arange(len(X))
     found = []
+
+    def in_bitset(bitsets: np.ndarray, codes: np.ndarray, which: np.ndarray) -> np.ndarray:
+        return ((bitsets[which, codes // 32] >> (codes % 32)) & 1).astype(bool)
+
     for predictor in (p for iteration in estimator._predictors for p in iteration):
         nodes = predictor.nodes
         node = np.zeros(len(X), dtype=np.int64)
         while not np.all(nodes["is_leaf"][node]):
             value = X[rows, nodes["feature_idx"][node]]
+            missing_left = nodes["missing_go_to_left"][node] != 0
             with np.errstate(invalid="ignore"):
-                left = np.where(np.isnan(value), nodes["missing_go_to_left"][node] != 0,
-                                value <= nodes["num_threshold"][node])
+                left = np.where(np.isnan(value), missing_left, value <= nodes["num_threshold"][node])
+                code = np.where(np.isnan(value) | (value < 0), 0, value).astype(np.int64)
+                categorical = nodes["is_categorical"][node] != 0
+                if categorical.any():
+                    in_left = in_bitset(predictor.raw_left_cat_bitsets, code, nodes["bitset_idx"][node])
+                    is_known = in_bitset(known, code, column_of[nodes["feature_idx"][node]])
+                    usable = ~np.isnan(value) & (value >= 0) & is_known
+                    left = np.where(categorical, np.where(usable & ~in_left, False, np.where(in_left & usable, True,
+                                                                                              missing_left)), left)
             child = np.where(left, nodes["left"][node], nodes["right"][node]).astype(np.int64)
             node = np.where(nodes["is_leaf"][node] != 0, node, child)
         found.append(node)
     return np.stack(found, axis=1)
 
 
-@pytest.mark.parametrize("name", ["HistGradientBoostingClassifier-nan", "HistGradientBoostingClassifier-multiclass"])
+@pytest.mark.parametrize("name", ["HistGradientBoostingClassifier-nan", "HistGradientBoostingClassifier-multiclass",
+                                  "HistGradientBoostingClassifier-categorical",
+                                  "HistGradientBoostingRegressor-categorical"])
 def test_hist_apply_is_scikit_learns_own_sum(name: str) -> None:
     estimator, X = fitted(name)
     leaves = _hist_apply(estimator, X.astype(np.float32))
@@ -189,11 +228,24 @@ def test_hist_apply_is_scikit_learns_own_sum(name: str) -> None:
     np.testing.assert_allclose(raw, estimator._raw_predict(X.astype(np.float32)), rtol=1e-12, atol=1e-12)
 
 
-def test_categorical_splits_are_refused_by_name() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_unknown_and_odd_categories_go_as_scikit_learn_sends_them(strategy: str, backend: str) -> None:
+    # values the encoder never saw, negatives and fractions: scikit-learn treats each as missing
+    estimator, X = fitted("HistGradientBoostingClassifier-categorical")
+    odd = X[:60].copy()
+    odd[:, PIXELS] = np.resize(np.array([17.0, -1.0, 2.5, 40.0, np.nan, 3.0]), (60, len(PIXELS)))
+    got = run(artefact(sklir.lower(estimator), backend, strategy), backend, odd.astype(np.float32))
+    np.testing.assert_array_equal(got["label"], estimator.predict(odd))
+    np.testing.assert_allclose(got["probabilities"], estimator.predict_proba(odd), rtol=1e-5, atol=1e-6)
+
+
+def test_string_categories_are_refused_by_name() -> None:
+    pd = pytest.importorskip("pandas")
     X, y = dataset("iris")
-    Xc = np.column_stack([X, y.astype(float)])  # a category that decides the class: it is split on
-    model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[4], random_state=0).fit(Xc, y)
-    with pytest.raises(UnsupportedEstimatorError, match="categorical_features"):
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(kind=np.array(["p", "q", "r"])[y])
+    model = HistGradientBoostingClassifier(max_iter=3, categorical_features=["kind"], random_state=0).fit(frame, y)
+    with pytest.raises(UnsupportedEstimatorError, match="categorical_features.*numeric categories"):
         sklir.lower(model)
 
 

@@ -55,6 +55,9 @@ class Forest:
     missing_left: np.ndarray
     roots: np.ndarray
     values: np.ndarray
+    # the categorical nodes (HistGradientBoosting) and the category codes each sends left
+    categorical: np.ndarray
+    category_left: np.ndarray
 
     @classmethod
     def of(cls, trees: list[Any], features: list[np.ndarray] | None = None) -> Forest:
@@ -74,7 +77,14 @@ class Forest:
             parts["threshold"].append(np.where(leaf, 0.0, tree.threshold))
             parts["missing"].append(~leaf & (np.asarray(tree.missing_go_to_left) != 0))
         feature, threshold, left, right, missing = (np.concatenate(parts[k]) for k in parts)
-        return cls(feature, threshold, left, right, missing, offsets, np.concatenate([t.value for t in trees]))
+        split = [(getattr(t, "categorical", np.zeros(0, np.int64)) + offset,
+                  getattr(t, "category_left", np.zeros((0, 0), bool)))
+                 for t, offset in zip(trees, offsets, strict=True)]
+        width = max(sides.shape[1] for _, sides in split)
+        categorical = np.concatenate([nodes for nodes, _ in split]).astype(np.int64)
+        category_left = np.concatenate([np.pad(sides, ((0, 0), (0, width - sides.shape[1]))) for _, sides in split])
+        return cls(feature, threshold, left, right, missing, offsets, np.concatenate([t.value for t in trees]),
+                   categorical, category_left)
 
     def ensemble(self, values: np.ndarray, weights: np.ndarray, base: np.ndarray) -> TreeEnsemble:
         """The op over these trees with leaf ``values`` ``[nodes, outputs]``, tree ``weights`` and ``base``."""
@@ -83,7 +93,8 @@ class Forest:
             feature=Tensor(self.feature, DType.i64), threshold=Tensor(self.threshold, f64),
             left=Tensor(self.left, DType.i64), right=Tensor(self.right, DType.i64),
             missing_left=Tensor(self.missing_left, DType.bool), roots=Tensor(self.roots, DType.i64),
-            values=Tensor(values, f64), weights=Tensor(weights, f64), base=Tensor(base, f64))
+            values=Tensor(values, f64), weights=Tensor(weights, f64), base=Tensor(base, f64),
+            categorical=Tensor(self.categorical, DType.i64), category_left=Tensor(self.category_left, DType.bool))
 
 
 def tree_ensemble(b: Builder, x: Value, op: TreeEnsemble) -> tuple[Value, Value]:
@@ -237,7 +248,8 @@ def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 
 @dataclass(frozen=True)
 class HistTree:
-    """A HistGradientBoosting ``TreePredictor`` seen as a ``tree_`` (the fields Forest.of reads)."""
+    """A HistGradientBoosting ``TreePredictor`` seen as a ``tree_`` (the fields Forest.of reads),
+    with its categorical nodes and, for each, the category codes it sends left."""
 
     children_left: np.ndarray
     children_right: np.ndarray
@@ -245,6 +257,8 @@ class HistTree:
     threshold: np.ndarray
     missing_go_to_left: np.ndarray
     value: np.ndarray
+    categorical: np.ndarray
+    category_left: np.ndarray
 
     @property
     def node_count(self) -> int:
@@ -252,19 +266,51 @@ class HistTree:
         return int(self.feature.shape[0])
 
     @classmethod
-    def of(cls, est: Any, predictor: Any) -> HistTree:
-        """The tree of one predictor; categorical splits (bitsets) are refused by name."""
+    def of(cls, predictor: Any, categories: int) -> HistTree:
+        """The tree of one predictor whose category codes lie in ``[0, categories)``."""
         nodes = predictor.nodes
-        if np.any(nodes["is_categorical"][nodes["is_leaf"] == 0]):
-            raise refuse(est, "categorical_features", est.categorical_features,
-                         "None (splits on categorical features are not lowered yet)")
         leaf = nodes["is_leaf"] != 0
+        categorical = np.flatnonzero(~leaf & (nodes["is_categorical"] != 0))
+        # a bitset is 8 uint32 words, code c at bit c % 32 of word c // 32
+        words = np.asarray(predictor.raw_left_cat_bitsets)[nodes["bitset_idx"][categorical]]
+        codes = np.arange(categories)
+        sides = ((words[:, codes // 32] >> (codes % 32)) & 1).astype(bool).reshape(len(categorical), categories)
         # the child columns are unsigned: widen before a leaf gets scikit-learn's -1
         return cls(np.where(leaf, LEAF, nodes["left"].astype(np.int64)),
                    np.where(leaf, LEAF, nodes["right"].astype(np.int64)),
                    nodes["feature_idx"].astype(np.int64), nodes["num_threshold"].astype(np.float64),
                    nodes["missing_go_to_left"].astype(np.uint8),
-                   nodes["value"].astype(np.float64).reshape(-1, 1, 1))
+                   nodes["value"].astype(np.float64).reshape(-1, 1, 1), categorical, sides)
+
+
+def _category_codes(est: Any, b: Builder, x: Value) -> tuple[Value, int]:
+    """The columns HistGradientBoosting's trees read when it has categorical features, and how
+    many codes the widest has.
+
+    scikit-learn ordinal-encodes those columns (its ``_preprocessor``: the category's position
+    among the fitted ones, unknown and missing values as NaN) and moves them before the others.
+    Here a value that is no fitted category becomes -1, which the ensemble sends the
+    missing-value way, as scikit-learn sends NaN.
+    """
+    preprocessor = est._preprocessor
+    if preprocessor is None:
+        return x, 0
+    categories = [np.asarray(c) for c in preprocessor.named_transformers_["encoder"].categories_]
+    if not all(c.dtype.kind in "biuf" for c in categories):
+        raise refuse(est, "categorical_features", est.categorical_features, "numeric categories (strings: issue 9)")
+    columns = np.flatnonzero(est.is_categorical_)
+    codes = []
+    for column, fitted in zip(columns, categories, strict=True):
+        known = fitted[~np.isnan(fitted.astype(np.float64))].astype(np.float64)
+        value = b.call("gather", x, b.const(np.array([column], np.int64)), axis=1)  # [N, 1]
+        match = b.call("cast", b.call("compare", value, b.const(known.reshape(1, -1)), predicate="eq"), to=DType.f64)
+        # a value equals at most one category: its position + 1, or 0 for none
+        found = b.call("reduce", b.call("mul", match, b.const(np.arange(1.0, len(known) + 1).reshape(1, -1))),
+                       kind="sum", axis=1, keepdims=True)
+        codes.append(b.call("sub", found, b.const(1.0)))
+    numeric = b.const(np.flatnonzero(~est.is_categorical_).astype(np.int64))
+    encoded = b.call("concat", *codes, b.call("gather", x, numeric, axis=1), axis=1)
+    return encoded, max(len(c) for c in categories)
 
 
 def _hist_raw(est: Any, b: Builder, x: Value) -> Value:
@@ -274,7 +320,8 @@ def _hist_raw(est: Any, b: Builder, x: Value) -> Value:
     It compares the float64 value with a float64 threshold, no float32 cast: on the f32 input
     that is the same decision as float32(x) <= t, and to-f32 rounds the thresholds down.
     """
-    trees = [HistTree.of(est, p) for iteration in est._predictors for p in iteration]
+    x, categories = _category_codes(est, b, x)
+    trees = [HistTree.of(p, categories) for iteration in est._predictors for p in iteration]
     forest = Forest.of(trees)
     op = forest.ensemble(_columns(trees, forest.roots, est.n_trees_per_iteration_), np.ones(len(trees)),
                          np.asarray(est._baseline_prediction, dtype=np.float64).ravel())

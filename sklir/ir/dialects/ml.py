@@ -7,6 +7,7 @@ strategy chosen per ensemble, after ``to-f32`` has rounded its thresholds.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -26,7 +27,11 @@ class TreeEnsemble(Op):
     The nodes of every tree share one table. Tree ``t`` starts at node ``roots[t]``; an internal
     node ``n`` sends a row to ``left[n]`` when ``x[:, feature[n]] <= threshold[n]`` or, for a
     missing value (NaN), when ``missing_left[n]``; otherwise to ``right[n]``. A leaf is its own
-    child (``left[n] == right[n] == n``). Results: ``leaves``, the leaf each tree reaches
+    child (``left[n] == right[n] == n``). A categorical node ``categorical[j]`` (HistGradientBoosting's
+    splits on category codes) ignores its threshold: it sends a row left when ``x`` is a category
+    code ``c`` (a whole number in ``[0, C)``) with ``category_left[j, c]``, right for any other code,
+    and anything that is not a code (NaN, a negative, a fraction) the missing-value way, as
+    scikit-learn treats a category it does not know. Results: ``leaves``, the leaf each tree reaches
     (``i64[N, trees]``, node numbers of the shared table), and ``scores``,
     ``base + sum_t weights[t] * values[leaves[:, t]]`` (``[N, outputs]``): a mean, a sum of
     boosting stages or a weighted vote, depending on the weights and the leaf values.
@@ -49,6 +54,9 @@ class TreeEnsemble(Op):
     values: Tensor
     weights: Tensor
     base: Tensor
+    # the categorical nodes, ascending, and which category codes each sends left ([M, C])
+    categorical: Tensor = dataclasses.field(default_factory=lambda: Tensor(np.zeros(0, np.int64), DType.i64))
+    category_left: Tensor = dataclasses.field(default_factory=lambda: Tensor(np.zeros((0, 0), bool), DType.bool))
 
     def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
         self.check_arity(operands)
@@ -94,6 +102,18 @@ class TreeEnsemble(Op):
         ids = np.arange(nodes)[internal]
         if np.any(self.left.array[internal] <= ids) or np.any(self.right.array[internal] <= ids):
             raise IRError("tree_ensemble: a node's children must come after it in the table")
+        self._check_categorical(nodes, internal)
+
+    def _check_categorical(self, nodes: int, internal: np.ndarray) -> None:
+        categorical, sides = self.categorical, self.category_left
+        count = categorical.shape[0] if len(categorical.shape) == 1 else -1
+        if categorical.dtype is not DType.i64 or count < 0:
+            raise IRError(f"tree_ensemble: categorical must be an i64 vector, got {categorical.type}")
+        if sides.dtype is not DType.bool or len(sides.shape) != 2 or sides.shape[0] != count:
+            raise IRError(f"tree_ensemble: category_left must be bool[{count}, categories], got {sides.type}")
+        ids = categorical.array
+        if count and (np.any(np.diff(ids) <= 0) or ids[0] < 0 or ids[-1] >= nodes or not np.all(internal[ids])):
+            raise IRError("tree_ensemble: categorical must list internal nodes, ascending, each once")
 
     @property
     def internal(self) -> np.ndarray:
@@ -126,6 +146,9 @@ class TreeEnsemble(Op):
         left, right, missing_left = self.left.array, self.right.array, self.missing_left.array
         node = np.broadcast_to(self.roots.array, (x.shape[0], self.n_trees)).copy()
         rows = np.arange(x.shape[0])[:, None]
+        slot = np.full(left.shape[0], -1)
+        slot[self.categorical.array] = np.arange(self.categorical.shape[0])
+        sides = self.category_left.array
         while True:
             moving = left[node] != node
             if not moving.any():
@@ -133,6 +156,10 @@ class TreeEnsemble(Op):
             value = x[rows, feature[node]]
             with np.errstate(invalid="ignore"):
                 go_left = np.where(np.isnan(value), missing_left[node], value <= threshold[node])
+                j = slot[node]
+                code = (value >= 0) & (value < sides.shape[1]) & (value == np.floor(value)) & (j >= 0)
+                picked = sides[np.maximum(j, 0), np.where(code, value, 0).astype(np.int64)] if sides.size else code
+                go_left = np.where(j >= 0, np.where(code, picked, missing_left[node]), go_left)
             node = np.where(moving, np.where(go_left, left[node], right[node]), node)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:

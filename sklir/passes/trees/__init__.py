@@ -8,12 +8,13 @@ node table at per-row positions, the decision at a node, and the weighted sum of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
 from sklir.ir.builder import Builder
-from sklir.ir.core import Value
+from sklir.ir.core import Tensor, Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
 
@@ -95,3 +96,39 @@ def scores_of(b: Builder, op: TreeEnsemble, leaf_values: Value) -> Value:
     weights = b.const(op.weights.array.reshape(-1, 1), dtype)
     total = b.call("reduce", b.call("mul", leaf_values, weights), kind="sum", axis=1, keepdims=False)
     return b.call("add", total, b.const(op.base.array, dtype))
+
+
+def numeric_splits(b: Builder, op: TreeEnsemble, x: Value) -> tuple[TreeEnsemble, Value]:
+    """``op`` with its categorical nodes made numeric, and the operand they then read.
+
+    Categorical node ``j`` reads a column of its own appended to ``x``: 0 where the row goes left,
+    1 where it goes right, looked up from the node's row of ``category_left`` at the row's code
+    (one gather for all such nodes), and the node's missing-value side where the value is not a
+    code. The node becomes ``column <= 0.5``, so every strategy lowers it as any other node.
+    """
+    count, width = op.category_left.shape
+    if not count:
+        return op, x
+    nodes = op.categorical.array
+    dtype = x.type.dtype
+    value = b.call("gather", x, b.const(op.feature.array[nodes], DType.i64), axis=1)  # [N, M]
+    is_code = b.call("logical_and", b.call("compare", value, b.const(np.zeros(()), dtype), predicate="ge"),
+                     b.call("compare", value, b.const(np.full((), width - 1.0), dtype), predicate="le"))
+    within = b.call("select", is_code, value, b.const(np.zeros(()), dtype))  # NaN fails both bounds
+    code = b.call("cast", within, to=DType.i32)
+    is_code = b.call("logical_and", is_code,
+                     b.call("compare", b.call("cast", code, to=dtype), within, predicate="eq"))
+    sides = b.const((~op.category_left.array).astype(np.float64).ravel(), dtype)  # 0 left, 1 right
+    offsets = b.const((np.arange(count) * width).reshape(1, -1), DType.i32)
+    looked_up = b.call("gather", sides, b.call("add", code, offsets), axis=0)
+    missing = b.const((~op.missing_left.array[nodes]).astype(np.float64).reshape(1, -1), dtype)
+    columns = b.call("select", is_code, looked_up, missing)
+    n_columns = x.type.shape[1]
+    assert isinstance(n_columns, int)
+    feature, threshold = op.feature.array.copy(), op.threshold.array.copy()
+    feature[nodes] = n_columns + np.arange(count)
+    threshold[nodes] = 0.5
+    numeric = dataclasses.replace(
+        op, feature=Tensor(feature, DType.i64), threshold=Tensor(threshold, op.threshold.dtype),
+        categorical=Tensor(np.zeros(0, np.int64), DType.i64), category_left=Tensor(np.zeros((0, 0), bool), DType.bool))
+    return numeric, b.call("concat", x, columns, axis=1)
