@@ -39,9 +39,10 @@ CONTRACT: dict[str, dict[str, str]] = {
 
 # output name -> what an app developer reads about it in the artefact's descriptions
 OUTPUT_DESCRIPTIONS: dict[str, str] = {
-    "label": "the predicted class of each row, as predict returns it (one of the model's classes)",
+    "label": "the predicted class of each row, as predict returns it (one of the model's classes; "
+             "a model of several outputs gives one column per output)",
     "probabilities": "the probability of each class for each row, as predict_proba returns it; "
-                     "column j belongs to the j-th class",
+                     "column j belongs to the j-th class (several outputs: each output's classes in turn)",
     "decision": "the decision function of each row, as decision_function returns it; "
                 "with one column per class, column j belongs to the j-th class",
     "prediction": "the prediction for each row, as predict returns it",
@@ -108,7 +109,10 @@ def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
 
 def _dense(result: Any) -> np.ndarray:
     """A method's result as an array: a sparse matrix (RandomTreesEmbedding's transform) densified,
-    since artefacts return dense tensors."""
+    since artefacts return dense tensors, and a multi-output classifier's list of per-output
+    probability matrices side by side, as its artefact returns them."""
+    if isinstance(result, list):
+        return np.hstack(result)
     return np.asarray(result.toarray() if hasattr(result, "toarray") else result)
 
 

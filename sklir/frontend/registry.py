@@ -245,7 +245,8 @@ def _module_attributes(estimator: Any) -> dict[str, Any]:
     if names is not None:
         attrs["feature_names"] = tuple(str(n) for n in names)
     classes = getattr(estimator, "classes_", None)
-    if classes is not None and np.asarray(classes).ndim == 1:
+    # one table of labels; a multi-output classifier's list of them has none to record
+    if classes is not None and not isinstance(classes, list) and np.asarray(classes).ndim == 1:
         dtype = classes_tensor_dtype(classes)
         values = np.asarray(classes).tolist()
         attrs["classes"] = tuple(str(c) if dtype is DType.str else c for c in values)

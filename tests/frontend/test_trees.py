@@ -270,11 +270,23 @@ def test_scaled_forest_in_a_pipeline() -> None:
     assert_parity(model, X)
 
 
-def test_multi_output_classifier_is_refused() -> None:
-    X, y = dataset("iris")
-    model = DecisionTreeClassifier(max_depth=2).fit(X, np.stack([y, y], axis=1))
-    with pytest.raises(UnsupportedEstimatorError, match="n_outputs_=2 is not supported"):
-        sklir.lower(model)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_multi_output_classifiers_give_a_label_column_per_output(backend: str) -> None:
+    # iris' species with a second target of strings: label [N, 2] as predict gives it, the
+    # per-output probability matrices side by side
+    X, names = _iris_names()
+    Y = np.stack([names, np.where(X[:, 2] > 4.0, "long", "short")], axis=1)
+    for model in (DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y),
+                  RandomForestClassifier(10, max_depth=4, random_state=0).fit(X, Y)):
+        got = run(artefact(sklir.lower(model), backend), backend, X.astype(np.float32))
+        np.testing.assert_array_equal(got["label"], model.predict(X))
+        np.testing.assert_allclose(got["probabilities"], np.hstack(model.predict_proba(X)), rtol=1e-5, atol=1e-6)
+
+
+def test_multi_output_classifier_contract_parity() -> None:
+    X, y = dataset("wine")
+    Y = np.stack([y, (X[:, 0] > 13.0).astype(int), (X[:, 12] > 700).astype(int)], axis=1)
+    assert_parity(ExtraTreesClassifier(12, max_depth=5, random_state=0).fit(X, Y), X)
 
 
 def test_the_frontend_casts_to_float32_before_the_ensemble() -> None:

@@ -31,7 +31,12 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
-from sklir.frontend.outputs import binary_probabilities, labels_from_binary_decision, labels_from_scores
+from sklir.frontend.outputs import (
+    binary_probabilities,
+    labels_from_binary_decision,
+    labels_from_index,
+    labels_from_scores,
+)
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Tensor, Value
@@ -116,22 +121,30 @@ def _trees(estimator: Any) -> list[Any]:
     return [e.tree_ for e in estimator.estimators_] if hasattr(estimator, "estimators_") else [estimator.tree_]
 
 
-def _check_single_output(estimator: Any) -> None:
-    if getattr(estimator, "n_outputs_", 1) != 1:
-        raise refuse(estimator, "n_outputs_", estimator.n_outputs_, "1 (multi-output classification trees)")
-
-
 @lowers(DecisionTreeClassifier, ExtraTreeClassifier, RandomForestClassifier, ExtraTreesClassifier)
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    _check_single_output(est)
+    """One output: ``label`` and ``probabilities`` as usual. Several outputs (``y`` with columns):
+    ``label`` is ``[N, outputs]`` like ``predict``, and ``probabilities`` the per-output matrices
+    ``predict_proba`` returns as a list, side by side (``np.hstack``), in output order."""
     trees = _trees(est)
     forest = Forest.of(trees)
-    k = len(est.classes_)
-    op = forest.ensemble(class_fractions(forest.values), np.ones(len(trees)), np.zeros(k))
+    outputs = est.n_outputs_
+    classes = est.classes_ if outputs > 1 else [est.classes_]
+    width = forest.values.shape[2]  # the most classes of any output; fewer are zero-padded
+    fractions = np.concatenate([class_fractions(forest.values[:, [o], :]) for o in range(outputs)], axis=1)
+    op = forest.ensemble(fractions, np.ones(len(trees)), np.zeros(outputs * width))
     _, total = tree_ensemble(b, x, op)
     # a forest sums its trees' probabilities in order, then divides by their count
     proba = total if len(trees) == 1 else b.call("div", total, b.const(float(len(trees))))
-    return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+    if outputs == 1:
+        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+    each = [b.call("gather", proba, b.const(o * width + np.arange(len(c), dtype=np.int64)), axis=1)
+            for o, c in enumerate(classes)]
+    # each output's class index into one table of every output's classes (TFLite joins no strings)
+    index = b.call("concat", *(b.call("expand_dims", b.call("argmax", p, axis=1), axis=1) for p in each), axis=1)
+    starts = np.cumsum([0] + [len(c) for c in classes[:-1]]).reshape(1, -1)
+    label = labels_from_index(b, b.call("add", index, b.const(starts.astype(np.int64))), np.concatenate(classes))
+    return {"label": label, "probabilities": b.call("concat", *each, axis=1)}
 
 
 @lowers(DecisionTreeRegressor, ExtraTreeRegressor, RandomForestRegressor, ExtraTreesRegressor)
