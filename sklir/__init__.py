@@ -23,14 +23,15 @@ __version__ = "0.1.0"
 
 
 def lower(model: Any, optimize: bool = True, passes: str | None = None, print_after: PrintAfter | None = None,
-          trust: tuple[str, ...] = ()) -> Module:
+          trust: tuple[str, ...] = (), internals: tuple[str, ...] = ()) -> Module:
     """Lower a fitted estimator, a model file's path, or an already-parsed IR module, and optimise it.
 
     A path (``str`` or ``os.PathLike``) is loaded as the CLI loads it (``.joblib``/``.pkl``,
     ``.skops`` with ``trust`` naming the types you vouch for, ``.sklir``). ``optimize=False``
     runs no pass; ``passes`` replaces the default pipeline with a spec such as
     ``"fold-affine,cse,dce"`` (``"default"`` names the default); ``print_after(name, module)`` is
-    called after every pass.
+    called after every pass. ``internals`` names values beyond the output contract to export too
+    (``("leaves",)``: the leaf each tree reaches, as ``apply`` numbers it).
     """
     from sklir.frontend.registry import lower as lower_raw
     from sklir.ir.core import Module
@@ -49,7 +50,11 @@ def lower(model: Any, optimize: bool = True, passes: str | None = None, print_af
         from sklir.loading import load_model
 
         model = load_model(Path(model), trust)
-    module = model if isinstance(model, Module) else lower_raw(model)
+    if isinstance(model, Module) and internals:
+        from sklir.errors import SklirError
+
+        raise SklirError("internals are chosen when an estimator is lowered, not for an IR module")
+    module = model if isinstance(model, Module) else lower_raw(model, internals)
     return module if pipeline is None else pipeline.run(module).module
 
 

@@ -275,3 +275,19 @@ def test_emit_is_overloaded_on_the_path() -> None:
     assert returns == [bytes, Path]
     assert _hints(sklir.lower)["return"] is Module
     assert _hints(sklir.supported)["return"] == dict[str, tuple[str, ...]]
+
+
+def test_a_converter_returning_an_unknown_output_name_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a converter's typo must not become an artefact output nobody documented
+    from sklearn.linear_model import LinearRegression
+
+    from sklir.errors import IRError
+    from sklir.frontend.registry import CONVERTERS, _load_converters
+
+    _load_converters()
+    original = CONVERTERS[LinearRegression]
+    monkeypatch.setitem(CONVERTERS, LinearRegression,
+                        lambda est, b, x: {**original(est, b, x), "predictoin": x})
+    model = LinearRegression().fit(np.eye(3), [1.0, 2.0, 3.0])
+    with pytest.raises(IRError, match="LinearRegression: the converter returned 'predictoin', which is neither"):
+        sklir.lower(model)

@@ -3,6 +3,10 @@
 A converter is ``fn(estimator, builder, x) -> {output name: value}`` where ``x`` is the f64 input
 value the estimator sees. Transformers return ``{"transform": v}``; compositions (Pipeline, ...)
 call :func:`lower_into` on their steps, so a converter never cares where its input came from.
+
+Beside the contract's outputs a converter may return *internals* (:data:`INTERNALS`): values a
+composition or a test reads, such as the leaf each tree reaches. :func:`lower` exports the
+contract only, and the internals asked for by name.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from sklir.check import output_rank
-from sklir.errors import IRError, NotFittedError, UnsupportedEstimatorError
+from sklir.check import OUTPUT_ORDER, output_rank
+from sklir.errors import IRError, NotFittedError, SklirError, UnsupportedEstimatorError
 from sklir.ir.builder import Builder
 from sklir.ir.core import Module, Value
 from sklir.ir.types import DType
@@ -24,6 +28,11 @@ T = TypeVar("T")
 
 # scikit-learn class -> converter; filled by @lowers
 CONVERTERS: dict[type, Converter] = {}
+
+# internal output name -> what it holds: a converter may return these beside the contract's outputs
+INTERNALS: dict[str, str] = {
+    "leaves": "the leaf each tree reaches for each row, numbered within its tree as apply() numbers it",
+}
 
 
 def lowers(*classes: type) -> Callable[[Converter], Converter]:
@@ -253,12 +262,17 @@ def _module_attributes(estimator: Any) -> dict[str, Any]:
     return attrs
 
 
-def lower(estimator: Any) -> Module:
+def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
     """Lower a fitted scikit-learn estimator to a verified IR module with input ``x: f32[N, n]``.
 
     The module computes in f64 exactly as scikit-learn does; passes optimise it and lower its
-    precision for a backend.
+    precision for a backend. Its outputs are the contract's, plus the :data:`INTERNALS` named in
+    ``internals`` (an error names the ones the estimator has when it lacks one).
     """
+    wanted = tuple(internals)
+    unknown = [name for name in wanted if name not in INTERNALS]
+    if unknown:
+        raise SklirError(f"unknown internal output {unknown[0]!r} (known: {', '.join(INTERNALS)})")
     fn = converter_for(estimator)
     check_fitted(estimator)
     n_features = getattr(estimator, "n_features_in_", None)
@@ -268,8 +282,18 @@ def lower(estimator: Any) -> Module:
     b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
     x64 = b.call("cast", x, to=DType.f64)
     outputs = _in_context(estimator, lambda: fn(estimator, b, x64))
+    strays = [name for name in outputs if name not in OUTPUT_ORDER and name not in INTERNALS]
+    if strays:  # a converter's mistake, not the user's
+        raise IRError(f"{type(estimator).__name__}: the converter returned {strays[0]!r}, "
+                      "which is neither a contract output nor a known internal")
+    absent = [name for name in wanted if name not in outputs]
+    if absent:
+        have = [name for name in outputs if name in INTERNALS]
+        raise SklirError(f"{type(estimator).__name__} has no internal output {absent[0]!r} "
+                         f"(it has: {', '.join(have) or 'none'})")
     for name in sorted(outputs, key=output_rank):
-        b.output(name, outputs[name])
+        if name in OUTPUT_ORDER or name in wanted:
+            b.output(name, outputs[name])
     return verify(b.module)
 
 

@@ -148,19 +148,10 @@ def test_contract_parity(name: str) -> None:
     assert any(isinstance(node.op, TreeEnsemble) for node in module.nodes)
 
 
-def with_leaves(module: Module) -> Module:
-    """``module`` with one more output, ``leaves``: the node each tree reaches (shared numbering)."""
-    (node,) = [n for n in module.nodes if isinstance(n.op, TreeEnsemble)]
-    return Module(module.name, list(module.inputs), list(module.nodes),
-                  {**module.outputs, "leaves": node.results[0]}, dict(module.attributes))
-
-
 @cache
-def _leaf_module(name: str) -> tuple[Module, np.ndarray]:
-    estimator, _ = fitted(name)
-    module = with_leaves(sklir.lower(estimator))
-    (op,) = [n.op for n in module.nodes if isinstance(n.op, TreeEnsemble)]
-    return module, op.roots.array
+def _leaf_module(name: str) -> Module:
+    """The model lowered with the ``leaves`` internal exported beside its contract."""
+    return sklir.lower(fitted(name)[0], internals=("leaves",))
 
 
 def _apply(estimator: Any, X: np.ndarray) -> np.ndarray:
@@ -254,12 +245,12 @@ def test_string_categories_are_refused_by_name() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_leaves_equal_apply(name: str, strategy: str, backend: str) -> None:
     estimator, X = fitted(name)
-    module, roots = _leaf_module(name)
+    module = _leaf_module(name)
     X32 = np.asarray(X, dtype=np.float32)
     got = run(artefact(module, backend, strategy), backend, X32)["leaves"]
-    np.testing.assert_array_equal(got - roots, _apply(estimator, X))
+    np.testing.assert_array_equal(got, _apply(estimator, X))
     # the interpreter's reference traversal agrees too
-    np.testing.assert_array_equal(sklir.interpret(module, X32)["leaves"] - roots, _apply(estimator, X))
+    np.testing.assert_array_equal(sklir.interpret(module, X32)["leaves"], _apply(estimator, X))
 
 
 def test_scaled_forest_in_a_pipeline() -> None:
@@ -287,6 +278,28 @@ def test_multi_output_classifier_contract_parity() -> None:
     X, y = dataset("wine")
     Y = np.stack([y, (X[:, 0] > 13.0).astype(int), (X[:, 12] > 700).astype(int)], axis=1)
     assert_parity(ExtraTreesClassifier(12, max_depth=5, random_state=0).fit(X, Y), X)
+
+
+def test_internals_are_exported_only_when_asked_for() -> None:
+    from sklir.errors import SklirError
+
+    estimator, _ = fitted("GradientBoostingClassifier")
+    assert set(sklir.lower(estimator).outputs) == {"label", "probabilities", "decision"}
+    assert set(sklir.lower(estimator, internals=("leaves",)).outputs) == {"label", "probabilities", "decision",
+                                                                          "leaves"}
+    with pytest.raises(SklirError, match="unknown internal output 'leaf' \\(known: leaves\\)"):
+        sklir.lower(estimator, internals=("leaf",))
+    with pytest.raises(SklirError, match="LinearRegression has no internal output 'leaves' \\(it has: none\\)"):
+        sklir.lower(LinearRegression().fit(*dataset("diabetes")), internals=("leaves",))
+    with pytest.raises(SklirError, match="internals are chosen when an estimator is lowered"):
+        sklir.lower(sklir.lower(estimator), internals=("leaves",))
+
+
+def test_a_pipeline_passes_its_last_steps_internals_on() -> None:
+    X, y = dataset("wine")
+    model = make_pipeline(StandardScaler(), DecisionTreeClassifier(max_depth=3, random_state=0)).fit(X, y)
+    got = sklir.interpret(sklir.lower(model, internals=("leaves",)), X.astype(np.float32))
+    np.testing.assert_array_equal(got["leaves"][:, 0], model[-1].apply(model[0].transform(X).astype(np.float32)))
 
 
 def test_the_frontend_casts_to_float32_before_the_ensemble() -> None:
@@ -367,10 +380,9 @@ def _clean_fit_nan_rows() -> tuple[Any, np.ndarray, dict[str, Module]]:
 def test_nan_goes_right_where_every_node_sends_it_right(strategy: str, backend: str) -> None:
     # a model fitted without NaN sends NaN to the child with more samples; here, every node's right
     model, X, _ = _clean_fit_nan_rows()
-    module = with_leaves(sklir.lower(model))
-    roots = [n.op for n in module.nodes if isinstance(n.op, TreeEnsemble)][0].roots.array
+    module = sklir.lower(model, internals=("leaves",))
     got = run(artefact(module, backend, strategy), backend, X.astype(np.float32))
-    np.testing.assert_array_equal(got["leaves"] - roots, _apply(model, X))
+    np.testing.assert_array_equal(got["leaves"], _apply(model, X))
     np.testing.assert_allclose(got["prediction"], model.predict(X), rtol=1e-6)
 
 

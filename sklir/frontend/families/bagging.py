@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.ensemble import BaggingClassifier, BaggingRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
-from sklir.frontend.families.trees import Forest, class_fractions, tree_ensemble
+from sklir.frontend.families.trees import Forest, applied, class_fractions, tree_ensemble
 from sklir.frontend.outputs import labels_from_scores
 from sklir.frontend.registry import CHILDREN, lower_into, lowers
 from sklir.ir.builder import Builder
@@ -46,14 +46,15 @@ def _full_classes(b: Builder, proba: Value, seen: np.ndarray, k: int) -> Value:
     return b.call("matmul", proba, b.const(place))
 
 
-def _fused_forest(est: Any, b: Builder, x: Value, k: int | None) -> Value:
-    """The mean over every base tree, in one ensemble op: class probabilities (``k`` columns, every
-    tree having seen every class) or values."""
+def _fused_forest(est: Any, b: Builder, x: Value, k: int | None) -> tuple[Value, Value]:
+    """(leaves, the mean over every base tree) in one ensemble op: class probabilities (``k``
+    columns, every tree having seen every class) or values."""
     trees = [e.tree_ for e in est.estimators_]
     forest = Forest.of(trees, [np.asarray(f) for f in est.estimators_features_])
     values = forest.values[:, :, 0] if k is None else class_fractions(forest.values)
     op = forest.ensemble(values, np.ones(len(trees)), np.zeros(values.shape[1]))
-    return b.call("div", tree_ensemble(b, x, op)[1], b.const(float(len(trees))))
+    leaves, total = tree_ensemble(b, x, op)
+    return applied(b, leaves, op), b.call("div", total, b.const(float(len(trees))))
 
 
 @lowers(BaggingClassifier)
@@ -61,8 +62,8 @@ def _bagging_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     k = len(est.classes_)
     # trees are fitted with sample weights, so each saw every class; otherwise each base on its own
     if all(isinstance(e, TREES) and len(e.classes_) == k for e in est.estimators_):
-        proba = _fused_forest(est, b, x, k)
-        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+        leaves, proba = _fused_forest(est, b, x, k)
+        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba, "leaves": leaves}
     parts, decisions = [], []
     for base, features in zip(est.estimators_, est.estimators_features_, strict=True):
         outputs = lower_into(base, b, _columns(b, x, features))
@@ -88,9 +89,9 @@ def _bagging_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 @lowers(BaggingRegressor)
 def _bagging_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     if all(isinstance(e, TREES) for e in est.estimators_):
-        prediction = _fused_forest(est, b, x, None)
+        leaves, prediction = _fused_forest(est, b, x, None)
         return {"prediction": b.call("squeeze", prediction, axis=1) if est.estimators_[0].n_outputs_ == 1
-                else prediction}
+                else prediction, "leaves": leaves}
     parts = [lower_into(base, b, _columns(b, x, features))["prediction"]
              for base, features in zip(est.estimators_, est.estimators_features_, strict=True)]
     return {"prediction": _mean(b, parts, len(parts))}

@@ -108,6 +108,12 @@ def tree_ensemble(b: Builder, x: Value, op: TreeEnsemble) -> tuple[Value, Value]
     return leaves, scores
 
 
+def applied(b: Builder, leaves: Value, op: TreeEnsemble) -> Value:
+    """The ``leaves`` internal output: each tree's leaf numbered within its own tree, as
+    ``apply`` numbers it (``tree_ensemble``'s leaves number the shared table)."""
+    return b.call("sub", leaves, b.const(op.roots.array.reshape(1, -1), DType.i64))
+
+
 def class_fractions(values: np.ndarray) -> np.ndarray:
     """A classification tree's ``predict_proba`` at each node: the first output's class weights
     divided by their sum (a zero sum left as is), as ``DecisionTreeClassifier`` computes it."""
@@ -133,18 +139,19 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     width = forest.values.shape[2]  # the most classes of any output; fewer are zero-padded
     fractions = np.concatenate([class_fractions(forest.values[:, [o], :]) for o in range(outputs)], axis=1)
     op = forest.ensemble(fractions, np.ones(len(trees)), np.zeros(outputs * width))
-    _, total = tree_ensemble(b, x, op)
+    leaves, total = tree_ensemble(b, x, op)
     # a forest sums its trees' probabilities in order, then divides by their count
     proba = total if len(trees) == 1 else b.call("div", total, b.const(float(len(trees))))
     if outputs == 1:
-        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba,
+                "leaves": applied(b, leaves, op)}
     each = [b.call("gather", proba, b.const(o * width + np.arange(len(c), dtype=np.int64)), axis=1)
             for o, c in enumerate(classes)]
     # each output's class index into one table of every output's classes (TFLite joins no strings)
     index = b.call("concat", *(b.call("expand_dims", b.call("argmax", p, axis=1), axis=1) for p in each), axis=1)
     starts = np.cumsum([0] + [len(c) for c in classes[:-1]]).reshape(1, -1)
     label = labels_from_index(b, b.call("add", index, b.const(starts.astype(np.int64))), np.concatenate(classes))
-    return {"label": label, "probabilities": b.call("concat", *each, axis=1)}
+    return {"label": label, "probabilities": b.call("concat", *each, axis=1), "leaves": applied(b, leaves, op)}
 
 
 @lowers(DecisionTreeRegressor, ExtraTreeRegressor, RandomForestRegressor, ExtraTreesRegressor)
@@ -153,11 +160,11 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     forest = Forest.of(trees)
     outputs = forest.values.shape[1]
     op = forest.ensemble(forest.values[:, :, 0], np.ones(len(trees)), np.zeros(outputs))
-    _, total = tree_ensemble(b, x, op)
+    leaves, total = tree_ensemble(b, x, op)
     prediction = total if len(trees) == 1 else b.call("div", total, b.const(float(len(trees))))
     if est.n_outputs_ == 1:
         prediction = b.call("squeeze", prediction, axis=1)
-    return {"prediction": prediction}
+    return {"prediction": prediction, "leaves": applied(b, leaves, op)}
 
 
 def _columns(trees: list[Any], roots: np.ndarray, outputs: int) -> np.ndarray:
@@ -170,8 +177,8 @@ def _columns(trees: list[Any], roots: np.ndarray, outputs: int) -> np.ndarray:
     return values
 
 
-def _boosted_raw(est: Any, b: Builder, x: Value) -> Value:
-    """Gradient boosting's raw prediction ``init + learning_rate * sum of stage trees``, ``[N, K]``.
+def _boosted_raw(est: Any, b: Builder, x: Value) -> tuple[Value, Value]:
+    """Gradient boosting's (leaves, raw prediction ``init + learning_rate * sum of stage trees``, ``[N, K]``).
 
     Stage ``i``'s tree for output ``k`` adds its leaf value to column ``k`` only. The initial raw
     prediction of the default init estimator (a constant prior) or of ``init='zero'`` is the base.
@@ -186,26 +193,29 @@ def _boosted_raw(est: Any, b: Builder, x: Value) -> Value:
     base = est._raw_predict_init(np.zeros((1, est.n_features_in_)))[0]
     op = forest.ensemble(_columns(trees, forest.roots, stages.shape[1]), np.full(len(trees), float(est.learning_rate)),
                          np.asarray(base, dtype=np.float64))
-    return tree_ensemble(b, x, op)[1]
+    leaves, raw = tree_ensemble(b, x, op)
+    return applied(b, leaves, op), raw
 
 
 @lowers(GradientBoostingRegressor)
 def _gradient_boosting_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     # every loss predicts its raw value (identity link)
-    return {"prediction": b.call("squeeze", _boosted_raw(est, b, x), axis=1)}
+    leaves, raw = _boosted_raw(est, b, x)
+    return {"prediction": b.call("squeeze", raw, axis=1), "leaves": leaves}
 
 
 @lowers(GradientBoostingClassifier)
 def _gradient_boosting_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    raw = _boosted_raw(est, b, x)
+    leaves, raw = _boosted_raw(est, b, x)
     if est.n_trees_per_iteration_ > 1:  # multinomial log loss: one tree per class and stage
         return {"label": labels_from_scores(b, raw, est.classes_),
-                "probabilities": b.call("softmax", raw, axis=1), "decision": raw}
+                "probabilities": b.call("softmax", raw, axis=1), "decision": raw, "leaves": leaves}
     decision = b.call("squeeze", raw, axis=1)
     # binary: predict is classes_[decision >= 0]; the exponential loss's probability is expit(2 raw)
     scaled = decision if est.loss == "log_loss" else b.call("mul", decision, b.const(2.0))
     return {"label": labels_from_binary_decision(b, decision, est.classes_, predicate="ge"),
-            "probabilities": binary_probabilities(b, b.call("sigmoid", scaled)), "decision": decision}
+            "probabilities": binary_probabilities(b, b.call("sigmoid", scaled)), "decision": decision,
+            "leaves": leaves}
 
 
 @lowers(IsolationForest)
@@ -219,7 +229,8 @@ def _isolation_forest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     depths = np.concatenate([paths + averages - 1.0 for paths, averages in
                              zip(est._decision_path_lengths, est._average_path_length_per_tree, strict=True)])
     op = forest.ensemble(depths.reshape(-1, 1), np.ones(len(trees)), np.zeros(1))
-    total = b.call("squeeze", tree_ensemble(b, x, op)[1], axis=1)
+    leaves, total = tree_ensemble(b, x, op)
+    total = b.call("squeeze", total, axis=1)
     denominator = len(trees) * float(_average_path_length([est._max_samples])[0])
     if denominator == 0:  # a single training sample: scikit-learn sets the ratio to 1
         ratio = b.call("add", b.call("mul", total, b.const(0.0)), b.const(1.0))
@@ -229,7 +240,7 @@ def _isolation_forest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     decision = b.call("sub", score, b.const(float(est.offset_)))
     outlier = b.call("compare", decision, b.const(0.0), predicate="lt")
     label = b.call("select", outlier, b.const(np.array(-1, np.int64)), b.const(np.array(1, np.int64)))
-    return {"label": label, "score": score, "decision": decision}
+    return {"label": label, "score": score, "decision": decision, "leaves": applied(b, leaves, op)}
 
 
 @lowers(AdaBoostClassifier)
@@ -245,18 +256,19 @@ def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     predicted = np.argmax(class_fractions(forest.values), axis=1)  # each node's class, first on ties
     votes = np.where(np.arange(k) == predicted[:, None], 1.0, -1.0 / (k - 1))
     op = forest.ensemble(votes, weights, np.zeros(k))
-    pred = b.call("div", tree_ensemble(b, x, op)[1], b.const(float(weights.sum())))
+    leaves, votes_sum = tree_ensemble(b, x, op)
+    pred = b.call("div", votes_sum, b.const(float(weights.sum())))
     if k > 2:
         return {"label": labels_from_scores(b, pred, est.classes_),
                 "probabilities": b.call("softmax", b.call("div", pred, b.const(float(k - 1))), axis=1),
-                "decision": pred}
+                "decision": pred, "leaves": applied(b, leaves, op)}
     f0 = b.call("squeeze", b.call("gather", pred, b.const(np.array([0], np.int64)), axis=1), axis=1)
     f1 = b.call("squeeze", b.call("gather", pred, b.const(np.array([1], np.int64)), axis=1), axis=1)
     decision = b.call("sub", f1, f0)
     half = b.call("div", b.call("expand_dims", decision, axis=1), b.const(2.0))
     return {"label": labels_from_binary_decision(b, decision, est.classes_),
             "probabilities": b.call("softmax", b.call("concat", b.call("neg", half), half, axis=1), axis=1),
-            "decision": decision}
+            "decision": decision, "leaves": applied(b, leaves, op)}
 
 
 @dataclass(frozen=True)
@@ -326,8 +338,8 @@ def _category_codes(est: Any, b: Builder, x: Value) -> tuple[Value, int]:
     return encoded, max(len(c) for c in categories)
 
 
-def _hist_raw(est: Any, b: Builder, x: Value) -> Value:
-    """HistGradientBoosting's raw prediction: the baseline plus every iteration's trees (their
+def _hist_raw(est: Any, b: Builder, x: Value) -> tuple[Value, Value]:
+    """HistGradientBoosting's (leaves, raw prediction): the baseline plus every iteration's trees (their
     leaf values already shrunk by the learning rate), ``[N, K]``.
 
     It compares the float64 value with a float64 threshold, no float32 cast: on the f32 input
@@ -338,7 +350,8 @@ def _hist_raw(est: Any, b: Builder, x: Value) -> Value:
     forest = Forest.of(trees)
     op = forest.ensemble(_columns(trees, forest.roots, est.n_trees_per_iteration_), np.ones(len(trees)),
                          np.asarray(est._baseline_prediction, dtype=np.float64).ravel())
-    return b.apply(op, x)[1]
+    leaves, raw = b.apply(op, x)
+    return applied(b, leaves, op), raw
 
 
 # the inverse links of HistGradientBoostingRegressor's losses, by link class (None: identity)
@@ -350,20 +363,22 @@ def _hist_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     link = type(est._loss.link)
     if link not in INVERSE_LINKS:
         raise refuse(est, "loss", est.loss, "a loss with an identity or log link")
-    prediction = b.call("squeeze", _hist_raw(est, b, x), axis=1)
+    leaves, raw = _hist_raw(est, b, x)
+    prediction = b.call("squeeze", raw, axis=1)
     inverse = INVERSE_LINKS[link]
-    return {"prediction": prediction if inverse is None else b.call(inverse, prediction)}
+    return {"prediction": prediction if inverse is None else b.call(inverse, prediction), "leaves": leaves}
 
 
 @lowers(HistGradientBoostingClassifier)
 def _hist_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    raw = _hist_raw(est, b, x)
+    leaves, raw = _hist_raw(est, b, x)
     if est.n_trees_per_iteration_ > 1:
         return {"label": labels_from_scores(b, raw, est.classes_),
-                "probabilities": b.call("softmax", raw, axis=1), "decision": raw}
+                "probabilities": b.call("softmax", raw, axis=1), "decision": raw, "leaves": leaves}
     decision = b.call("squeeze", raw, axis=1)
     return {"label": labels_from_binary_decision(b, decision, est.classes_),  # scikit-learn's "> 0"
-            "probabilities": binary_probabilities(b, b.call("sigmoid", decision)), "decision": decision}
+            "probabilities": binary_probabilities(b, b.call("sigmoid", decision)), "decision": decision,
+            "leaves": leaves}
 
 
 @lowers(RandomTreesEmbedding)
@@ -379,7 +394,8 @@ def _random_trees_embedding(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         leaf = b.call("gather", leaves, b.const(np.array([t], np.int64)), axis=1)  # [N, 1] node numbers
         codes = b.const((np.asarray(categories, np.int64) + int(root)).reshape(1, -1))
         blocks.append(b.call("cast", b.call("compare", leaf, codes, predicate="eq"), to=DType.f64))
-    return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0]}
+    return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0],
+            "leaves": applied(b, leaves, op)}
 
 
 @lowers(AdaBoostRegressor)
@@ -406,4 +422,4 @@ def _adaboost_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     # the largest prediction always reaches half: it stands in for those that do not
     largest = b.call("reduce", p, kind="max", axis=1, keepdims=True)
     median = b.call("reduce", b.call("select", reaches, p, largest), kind="min", axis=1, keepdims=False)
-    return {"prediction": median}
+    return {"prediction": median, "leaves": applied(b, leaves, op)}
