@@ -19,7 +19,7 @@ import numpy as np
 from sklir.errors import SklirError
 from sklir.io import check_writable, write_atomic, write_directory_atomic
 from sklir.ir.core import Module, Tensor
-from sklir.ir.dialects import tensor
+from sklir.ir.types import DType
 
 
 @dataclass(frozen=True)
@@ -148,10 +148,26 @@ def prepare(module: Module, target: str, tree_strategy: str = "auto") -> Module:
     return precision_pipeline(spec.precision, tree_strategy=tree_strategy).run(module).module
 
 
+def constant_bytes(module: Module, precision: str | None = None) -> int:
+    """The bytes of every constant array in ``module``: constants and array attributes alike (a
+    tree ensemble's node tables), floats counted at ``precision``'s width when one is given."""
+    total = 0
+    for node in module.nodes:
+        for value in node.op.attributes().values():
+            if isinstance(value, Tensor):
+                width = DType(precision).numpy.itemsize if precision is not None and value.dtype.is_float else None
+                total += value.array.size * width if width is not None else value.array.nbytes
+    return total
+
+
 def check_size(module: Module, target: str) -> None:
-    """Refuse a module whose constants alone exceed what the target's file format can hold."""
+    """Refuse a module whose constant arrays alone exceed what the target's file format can hold.
+
+    Run on the module as given, it counts floats at the target's precision, a lower bound of what
+    any lowering writes, so a model far too large is refused before any pass runs; run again on
+    the prepared module, it counts what the backend will write."""
     spec = check_target(target)
-    total = sum(node.op.value.array.nbytes for node in module.nodes if isinstance(node.op, tensor.Constant))
+    total = constant_bytes(module, spec.precision)
     if total > spec.max_bytes:
         raise SklirError(f"the model is too large for {target}: its constants take {total / 2**20:.0f} MiB and a "
                          f"{target} artefact holds at most {spec.max_bytes / 2**20:.0f} MiB")
@@ -184,6 +200,7 @@ def emit(module: Module, target: str, path: str | Path | None = None, force: boo
     owned = sklir_artefact(target)
     if path is not None:
         check_output(path, target, force)
+    check_size(module, target)  # before any time goes into lowering
     ready = prepare(module, target, tree_strategy)
     check_size(ready, target)  # before any time goes into converting
     function = spec.load()

@@ -358,12 +358,21 @@ def test_a_model_too_large_for_the_format_is_refused_before_converting(monkeypat
     from sklir.backends import TARGETS
     from sklir.errors import SklirError
 
+    import sklir.backends
+
+    def no_lowering(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the size is checked before the module is prepared")
+
     monkeypatch.setitem(TARGETS, target, dataclasses.replace(TARGETS[target], max_bytes=10_000,
                                                              module="no.such.backend.module"))
+    monkeypatch.setattr(sklir.backends, "prepare", no_lowering)
     estimator, _ = fitted("RandomForestClassifier")
+    module = sklir.lower(estimator)
     with pytest.raises(SklirError, match=f"too large for {target}: its constants take .* MiB"):
-        sklir.emit(estimator, target, tmp_path / f"forest.{target}")
+        sklir.emit(module, target, tmp_path / f"forest.{target}")
     assert list(tmp_path.iterdir()) == []
+    # the node tables count at the target's float32 width: a lower bound of any lowering's size
+    assert sklir.backends.constant_bytes(module, "f32") < sklir.backends.constant_bytes(module)
 
 
 @cache
