@@ -13,6 +13,7 @@ from sklir.passes.constant_fold import ConstantFold
 from sklir.passes.cse import CommonSubexpressionElimination
 from sklir.passes.dce import DeadValueElimination
 from sklir.passes.fold_affine import FoldAffine
+from sklir.passes.fold_thresholds import FoldThresholds
 from sklir.passes.lower_trees import LowerTrees
 from sklir.passes.manager import Pass, PassManager, PrintAfter, parse_pipeline
 from sklir.passes.precision import ToF32
@@ -23,11 +24,12 @@ def _cleanups() -> list[Pass]:
 
 
 def default_pipeline(print_after: PrintAfter | None = None) -> PassManager:
-    """The optimisation pipeline ``sklir.lower`` runs: fold affine chains, then clean up.
+    """The optimisation pipeline ``sklir.lower`` runs: fold column-wise steps into tree thresholds
+    (before fold-affine rewrites how they round), fold affine chains, then clean up.
 
-    constant-fold, fold-affine, constant-fold, cse, dce, repeated to a fixed point.
+    fold-thresholds, constant-fold, fold-affine, constant-fold, cse, dce, repeated to a fixed point.
     """
-    return PassManager([ConstantFold(), FoldAffine(), *_cleanups()], print_after)
+    return PassManager([FoldThresholds(), ConstantFold(), FoldAffine(), *_cleanups()], print_after)
 
 
 # dtype -> the passes that prepare a module for a backend computing in it (tree strategy given):

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import dataset, knock_out, standardised
+from conftest import dataset, knock_out
 from parity import artefact, assert_parity
+from sklearn.decomposition import PCA
 from sklearn.ensemble import (
     AdaBoostClassifier,
     AdaBoostRegressor,
@@ -157,9 +158,9 @@ def _leaf_module(name: str) -> Module:
 def _apply(estimator: Any, X: np.ndarray) -> np.ndarray:
     """Each tree's leaf for each row, as scikit-learn finds it (per tree where the model has no
     ``apply``: bagging's trees read their own feature subsets)."""
+    if hasattr(estimator, "_predictors"):  # it compares float64 values, no cast
+        return _hist_apply(estimator, X)
     X32 = X.astype(np.float32)
-    if hasattr(estimator, "_predictors"):
-        return _hist_apply(estimator, X32)
     if hasattr(estimator, "apply"):
         return estimator.apply(X32).reshape(len(X), -1)
     features = getattr(estimator, "estimators_features_", [None] * len(estimator.estimators_))
@@ -253,11 +254,65 @@ def test_leaves_equal_apply(name: str, strategy: str, backend: str) -> None:
     np.testing.assert_array_equal(sklir.interpret(module, X32)["leaves"], _apply(estimator, X))
 
 
-def test_scaled_forest_in_a_pipeline() -> None:
-    # the scaler runs in float64 in scikit-learn and in float32 in the artefact: decisions agree on
-    # this data (see the README on float steps before trees)
-    X, y = standardised("wine")[0], dataset("wine")[1]
-    model = make_pipeline(StandardScaler(), RandomForestClassifier(20, max_depth=5, random_state=0)).fit(X, y)
+def _near_thresholds(model: Any, X: np.ndarray) -> np.ndarray:
+    """Rows of ``X``'s medians with one column at, or 1-3 float32 steps around, the raw value the
+    scaler maps onto a threshold: where a float32 scaler would flip decisions."""
+    scaler, trees = model[0], model[-1]
+    tables = [(p.nodes["feature_idx"], p.nodes["num_threshold"], p.nodes["is_leaf"] == 0)
+              for it in trees._predictors for p in it] if hasattr(trees, "_predictors") else \
+        [(e.tree_.feature, e.tree_.threshold, e.tree_.children_left != -1) for e in trees.estimators_]
+    base, rows = np.median(X, axis=0), []
+    for features, thresholds, internal in tables:
+        for f, t in zip(features[internal], thresholds[internal], strict=True):
+            centre = np.float32(t * scaler.scale_[f] + scaler.mean_[f])
+            for v in (centre, *(np.nextafter(centre, np.float32(d * np.inf)) for d in (-1, 1))):
+                row = base.copy()
+                row[f] = v
+                rows.append(row)
+    return np.array(rows).astype(np.float32).astype(np.float64)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("trees", ["RandomForestClassifier", "HistGradientBoostingClassifier"])
+def test_a_scaler_before_trees_keeps_every_decision(trees: str, backend: str) -> None:
+    # fold-thresholds moves the scaler into the thresholds: decisions are scikit-learn's even for
+    # inputs the scaler maps within float32 rounding of a threshold
+    X, y = dataset("breast_cancer")
+    last = RandomForestClassifier(20, max_depth=6, random_state=0) if trees == "RandomForestClassifier" else \
+        HistGradientBoostingClassifier(max_iter=30, random_state=0)
+    model = make_pipeline(StandardScaler(), last).fit(X, y)
+    near = _near_thresholds(model, X)
+    got = run(artefact(sklir.lower(model, internals=("leaves",)), backend), backend, near.astype(np.float32))
+    np.testing.assert_array_equal(got["leaves"], _apply(model[-1], model[0].transform(near)))
+    np.testing.assert_array_equal(got["label"], model.predict(near))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_step_mixing_columns_before_trees_differs_only_at_thresholds(backend: str) -> None:
+    # PCA runs in float32 in the artefact: a value within float32 rounding of a threshold can go
+    # the other way (HistGradientBoosting's bin edges are often training values themselves, so
+    # training rows do, and a label can change); every row reaching another leaf must have such a
+    # value (the README gives the counts)
+    X, y = dataset("breast_cancer")
+    model = make_pipeline(StandardScaler(), PCA(5, random_state=0),
+                          HistGradientBoostingClassifier(max_iter=30, random_state=0)).fit(X, y)
+    got = run(artefact(sklir.lower(model, internals=("leaves",)), backend), backend, X.astype(np.float32))
+    z = model[:-1].transform(X)
+    differs = np.any(got["leaves"] != _apply(model[-1], z), axis=1)
+    assert differs.any(), "no decision differs: the test no longer shows the limit"
+    nodes = [(p.nodes["feature_idx"][i], p.nodes["num_threshold"][i]) for it in model[-1]._predictors for p in it
+             for i in np.flatnonzero(p.nodes["is_leaf"] == 0)]
+    features, thresholds = np.array([f for f, _ in nodes]), np.array([t for _, t in nodes])
+    distance = np.abs(z[differs][:, features] - thresholds) / np.maximum(1.0, np.abs(thresholds))
+    assert np.all(distance.min(axis=1) <= 1e-6)
+
+
+def test_a_scaler_before_trees_is_folded_away() -> None:
+    X, y = dataset("wine")
+    model = make_pipeline(StandardScaler(), RandomForestClassifier(5, max_depth=3, random_state=0)).fit(X, y)
+    module = sklir.lower(model)
+    (node,) = [n for n in module.nodes if isinstance(n.op, TreeEnsemble)]
+    assert node.operands[0] is module.inputs[0]
     assert_parity(model, X)
 
 
@@ -355,10 +410,9 @@ def test_a_model_too_large_for_the_format_is_refused_before_converting(monkeypat
     # the real limit is 2 GiB (flatbuffers, protobuf); a forest checked against a tiny one here
     import dataclasses
 
+    import sklir.backends
     from sklir.backends import TARGETS
     from sklir.errors import SklirError
-
-    import sklir.backends
 
     def no_lowering(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the size is checked before the module is prepared")

@@ -51,7 +51,7 @@ def test_print_after_receives_every_pass_in_every_round() -> None:
     manager = default_pipeline(lambda name, module: seen.append((name, print_module(module))))
     result = manager.run(_scaled_logistic())
     names = [p.name for p in manager.passes]
-    assert names == ["constant-fold", "fold-affine", "constant-fold", "cse", "dce"]
+    assert names == ["fold-thresholds", "constant-fold", "fold-affine", "constant-fold", "cse", "dce"]
     rounds, rest = divmod(len(seen), len(names))
     # the pipeline changed something in round 1, so a second round confirmed the fixed point
     assert rest == 0 and rounds == 2
@@ -70,7 +70,7 @@ def test_fixed_point_reports_no_change() -> None:
 
 
 def test_every_pass_is_registered_by_name() -> None:
-    assert {"dce", "cse", "constant-fold", "fold-affine", "to-f32"} <= set(PASSES)
+    assert {"dce", "cse", "constant-fold", "fold-affine", "fold-thresholds", "to-f32"} <= set(PASSES)
 
 
 def test_unknown_pass_is_an_error_naming_it() -> None:
