@@ -37,26 +37,33 @@ def compared(b: Builder, x: Value, bound: Value) -> tuple[Value, Value]:
     return x, bound
 
 
-def goes_right(b: Builder, value: Value, threshold: Value, missing_right: Value | None) -> Value:
-    """``not (value <= threshold)``, with a missing value going right where ``missing_right``:
-    ``value > threshold`` is false for NaN, so a NaN goes left unless its node says otherwise."""
+def goes_left(b: Builder, value: Value, threshold: Value) -> Value:
+    """``value <= threshold``: false for NaN, so NaN goes right unless :func:`decisive_input`
+    has replaced it (where a node sends it left)."""
     value, threshold = compared(b, value, threshold)
-    right = b.call("compare", value, threshold, predicate="gt")
-    if missing_right is None:
-        return right
-    return b.call("logical_or", right, b.call("logical_and", b.call("isnan", value), missing_right))
+    return b.call("compare", value, threshold, predicate="le")
 
 
-def feature_codes(feature: np.ndarray, missing_left: np.ndarray) -> np.ndarray:
-    """Each node's feature and missing-value direction in one integer, ``2 * feature + missing
-    goes right``: one gather per level reads both (see :func:`split_code`)."""
-    return 2 * feature + (~missing_left).astype(np.int64)
+def decisive_input(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, np.ndarray]:
+    """``x`` made to route missing values by the comparison alone, and each node's column in it.
 
-
-def split_code(b: Builder, code: Value) -> tuple[Value, Value]:
-    """(feature, missing goes right) from :func:`feature_codes`' integers."""
-    feature = b.call("div", code, b.const(np.full((), 2), code.type.dtype))
-    return feature, b.call("compare", code, b.call("add", feature, feature), predicate="ne")
+    ``x <= t`` is false for NaN: a node sending NaN right needs nothing. A node sending it left
+    reads a copy of its column in which NaN stands as :data:`LOWEST`, below every threshold: the
+    copy replaces ``x`` when every internal node sends NaN left, and is appended to it (those
+    nodes reading columns ``width + f``) when only some do. No per-level work remains for NaN.
+    """
+    internal = op.internal
+    feature = op.feature.array.copy()
+    sends_left = internal & op.missing_left.array
+    if not sends_left.any():
+        return x, feature
+    filled = b.call("select", b.call("isnan", x), b.const(np.array(LOWEST), x.type.dtype), x)
+    if np.array_equal(sends_left, internal):
+        return filled, feature
+    width = x.type.shape[1]
+    assert isinstance(width, int)
+    feature[sends_left] += width
+    return b.call("concat", x, filled, axis=1), feature
 
 
 def per_row(b: Builder, x: Value, value: Value) -> Value:
@@ -70,15 +77,11 @@ def per_row(b: Builder, x: Value, value: Value) -> Value:
     return b.call("select", b.call("isnan", first), value, value)
 
 
-def sends_missing_right(op: TreeEnsemble) -> bool:
-    """Whether any internal node sends a missing value right: ``x > t`` is false for NaN, so
-    without such a node every NaN goes left and needs no handling of its own."""
-    return bool(np.any(~op.missing_left.array[op.internal]))
-
-
 # scikit-learn's +inf threshold ("missing or not": every number goes left) stands as float32's
 # largest value, which TFLite can store; an input of +inf is pulled down to it first
 LARGEST = float(np.finfo(np.float32).max)
+# where a node sends NaN left, NaN stands as float32's lowest value, not above any threshold
+LOWEST = -LARGEST
 
 
 def bounded_input(b: Builder, op: TreeEnsemble, x: Value) -> Value:

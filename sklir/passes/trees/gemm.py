@@ -18,7 +18,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import goes_right, per_row, sends_missing_right, threshold_table
+from sklir.passes.trees import decisive_input, goes_left, per_row, threshold_table
 
 
 def path_matrices(op: TreeEnsemble) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray, np.ndarray]:
@@ -77,10 +77,12 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
         raise SklirError(f"lower-trees: gemm cannot number {op.feature.shape[0]} nodes exactly in f32; "
                          "use the perfect or traversal strategy")
     if len(internal):
-        value = b.call("gather", x, b.const(op.feature.array[internal], DType.i64), axis=1)
-        missing = b.const(~op.missing_left.array[internal], DType.bool) if sends_missing_right(op) else None
-        right = goes_right(b, value, threshold_table(b, op, op.threshold.array[internal]), missing)
-        path = b.call("matmul", b.call("cast", right, to=dtype), b.const(C, dtype))
+        x, feature_of = decisive_input(b, op, x)
+        value = b.call("gather", x, b.const(feature_of[internal], DType.i64), axis=1)
+        left = b.call("cast", goes_left(b, value, threshold_table(b, op, op.threshold.array[internal])), to=dtype)
+        # R = 1 - L: (R @ C) == D is (L @ C) == (1 @ C) - D
+        path = b.call("matmul", left, b.const(C, dtype))
+        D = C.sum(axis=0) - D
         reached = b.call("cast", b.call("compare", path, b.const(D, dtype), predicate="eq"), to=dtype)
     else:
         reached = per_row(b, x, b.const(np.ones((1, len(pairs))), dtype))  # lone leaves: every row

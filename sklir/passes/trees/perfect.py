@@ -16,40 +16,26 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import (
-    feature_codes,
-    goes_right,
-    per_row,
-    scores_of,
-    sends_missing_right,
-    split_code,
-    threshold_table,
-)
+from sklir.passes.trees import decisive_input, goes_left, per_row, scores_of, threshold_table
 
 
-def padded_tables(op: TreeEnsemble, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Heap-ordered tables of every tree padded to ``depth``: per internal slot the feature,
-    threshold and missing-value direction (``[trees, 2^depth - 1]``), per leaf slot the node of the
-    shared table it stands for (``[trees, 2^depth]``)."""
-    trees, inner, outer = op.n_trees, 2 ** depth - 1, 2 ** depth
-    feature = np.zeros((trees, inner), np.int64)
-    threshold = np.zeros((trees, inner), op.threshold.array.dtype)
-    missing = np.zeros((trees, inner), bool)
-    leaf = np.zeros((trees, outer), np.int64)
+def padded_tables(op: TreeEnsemble, feature_of: np.ndarray,
+                  depth: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per level ``d`` the column (from ``feature_of``) and threshold of each tree's ``2^d`` slots
+    in heap order, trees one after another (``[trees * 2^d]``), and the node of the shared table
+    each leaf slot stands for (``[trees * 2^depth]``)."""
+    trees = op.n_trees
     left, right = op.left.array, op.right.array
-    for t, root in enumerate(op.roots.array):
-        # breadth first, level by level: the node standing in each slot of the level
-        level = np.array([root])
-        for d in range(depth):
-            slots = 2 ** d - 1 + np.arange(2 ** d)
-            is_leaf = left[level] == level
-            feature[t, slots] = np.where(is_leaf, 0, op.feature.array[level])
-            threshold[t, slots] = np.where(is_leaf, 0, op.threshold.array[level])
-            missing[t, slots] = np.where(is_leaf, False, op.missing_left.array[level])
-            # a leaf's two children are itself: it fills its whole subtree
-            level = np.stack([left[level], right[level]], axis=1).ravel()
-        leaf[t] = level
-    return feature, threshold, missing, leaf
+    # breadth first, level by level: the node standing in each slot, every tree at once
+    level = op.roots.array.reshape(-1, 1)
+    features, thresholds = [], []
+    for _ in range(depth):
+        is_leaf = left[level] == level
+        features.append(np.where(is_leaf, 0, feature_of[level]).ravel())
+        thresholds.append(np.where(is_leaf, 0, op.threshold.array[level]).ravel())
+        # a leaf's two children are itself: it fills its whole subtree
+        level = np.stack([left[level], right[level]], axis=2).reshape(trees, -1)
+    return features, thresholds, level.ravel()
 
 
 # padded slots (trees x 2^depth) beyond which the tables are refused rather than built
@@ -57,34 +43,30 @@ MAX_SLOTS = 1 << 26
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
-    """The ensemble's leaves and scores by heap-index arithmetic over padded trees."""
+    """The ensemble's leaves and scores by heap-index arithmetic over padded trees.
+
+    Level ``d``'s tables hold every tree's ``2^d`` slots in turn, so the slot of a row in tree
+    ``t`` is ``j = t * 2^d + i`` and its child in level ``d + 1`` is ``2j + 1 - left``. The walk
+    keeps ``w = j + 1`` (``w' = 2w - left``, four ops) and each level's tables start with one
+    unused entry, so ``w`` indexes them directly.
+    """
     depth = op.depth()
     if op.n_trees * 2 ** depth > MAX_SLOTS:
         raise SklirError(f"lower-trees: padding {op.n_trees} trees to depth {depth} needs {op.n_trees} x 2^{depth} "
                          "slots; use the traversal strategy")
-    feature, threshold, missing, leaf = padded_tables(op, depth)
-    trees, inner = feature.shape
+    x, feature_of = decisive_input(b, op, x)
+    features, thresholds, leaf = padded_tables(op, feature_of, depth)
+    trees = op.n_trees
     # positions count in i32 (every runtime's fast integer type) while the tables allow it
-    index = DType.i32 if trees * (inner + 1) < 2 ** 31 else DType.i64
-    has_missing = sends_missing_right(op)
-    # with missing values, feature and direction share one table: one gather reads both
-    codes = feature_codes(feature.ravel(), missing.ravel()) if has_missing else feature.ravel()
-    feature_t = b.const(codes, index)
-    threshold_t = threshold_table(b, op, threshold.ravel())
-    offsets = b.const(np.arange(trees).reshape(1, -1) * inner, index)
-    one = b.const(np.ones(()), index)
-    position: Value = b.const(np.zeros((1, trees)), index)
-    for _ in range(depth):
-        slot = b.call("add", position, offsets)
-        code = b.call("gather", feature_t, slot, axis=0)
-        f, missing_right = split_code(b, code) if has_missing else (code, None)
-        value = b.call("take_along_axis", x, f, axis=1)
-        right = goes_right(b, value, b.call("gather", threshold_t, slot, axis=0), missing_right)
-        step = b.call("add", one, b.call("cast", right, to=index))
-        position = b.call("add", b.call("add", position, position), step)
-    # leaf slots of tree t: t * 2^depth + (position - (2^depth - 1))
-    first = b.const(np.arange(trees).reshape(1, -1) * (inner + 1) - inner, index)
-    slot = per_row(b, x, b.call("add", position, first))
-    leaves = b.call("gather", b.const(leaf.ravel(), DType.i64), slot, axis=0)
-    values = b.const(op.values.array[leaf.ravel()], op.values.dtype)
+    index = DType.i32 if trees * 2 ** (depth + 1) < 2 ** 31 else DType.i64
+    position: Value = b.const(np.arange(1, trees + 1).reshape(1, -1), index)  # w at the roots
+    for d in range(depth):
+        feature = b.call("gather", b.const(np.concatenate([[0], features[d]]), index), position, axis=0)
+        value = b.call("take_along_axis", x, feature, axis=1)
+        threshold = b.call("gather", threshold_table(b, op, np.concatenate([[0.0], thresholds[d]])), position, axis=0)
+        left = goes_left(b, value, threshold)
+        position = b.call("sub", b.call("add", position, position), b.call("cast", left, to=index))
+    slot = per_row(b, x, position)
+    leaves = b.call("gather", b.const(np.concatenate([[0], leaf]), DType.i64), slot, axis=0)
+    values = b.const(np.concatenate([np.zeros((1, op.values.shape[1])), op.values.array[leaf]]), op.values.dtype)
     return leaves, scores_of(b, op, b.call("gather", values, slot, axis=0))
