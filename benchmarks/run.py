@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # the full run (a few minutes)
     python benchmarks/run.py --quick    # fewer repetitions, for a smoke test
+    python benchmarks/run.py --no-scale # without the lowering-at-scale table (benchmarks/scale.py)
 
 For each model and batch size (1 and 1024) it prints the median time per call of:
 scikit-learn's ``predict``; onnxruntime on the model skl2onnx converts (``zipmap`` off, so the
@@ -132,8 +133,12 @@ def skl2onnx_bytes(model: Any, X: np.ndarray) -> bytes | None:
     return onx.SerializeToString()  # type: ignore[no-any-return]
 
 
-def engines(case: Case, workdir: Path) -> dict[str, Callable[[np.ndarray], Callable[[], Any]]]:
-    """Engine name -> factory that prepares it for a batch and returns the call to time."""
+Sizes = dict[str, int | None]
+
+
+def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], Sizes]:
+    """Engine name -> factory that prepares it for a batch and returns the call to time; and the
+    bytes of each artefact (sklir's .tflite and .onnx, skl2onnx's .onnx)."""
     import sklir
     from sklir.check import check_artefact, passed
     from sklir.errors import SklirError
@@ -148,6 +153,8 @@ def engines(case: Case, workdir: Path) -> dict[str, Callable[[np.ndarray], Calla
         if not passed(check_artefact(case.model, artefact, case.X)):
             raise SystemExit(f"{case.name}: {artefact.suffix} fails parity with scikit-learn")
     reference = skl2onnx_bytes(case.model, batch_of(case.X, 1))
+    sizes: Sizes = {"sklir .tflite": tflite.stat().st_size, "sklir .onnx": onnx.stat().st_size,
+                    "skl2onnx .onnx": None if reference is None else len(reference)}
     strategies = {}
     if case.trees:
         from sklir.passes.lower_trees import STRATEGIES
@@ -179,7 +186,7 @@ def engines(case: Case, workdir: Path) -> dict[str, Callable[[np.ndarray], Calla
     table[ENGINES[3]] = ort_session(onnx.read_bytes())
     for name, data in strategies.items():
         table[f"tflite {name}"] = litert_of(data)
-    return table
+    return table, sizes
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -194,12 +201,12 @@ def fmt_ratio(num: float | None, den: float | None) -> str:
     return "n/a" if num is None or den is None else f"{num / den:.3g}x"
 
 
-Result = tuple[str, int, dict[str, float | None], str | None]
+Result = tuple[str, int, dict[str, float | None], str | None, Sizes]
 
 
 def measure(quick: bool) -> list[Result]:
     """Every case, batch and engine: (case name, batch, engine -> median seconds, the tree strategy
-    ``auto`` picked or None)."""
+    ``auto`` picked or None, the artefacts' sizes)."""
     from threadpoolctl import threadpool_limits
 
     calls = {1: 300, 1024: 50} if quick else {1: 10000, 1024: 1000}
@@ -208,7 +215,7 @@ def measure(quick: bool) -> list[Result]:
         for i, case in enumerate(build_cases()):
             workdir = Path(tmp) / str(i)
             workdir.mkdir()
-            table = engines(case, workdir)
+            table, sizes = engines(case, workdir)
             picked = None
             if case.trees:
                 from sklir.passes.lower_trees import choose
@@ -219,7 +226,7 @@ def measure(quick: bool) -> list[Result]:
                 times: dict[str, float | None] = dict.fromkeys(ENGINES)
                 for name, factory in table.items():
                     times[name] = median_seconds(factory(X), calls[batch], warmup=max(5, calls[batch] // 10))
-                results.append((case.name, batch, times, picked))
+                results.append((case.name, batch, times, picked, sizes))
     return results
 
 
@@ -236,7 +243,7 @@ def strategy_report(results: list[Result]) -> str:
 
     header = ["model", "batch", "auto picks", *(f"tflite {s}" for s in STRATEGIES), "onnxruntime (skl2onnx)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, batch, t, picked in results:
+    for name, batch, t, picked, _ in results:
         if picked is None:
             continue
         cells = [name, str(batch), picked, *(fmt_time(t.get(f"tflite {s}")) for s in STRATEGIES),
@@ -252,12 +259,35 @@ def report(results: list[Result]) -> str:
               "sklir .onnx (onnxruntime)", "tflite / onnxruntime", "tflite / scikit-learn",
               "sklir .onnx / onnxruntime", "sklir .onnx / scikit-learn"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, batch, t, _ in results:
+    for name, batch, t, _, _ in results:
         cells = [name, str(batch), fmt_time(t[skl]), fmt_time(t[ort]), fmt_time(t[tfl]), fmt_time(t[sko]),
                  fmt_ratio(t[tfl], t[ort]), fmt_ratio(t[tfl], t[skl]), fmt_ratio(t[sko], t[ort]),
                  fmt_ratio(t[sko], t[skl])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def size_report(results: list[Result]) -> str:
+    """Each model's artefact sizes, once per model."""
+    header = ["model", "sklir .tflite", "sklir .onnx", "skl2onnx .onnx", ".tflite / skl2onnx .onnx"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    seen = set()
+    for name, _, _, _, sizes in results:
+        if name in seen:
+            continue
+        seen.add(name)
+        tfl, ours, theirs = sizes["sklir .tflite"], sizes["sklir .onnx"], sizes["skl2onnx .onnx"]
+        cells = [name, *(fmt_bytes(v) for v in (tfl, ours, theirs)),
+                 fmt_ratio(None if tfl is None else float(tfl), None if theirs is None else float(theirs))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def fmt_bytes(size: int | None) -> str:
+    """KiB below 1 MiB, MiB above."""
+    if size is None:
+        return "n/a"
+    return f"{size / 1024:.1f} KiB" if size < 2 ** 20 else f"{size / 2 ** 20:.2f} MiB"
 
 
 def environment() -> str:
@@ -279,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke test, noisier)")
+    parser.add_argument("--no-scale", dest="scale", action="store_false",
+                        help="skip the lowering-at-scale table (benchmarks/scale.py)")
+    parser.add_argument("--scale-trees", type=int, default=500,
+                        help="trees of the first forest of the scale table (the second has twice)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = measure(args.quick)
@@ -288,7 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results))
     print("\nTree models, each lowering strategy (LiteRT, one thread; n/a: the strategy refused the model):\n")
     print(strategy_report(results))
-    if any(t[ENGINES[1]] is None for _, _, t, _ in results):
+    print("\nArtefact sizes:\n")
+    print(size_report(results))
+    if args.scale:
+        from scale import measure as scale_measure
+
+        print(f"\nLowering at scale (each step in a fresh process; --scale-trees {args.scale_trees}):\n")
+        print(scale_measure(args.scale_trees))
+    if any(t[ENGINES[1]] is None for _, _, t, _, _ in results):
         print("\nskl2onnx is not installed: pip install -e '.[bench]' for the onnxruntime column", file=sys.stderr)
     return 0
 

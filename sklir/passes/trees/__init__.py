@@ -96,8 +96,14 @@ def bounded_input(b: Builder, op: TreeEnsemble, x: Value) -> Value:
 def scores_of(b: Builder, op: TreeEnsemble, leaf_values: Value) -> Value:
     """``base + sum_t weights[t] * leaf_values[:, t, :]`` for ``leaf_values: [N, trees, outputs]``."""
     dtype = op.values.dtype
-    weights = b.const(op.weights.array.reshape(-1, 1), dtype)
-    total = b.call("reduce", b.call("mul", leaf_values, weights), kind="sum", axis=1, keepdims=False)
+    weights = op.weights.array
+    if np.all(weights == 1.0):  # a forest's plain sum: no product over [N, trees, outputs]
+        weighted = leaf_values
+    else:
+        weighted = b.call("mul", leaf_values, b.const(weights.reshape(-1, 1), dtype))
+    total = b.call("reduce", weighted, kind="sum", axis=1, keepdims=False)
+    if not np.any(op.base.array):
+        return total
     return b.call("add", total, b.const(op.base.array, dtype))
 
 
