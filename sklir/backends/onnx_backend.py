@@ -42,6 +42,7 @@ IR_VERSION = helper.find_min_ir_version_for([helper.make_opsetid("", OPSET)])
 ELEMENT_TYPES: dict[DType, int] = {
     DType.f32: TensorProto.FLOAT,
     DType.f64: TensorProto.DOUBLE,
+    DType.i16: TensorProto.INT16,
     DType.i32: TensorProto.INT32,
     DType.i64: TensorProto.INT64,
     DType.bool: TensorProto.BOOL,
@@ -209,7 +210,7 @@ BINARY_ONNX: dict[str, str] = {
 
 def _div(g: Graph, node: Node, args: list[str]) -> str:
     a, b = args
-    if not _dtype(node).is_int:
+    if not _dtype(node).is_index:
         return g.op("Div", a, b)
     # the IR divides integers like numpy's floor_divide; ONNX Div truncates toward zero, but
     # a - mod(a, b) (Mod with fmod=0 takes the divisor's sign) is an exact multiple of b

@@ -16,10 +16,13 @@ from sklir.errors import IRError
 
 
 class DType(enum.Enum):
-    """Element types. ``str`` holds class labels; nothing computes on it."""
+    """Element types. ``str`` holds class labels; nothing computes on it. ``i16`` only stores:
+    a compact table (a tree's leaf numbers) that ``gather`` reads and ``cast`` widens; arithmetic,
+    comparisons and reductions refuse it (not every runtime computes on 16-bit integers)."""
 
     f32 = "f32"
     f64 = "f64"
+    i16 = "i16"
     i32 = "i32"
     i64 = "i64"
     bool = "bool"
@@ -33,8 +36,18 @@ class DType(enum.Enum):
 
     @property
     def is_int(self) -> builtins.bool:
-        """True for i32 and i64."""
+        """True for the integer types: i16, i32 and i64."""
+        return self in (DType.i16, DType.i32, DType.i64)
+
+    @property
+    def is_index(self) -> builtins.bool:
+        """True for the types indices, positions and integer arithmetic use: i32 and i64."""
         return self in (DType.i32, DType.i64)
+
+    @property
+    def is_number(self) -> builtins.bool:
+        """True for the types arithmetic, comparisons and reductions take: floats, i32 and i64."""
+        return self.is_float or self.is_index
 
     @property
     def numpy(self) -> np.dtype:
@@ -56,6 +69,7 @@ class DType(enum.Enum):
 _NUMPY: dict[DType, np.dtype] = {
     DType.f32: np.dtype(np.float32),
     DType.f64: np.dtype(np.float64),
+    DType.i16: np.dtype(np.int16),
     DType.i32: np.dtype(np.int32),
     DType.i64: np.dtype(np.int64),
     DType.bool: np.dtype(np.bool_),

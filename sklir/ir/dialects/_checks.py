@@ -21,8 +21,8 @@ def require_float(op: str, t: TensorType) -> None:
 
 
 def require_int(op: str, t: TensorType) -> None:
-    """Raise unless ``t`` is i32 or i64."""
-    if not t.dtype.is_int:
+    """Raise unless ``t`` is i32 or i64 (an index type)."""
+    if not t.dtype.is_index:
         raise IRError(f"{op}: needs an integer operand, got {t}")
 
 

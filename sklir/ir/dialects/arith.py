@@ -34,7 +34,7 @@ class BinaryOp(Op):
         dtype = same_dtype(self.name, a, b)
         if self.accepts == "float" and not dtype.is_float:
             raise IRError(f"{self.name}: needs float operands, got {a} and {b}")
-        if self.accepts == "number" and dtype in (DType.str, DType.bool):
+        if self.accepts == "number" and not dtype.is_number:
             raise IRError(f"{self.name}: needs numeric operands, got {a} and {b}")
         if self.accepts == "bool" and dtype is not DType.bool:
             raise IRError(f"{self.name}: needs bool operands, got {a} and {b}")
@@ -78,7 +78,7 @@ class UnaryOp(Op):
         (a,) = operands
         if self.accepts == "float":
             require_float(self.name, a)
-        elif self.accepts == "number" and a.dtype in (DType.str, DType.bool):
+        elif self.accepts == "number" and not a.dtype.is_number:
             raise IRError(f"{self.name}: needs a numeric operand, got {a}")
         elif self.accepts == "bool" and a.dtype is not DType.bool:
             raise IRError(f"{self.name}: needs a bool operand, got {a}")
@@ -175,7 +175,9 @@ class Compare(Op):
             raise IRError(f"compare: unknown predicate {self.predicate!r} "
                           f"(expected one of {', '.join(COMPARE_PREDICATES)})")
         a, b = operands
-        same_dtype(self.name, a, b)
+        dtype = same_dtype(self.name, a, b)
+        if dtype is DType.i16:
+            raise IRError(f"compare: i16 only stores; cast it to i32 first, got {a} and {b}")
         return (TensorType(DType.bool, broadcast_shapes(a.shape, b.shape)),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -200,6 +202,8 @@ class Select(Op):
         if cond.dtype is not DType.bool:
             raise IRError(f"select: condition must be bool, got {cond}")
         dtype = same_dtype(self.name, a, b)
+        if dtype is DType.i16:
+            raise IRError(f"select: i16 only stores; cast it to i32 first, got {a} and {b}")
         return (TensorType(dtype, broadcast_shapes(cond.shape, a.shape, b.shape)),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -77,7 +77,7 @@ class ArgMax(Op):
     def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
         self.check_arity(operands)
         (a,) = operands
-        if a.dtype in (DType.str, DType.bool):
+        if not a.dtype.is_number:
             raise IRError(f"argmax: needs a numeric operand, got {a}")
         axis = normalize_axis(self.name, self.axis, a.rank)
         if a.shape[axis] == 0:
@@ -112,7 +112,7 @@ class Reduce(Op):
         (a,) = operands
         if self.kind not in REDUCTIONS:
             raise IRError(f"reduce: unknown kind {self.kind!r} (expected one of {', '.join(REDUCTIONS)})")
-        if a.dtype in (DType.str, DType.bool):
+        if not a.dtype.is_number:
             raise IRError(f"reduce: needs a numeric operand, got {a}")
         if self.kind == "mean":
             require_float(self.name, a)

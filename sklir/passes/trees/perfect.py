@@ -66,7 +66,30 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
         threshold = b.call("gather", threshold_table(b, op, np.concatenate([[0.0], thresholds[d]])), position, axis=0)
         left = goes_left(b, value, threshold)
         position = b.call("sub", b.call("add", position, position), b.call("cast", left, to=index))
+    # a leaf fills every slot of its padded subtree: slots name each tree's own leaves (a compact
+    # i16 table while every tree has fewer than 2^15), whose node numbers and values follow
+    local, firsts, nodes = compact_leaves(leaf.reshape(trees, -1))
+    narrow = DType.i16 if local.max(initial=0) < 2 ** 15 else index
     slot = per_row(b, x, position)
-    leaves = b.call("gather", b.const(np.concatenate([[0], leaf]), DType.i64), slot, axis=0)
-    values = b.const(np.concatenate([np.zeros((1, op.values.shape[1])), op.values.array[leaf]]), op.values.dtype)
-    return leaves, scores_of(b, op, b.call("gather", values, slot, axis=0))
+    own = b.call("gather", b.const(np.concatenate([[0], local.ravel()]), narrow), slot, axis=0)
+    widened = own if narrow is index else b.call("cast", own, to=index)
+    row = b.call("add", widened, b.const(firsts.reshape(1, -1), index))
+    leaves = b.call("gather", b.const(nodes, DType.i64), row, axis=0)
+    values = b.const(op.values.array[nodes], op.values.dtype)
+    return leaves, scores_of(b, op, b.call("gather", values, row, axis=0))
+
+
+def compact_leaves(leaf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``leaf[t, s]``, the node in slot ``s`` of tree ``t``: each slot's number among its tree's
+    distinct leaves (``[trees, slots]``), each tree's first row in the list of all trees' leaves,
+    and that list (node numbers, tree after tree)."""
+    local = np.empty_like(leaf)
+    firsts = np.zeros(leaf.shape[0], np.int64)
+    nodes = []
+    count = 0
+    for t, row in enumerate(leaf):
+        distinct, local[t] = np.unique(row, return_inverse=True)
+        firsts[t] = count
+        nodes.append(distinct)
+        count += len(distinct)
+    return local, firsts, np.concatenate(nodes)
