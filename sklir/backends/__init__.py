@@ -149,10 +149,15 @@ def prepare(module: Module, target: str, tree_strategy: str = "auto") -> Module:
 
 
 def constant_bytes(module: Module, precision: str | None = None) -> int:
-    """The bytes of every constant array in ``module``: constants and array attributes alike (a
-    tree ensemble's node tables), floats counted at ``precision``'s width when one is given."""
+    """The bytes of every constant array in ``module``: constants and array attributes alike,
+    floats counted at ``precision``'s width when one is given. An op a pass lowers before any
+    backend sees it (a tree ensemble) counts what every lowering of it stores at least."""
     total = 0
     for node in module.nodes:
+        least = getattr(node.op, "least_bytes", None)
+        if least is not None:
+            total += least(DType(precision or "f64").numpy.itemsize)
+            continue
         for value in node.op.attributes().values():
             if isinstance(value, Tensor):
                 width = DType(precision).numpy.itemsize if precision is not None and value.dtype.is_float else None
@@ -163,9 +168,10 @@ def constant_bytes(module: Module, precision: str | None = None) -> int:
 def check_size(module: Module, target: str) -> None:
     """Refuse a module whose constant arrays alone exceed what the target's file format can hold.
 
-    Run on the module as given, it counts floats at the target's precision, a lower bound of what
-    any lowering writes, so a model far too large is refused before any pass runs; run again on
-    the prepared module, it counts what the backend will write."""
+    Run on the module as given, it counts floats at the target's precision and a tree ensemble's
+    least size (thresholds and leaf values), a lower bound of what any lowering writes, so a
+    model far too large is refused before any pass runs; run again on the prepared module, it
+    counts what the backend will write."""
     spec = check_target(target)
     total = constant_bytes(module, spec.precision)
     if total > spec.max_bytes:

@@ -44,6 +44,7 @@ from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
 from sklir.passes.manager import Pass, PassResult, register_pass
 from sklir.passes.rewrite import rebuild
+from sklir.passes.trees import LARGEST
 
 # a step: (values [K], the column each value is in) -> the step's values
 Step = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -88,7 +89,8 @@ def _binary(node: Node, producers: dict[Value, Node], width: int) -> Found | Non
     if table is None or (first and not MONOTONE_BINARY[op.name]):
         return None
     per = _per_column(table, width)
-    if per is None or (op.name in POSITIVE_ONLY and not np.all(per > 0)):
+    # an infinite or NaN constant makes some finite x NaN (inf - inf, 0 * inf): not monotone
+    if per is None or not np.all(np.isfinite(per)) or (op.name in POSITIVE_ONLY and not np.all(per > 0)):
         return None
 
     def step(u: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -212,6 +214,10 @@ def folded(op: TreeEnsemble, w: Walk) -> TreeEnsemble | None:
         low = np.where(open_ & left, middle, low)
         high = np.where(open_ & ~left, middle, high)
     bound = np.where(everything, np.inf, _floats(low).astype(np.float64))
+    # the lowerings stand NaN as float32's lowest and +inf inputs as its largest: a bound at
+    # either end would meet those stand-ins
+    if np.any(np.isneginf(bound)) or (np.any(bound == LARGEST) and np.any(np.isposinf(bound))):
+        return None
     with np.errstate(invalid="ignore"):
         missing = _run(w, np.full(len(nodes), np.nan, np.float32), features)
         missing_left = np.where(np.isnan(missing), op.missing_left.array[nodes], missing <= t)

@@ -232,6 +232,20 @@ def test_unknown_and_odd_categories_go_as_scikit_learn_sends_them(strategy: str,
     np.testing.assert_allclose(got["probabilities"], estimator.predict_proba(odd), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_categories_float32_cannot_hold_are_unknown_to_float32_inputs(backend: str) -> None:
+    # categories 0.1 and 0.3 have no float32: a float32 input never equals them, so scikit-learn
+    # sends it the missing-value way; 0.5 and 2.0 are exact and are found as usual
+    X, y = dataset("wine")
+    kinds = np.array([0.1, 0.3, 0.5, 2.0])[y % 4]
+    model = HistGradientBoostingClassifier(max_iter=10, categorical_features=[13], random_state=0)
+    model.fit(np.column_stack([X, kinds]), y)
+    X32 = np.column_stack([X, kinds]).astype(np.float32)
+    got = run(artefact(sklir.lower(model), backend), backend, X32)
+    np.testing.assert_array_equal(got["label"], model.predict(X32.astype(np.float64)))
+    np.testing.assert_allclose(got["probabilities"], model.predict_proba(X32.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
 def test_string_categories_are_refused_by_name() -> None:
     pd = pytest.importorskip("pandas")
     X, y = dataset("iris")
@@ -417,16 +431,24 @@ def test_a_model_too_large_for_the_format_is_refused_before_converting(monkeypat
     def no_lowering(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the size is checked before the module is prepared")
 
-    monkeypatch.setitem(TARGETS, target, dataclasses.replace(TARGETS[target], max_bytes=10_000,
-                                                             module="no.such.backend.module"))
-    monkeypatch.setattr(sklir.backends, "prepare", no_lowering)
     estimator, _ = fitted("RandomForestClassifier")
     module = sklir.lower(estimator)
+    # before lowering an ensemble counts its thresholds and leaf values at float32 width: a lower
+    # bound of what any strategy stores
+    (op,) = [n.op for n in module.nodes if isinstance(n.op, TreeEnsemble)]
+    least = sklir.backends.constant_bytes(module, "f32")
+    outputs = op.values.shape[1]
+    assert least >= op.least_bytes(4) == 4 * (int(op.internal.sum()) + int((~op.internal).sum()) * outputs)
+    for strategy in STRATEGIES:
+        if strategy != "gemm":  # gemm refuses this forest
+            assert sklir.backends.constant_bytes(sklir.backends.prepare(module, target, strategy)) >= least
+    # a limit just below that bound: refused before any lowering, nothing written
+    monkeypatch.setitem(TARGETS, target, dataclasses.replace(TARGETS[target], max_bytes=least - 1,
+                                                             module="no.such.backend.module"))
+    monkeypatch.setattr(sklir.backends, "prepare", no_lowering)
     with pytest.raises(SklirError, match=f"too large for {target}: its constants take .* MiB"):
         sklir.emit(module, target, tmp_path / f"forest.{target}")
     assert list(tmp_path.iterdir()) == []
-    # the node tables count at the target's float32 width: a lower bound of any lowering's size
-    assert sklir.backends.constant_bytes(module, "f32") < sklir.backends.constant_bytes(module)
 
 
 @cache

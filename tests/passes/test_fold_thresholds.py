@@ -137,3 +137,41 @@ def test_steps_it_cannot_move_through_are_left_alone() -> None:
     leaves, scores = b.apply(op, b.call("cast", z, to=DType.f32))
     b.output("scores", scores)
     assert not PassManager([FoldThresholds()]).run(b.module).modified
+
+
+def test_column_maps_clip_and_a_constant_first_are_followed() -> None:
+    # x (3 columns) -> columns [2, 0, 2] -> 0.5 + v -> clip to [-1, 2] -> trees on columns 0, 1, 2
+    b, x = Builder.new("mapped", 3)
+    v = b.call("gather", b.call("cast", x, to=DType.f64), b.const(np.array([2, 0, 2], np.int64)), axis=1)
+    v = b.call("clip", b.call("add", b.const(np.array([0.5, 0.25, -0.125])), v), min=-1.0, max=2.0)
+    op = forest([0.3, -0.6, 1.9], [0, 1, 2])
+    leaves, scores = b.apply(op, b.call("cast", v, to=DType.f32))
+    b.output("leaves", leaves)
+    b.output("scores", scores)
+    rows = [np.full(3, s, np.float32) for s in (np.nan, np.inf, -np.inf, 0.0)]
+    for column, centre in ((2, -0.2), (0, -0.85), (2, 2.025)):
+        for step in range(-3, 4):
+            row = np.zeros(3, np.float32)
+            row[column] = np.float32(centre)
+            for _ in range(abs(step)):
+                row[column] = np.nextafter(row[column], np.float32(np.inf if step > 0 else -np.inf))
+            rows.append(row)
+    after = assert_same_decisions(b.module, np.array(rows))
+    assert ensemble_of(after).feature.array[[0, 3, 6]].tolist() == [2, 0, 2]
+    assert not PassManager([FoldThresholds()]).run(after).modified  # a second run finds nothing
+
+
+def test_a_threshold_no_input_reaches_is_not_folded() -> None:
+    # clip(min=0.5): every input becomes at least 0.5, so x <= 0.25 holds for none
+    b, x = Builder.new("clipped", 1)
+    v = b.call("clip", b.call("cast", x, to=DType.f64), min=0.5, max=4.0)
+    leaves, scores = b.apply(forest([0.25], [0]), b.call("cast", v, to=DType.f32))
+    b.output("scores", scores)
+    assert not PassManager([FoldThresholds()]).run(b.module).modified
+
+
+def test_an_ensemble_with_categorical_nodes_is_left_alone() -> None:
+    op = forest([0.5], [0])
+    op = type(op)(**{**op.attributes(), "categorical": Tensor([0], DType.i64),
+                     "category_left": Tensor([[True, False]], DType.bool)})
+    assert not PassManager([FoldThresholds()]).run(scaled_forest(np.array([0.0]), np.array([2.0]), op)).modified

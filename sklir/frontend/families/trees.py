@@ -327,11 +327,15 @@ def _category_codes(est: Any, b: Builder, x: Value) -> tuple[Value, int]:
     codes = []
     for column, fitted in zip(columns, categories, strict=True):
         known = fitted[~np.isnan(fitted.astype(np.float64))].astype(np.float64)
+        # a float32 input never equals a category float32 cannot hold (rounded, it could match
+        # one, or two at once): such categories are left out, the others keep their positions
+        exact = known == known.astype(np.float32).astype(np.float64)
         value = b.call("gather", x, b.const(np.array([column], np.int64)), axis=1)  # [N, 1]
-        match = b.call("cast", b.call("compare", value, b.const(known.reshape(1, -1)), predicate="eq"), to=DType.f64)
+        match = b.call("cast", b.call("compare", value, b.const(known[exact].reshape(1, -1)), predicate="eq"),
+                       to=DType.f64)
         # a value equals at most one category: its position + 1, or 0 for none
-        found = b.call("reduce", b.call("mul", match, b.const(np.arange(1.0, len(known) + 1).reshape(1, -1))),
-                       kind="sum", axis=1, keepdims=True)
+        positions = np.arange(1.0, len(known) + 1)[exact].reshape(1, -1)
+        found = b.call("reduce", b.call("mul", match, b.const(positions)), kind="sum", axis=1, keepdims=True)
         codes.append(b.call("sub", found, b.const(1.0)))
     numeric = b.const(np.flatnonzero(~est.is_categorical_).astype(np.int64))
     encoded = b.call("concat", *codes, b.call("gather", x, numeric, axis=1), axis=1)

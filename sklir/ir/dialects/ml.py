@@ -109,8 +109,9 @@ class TreeEnsemble(Op):
         count = categorical.shape[0] if len(categorical.shape) == 1 else -1
         if categorical.dtype is not DType.i64 or count < 0:
             raise IRError(f"tree_ensemble: categorical must be an i64 vector, got {categorical.type}")
-        if sides.dtype is not DType.bool or len(sides.shape) != 2 or sides.shape[0] != count:
-            raise IRError(f"tree_ensemble: category_left must be bool[{count}, categories], got {sides.type}")
+        if sides.dtype is not DType.bool or len(sides.shape) != 2 or sides.shape[0] != count \
+                or (count and sides.shape[1] == 0):
+            raise IRError(f"tree_ensemble: category_left must be bool[{count}, categories >= 1], got {sides.type}")
         ids = categorical.array
         if count and (np.any(np.diff(ids) <= 0) or ids[0] < 0 or ids[-1] >= nodes or not np.all(internal[ids])):
             raise IRError("tree_ensemble: categorical must list internal nodes, ascending, each once")
@@ -119,6 +120,13 @@ class TreeEnsemble(Op):
     def internal(self) -> np.ndarray:
         """Which nodes are internal (a leaf is its own child), as a boolean mask."""
         return np.asarray(self.left.array != np.arange(self.left.shape[0]))
+
+    def least_bytes(self, float_width: int) -> int:
+        """Bytes every lowering stores at least: each internal node's threshold and each leaf's
+        values, floats ``float_width`` bytes wide (what a size check can count before lowering)."""
+        internal = int(self.internal.sum())
+        leaves = self.left.shape[0] - internal
+        return (internal + leaves * self.values.shape[1]) * float_width
 
     @property
     def n_trees(self) -> int:

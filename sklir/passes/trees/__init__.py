@@ -134,10 +134,12 @@ def numeric_splits(b: Builder, op: TreeEnsemble, x: Value) -> tuple[TreeEnsemble
     columns = b.call("select", is_code, looked_up, missing)
     n_columns = x.type.shape[1]
     assert isinstance(n_columns, int)
-    feature, threshold = op.feature.array.copy(), op.threshold.array.copy()
+    feature, threshold, missing_left = op.feature.array.copy(), op.threshold.array.copy(), op.missing_left.array.copy()
     feature[nodes] = n_columns + np.arange(count)
     threshold[nodes] = 0.5
+    missing_left[nodes] = False  # the looked-up columns are never NaN: no copy for NaN needed
     numeric = dataclasses.replace(
         op, feature=Tensor(feature, DType.i64), threshold=Tensor(threshold, op.threshold.dtype),
+        missing_left=Tensor(missing_left, DType.bool),
         categorical=Tensor(np.zeros(0, np.int64), DType.i64), category_left=Tensor(np.zeros((0, 0), bool), DType.bool))
     return numeric, b.call("concat", x, columns, axis=1)
