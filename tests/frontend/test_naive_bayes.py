@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import dataset
 from parity import assert_parity
-from sklearn.naive_bayes import BernoulliNB, ComplementNB, GaussianNB, MultinomialNB
+from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -43,6 +43,34 @@ def test_discrete_on_pixel_counts(model: Any) -> None:
     if getattr(model, "binarize", 0.0) is None:
         X = (X > 4).astype(np.float64)  # BernoulliNB without binarize expects 0/1 features
     assert_parity(model.fit(X, y), X)
+
+
+@pytest.mark.parametrize("model", [CategoricalNB(), CategoricalNB(alpha=0.5, min_categories=20)],
+                         ids=["categorical", "categorical-min-categories"])
+def test_categorical_on_pixel_values(model: Any) -> None:
+    X, y = dataset("digits")  # every pixel a category 0..16
+    assert_parity(model.fit(X, y), X)
+
+
+def test_categorical_reads_the_nearest_category_for_codes_it_never_saw() -> None:
+    # scikit-learn raises for those; the artefact reads the first or last category instead
+    X, y = dataset("iris")
+    codes = np.floor(X * 2)
+    model = CategoricalNB().fit(codes, y)
+    assert_parity(model, codes)
+    beyond = codes.copy()
+    beyond[:, 0] = -3.0
+    beyond[:, 1] = 99.0
+    clamped = codes.copy()
+    clamped[:, 0] = 0.0
+    clamped[:, 1] = model.n_categories_[1] - 1
+    got = sklir.interpret(sklir.lower(model), beyond.astype(np.float32))
+    # rows whose two best classes tie up to rounding may go either way: compare the others
+    jll = np.sort(model.predict_joint_log_proba(clamped), axis=1)
+    clear = jll[:, -1] - jll[:, -2] > 1e-9
+    assert clear.mean() > 0.9
+    np.testing.assert_array_equal(got["label"][clear], model.predict(clamped)[clear])
+    np.testing.assert_allclose(got["probabilities"], model.predict_proba(clamped), rtol=1e-9, atol=1e-12)
 
 
 def test_binary_bernoulli_and_a_pipeline() -> None:

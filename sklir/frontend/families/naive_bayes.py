@@ -13,6 +13,10 @@ value first, so no exponential overflows). They have no ``decision_function``.
 - ComplementNB: ``x @ feature_log_prob.T`` (plus the prior for a single class).
 - BernoulliNB: ``x`` binarised (``x > binarize``) when ``binarize`` is set, then
   ``x @ (log p - log(1 - p)).T + class_log_prior + sum(log(1 - p))``.
+- CategoricalNB: ``class_log_prior + sum_f feature_log_prob[f][:, x_f]``, every feature's table
+  stacked into one so that a single gather reads all of them. scikit-learn converts ``x`` to
+  integers (truncating, as ``cast`` does) and raises for a category it never saw; the artefact
+  cannot raise, so a code below 0 or above the last category reads the nearest one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.naive_bayes import BernoulliNB, ComplementNB, GaussianNB, MultinomialNB
+from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 
 from sklir.frontend.affine import affine
 from sklir.frontend.outputs import labels_from_scores
@@ -75,3 +79,20 @@ def _bernoulli(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     log_p = np.asarray(est.feature_log_prob_, np.float64)
     neg = np.log(1 - np.exp(log_p))
     return _outputs(est, b, _relative_jll(b, x, (log_p - neg).T, est.class_log_prior_ + neg.sum(axis=1)))
+
+
+@lowers(CategoricalNB)
+def _categorical(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    # feature f's table is [categories_f, classes]; each less its mean over the classes (a per-row
+    # constant in the sum, see _relative_jll)
+    tables = [np.asarray(t, np.float64).T for t in est.feature_log_prob_]
+    tables = [t - t.mean(axis=1, keepdims=True) for t in tables]
+    counts = np.array([len(t) for t in tables])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).reshape(1, -1)
+    code = b.call("cast", x, to=DType.i64)
+    code = b.call("maximum", code, b.const(np.zeros((), np.int64)))
+    code = b.call("minimum", code, b.const(counts.reshape(1, -1) - 1))
+    rows = b.call("gather", b.const(np.concatenate(tables)), b.call("add", code, b.const(starts)), axis=0)  # [N, F, K]
+    total = b.call("reduce", rows, kind="sum", axis=1, keepdims=False)
+    prior = np.asarray(est.class_log_prior_, np.float64)
+    return _outputs(est, b, b.call("add", total, b.const(prior - prior.mean())))
