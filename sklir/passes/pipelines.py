@@ -14,6 +14,7 @@ from sklir.passes.cse import CommonSubexpressionElimination
 from sklir.passes.dce import DeadValueElimination
 from sklir.passes.fold_affine import FoldAffine
 from sklir.passes.fold_thresholds import FoldThresholds
+from sklir.passes.lower_kernels import LowerKernels
 from sklir.passes.lower_trees import LowerTrees
 from sklir.passes.manager import Pass, PassManager, PrintAfter, parse_pipeline
 from sklir.passes.precision import ToF32
@@ -37,7 +38,7 @@ def default_pipeline(print_after: PrintAfter | None = None) -> PassManager:
 # known), then high-level ops lowered to core ops, then cleanups. f64 keeps the module as it is.
 PRECISION: dict[str, Callable[[str], list[Pass]]] = {
     "f64": lambda strategy: [],
-    "f32": lambda strategy: [ToF32(), LowerTrees(strategy), *_cleanups()],
+    "f32": lambda strategy: [ToF32(), LowerKernels(), LowerTrees(strategy), *_cleanups()],
 }
 
 

@@ -174,6 +174,32 @@ def _tree_ensemble(b: Builder, x: Value, categorical: bool = False) -> dict[str,
     return {"leaves": leaves, "scores": scores}
 
 
+def _kernel(metric: str, vectors: np.ndarray) -> Callable[[Builder, Value], dict[str, Value]]:
+    """Every metric of ``kernel`` against fixed vectors (one of them a zero row, for cosine)."""
+    from sklir.ir.dialects.ml import Kernel
+
+    def build(b: Builder, x: Value) -> dict[str, Value]:
+        op = Kernel(vectors=Tensor(vectors, DType.f32), metric=metric, gamma=0.3, coef0=0.5, degree=3.0, p=3.0)
+        (out,) = b.apply(op, x)
+        return {"out": out}
+
+    return build
+
+
+KERNEL_VECTORS = np.array([[0.5, -1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0], [-1.5, 0.25, 1.0, -0.5]])
+
+
+def _kernel_cases() -> list[OpCase]:
+    from sklir.ir.dialects.ml import KERNELS
+    from sklir.passes.lower_kernels import DIFFERENCES_MAX
+
+    cases = [OpCase(f"kernel_{metric}", _kernel(metric, KERNEL_VECTORS)) for metric in KERNELS]
+    # beyond DIFFERENCES_MAX the squared distances take the matrix-product expansion
+    many = np.random.default_rng(3).standard_normal((DIFFERENCES_MAX // N_FEATURES + 1, N_FEATURES))
+    cases += [OpCase(f"kernel_{metric}_expanded", _kernel(metric, many)) for metric in ("rbf", "euclidean")]
+    return cases
+
+
 CASES: list[OpCase] = [
     *(_unary_case(name, accepts) for name, (_, accepts, _) in UNARY.items()),
     *(_binary_case(name, accepts) for name, (_, accepts) in BINARY.items()),
@@ -225,6 +251,8 @@ CASES: list[OpCase] = [
     # lowered by lower-trees before a backend sees it: the case runs the lowering on every backend
     OpCase("tree_ensemble", _tree_ensemble, halves),
     OpCase("tree_ensemble_nans", _tree_ensemble, with_nans),
+    # lowered by lower-kernels: every metric, both forms of the squared distances
+    *_kernel_cases(),
     OpCase("tree_ensemble_categorical", lambda b, x: _tree_ensemble(b, x, categorical=True), halves),
     OpCase("tree_ensemble_categorical_nans", lambda b, x: _tree_ensemble(b, x, categorical=True), with_nans),
 ]

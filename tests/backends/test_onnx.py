@@ -13,6 +13,7 @@ op cases in ``op_cases.py``, run here and by every other backend.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from functools import cache
@@ -38,9 +39,14 @@ from sklir.runtimes.onnxrt import prepare_onnx, run_onnx
 
 @cache
 def _as_f64(case: OpCase) -> Module:
-    # every f32 in the text is a type or a constant's type; constants print exactly, so this is
-    # the same module computing in f64
-    return parse(print_module(case.module).replace("f32", "f64"))
+    # every f32 in the text is a type or a constant's type; constants print exactly (a large one
+    # as hex bytes, widened here), so this is the same module computing in f64
+    def widened(match: re.Match[str]) -> str:
+        values = np.frombuffer(bytes.fromhex(match.group(2)), dtype="<f4").astype("<f8")
+        return f"f64[{match.group(1)}] 0x{values.tobytes().hex()}"
+
+    text = re.sub(r"f32\[([^\]]*)\] 0x([0-9a-f]+)", widened, print_module(case.module))
+    return parse(text.replace("f32", "f64"))
 
 
 def _reference(module: Module, X: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""High-level machine-learning ops: a whole tree ensemble as one op.
+"""High-level machine-learning ops: a whole tree ensemble, a kernel against a set of vectors.
 
 These ops say *what* a model computes, in scikit-learn's own terms; no backend emits them. The
 ``lower-trees`` pass rewrites each into core ops (gathers, compares, selects, reductions) by a
@@ -8,6 +8,7 @@ strategy chosen per ensemble, after ``to-f32`` has rounded its thresholds.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -179,4 +180,95 @@ class TreeEnsemble(Op):
         return leaves.astype(np.int64), scores
 
 
-OPS_IN_DIALECT = [TreeEnsemble]
+def _dot(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.asarray(x @ v.T)
+
+
+def _squared_euclidean(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    # scikit-learn's euclidean_distances(squared=True): -2 x.v + |x|^2 + |v|^2, clamped at 0
+    d = -2.0 * (x @ v.T)
+    d += np.einsum("ij,ij->i", x, x)[:, None]
+    d += np.einsum("ij,ij->i", v, v)[None, :]
+    return np.maximum(d, 0.0)
+
+
+def _differences(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.abs(x[:, None, :] - v[None, :, :])
+
+
+def _unit_rows(a: np.ndarray) -> np.ndarray:
+    # scikit-learn's normalize: a row of norm 0 stays 0
+    norm = np.sqrt(np.einsum("ij,ij->i", a, a))
+    return a / np.where(norm == 0.0, 1.0, norm)[:, None]
+
+
+# metric -> its value for x [N, F] against v [M, F], as scikit-learn computes it
+KERNELS: dict[str, Callable[[Kernel, np.ndarray, np.ndarray], np.ndarray]] = {
+    "linear": lambda k, x, v: _dot(x, v),
+    "poly": lambda k, x, v: (k.gamma * _dot(x, v) + k.coef0) ** k.degree,
+    "sigmoid": lambda k, x, v: np.tanh(k.gamma * _dot(x, v) + k.coef0),
+    "rbf": lambda k, x, v: np.exp(-k.gamma * _squared_euclidean(x, v)),
+    "sqeuclidean": lambda k, x, v: _squared_euclidean(x, v),
+    "euclidean": lambda k, x, v: np.sqrt(_squared_euclidean(x, v)),
+    "manhattan": lambda k, x, v: _differences(x, v).sum(axis=2),
+    "chebyshev": lambda k, x, v: _differences(x, v).max(axis=2),
+    "minkowski": lambda k, x, v: (_differences(x, v) ** k.p).sum(axis=2) ** (1.0 / k.p),
+    "cosine": lambda k, x, v: np.clip(1.0 - _unit_rows(x) @ _unit_rows(v).T, 0.0, 2.0),
+}
+
+
+@register_op
+@dataclass(frozen=True)
+class Kernel(Op):
+    """A kernel or a distance between every row of ``x`` (``[N, F]``) and every row of the
+    constant ``vectors`` (``[M, F]``): ``[N, M]``, by ``metric`` (see :data:`KERNELS`):
+
+    - ``linear`` ``x.v``, ``poly`` ``(gamma x.v + coef0)^degree``, ``sigmoid``
+      ``tanh(gamma x.v + coef0)``, ``rbf`` ``exp(-gamma |x - v|^2)``;
+    - ``sqeuclidean`` and ``euclidean`` as scikit-learn computes them
+      (``|x|^2 - 2 x.v + |v|^2``, clamped at 0, then the square root), ``manhattan``,
+      ``chebyshev``, ``minkowski`` (with ``p``) and ``cosine`` (``1 - x.v / (|x| |v|)``, a zero
+      row counting as distance 1, clipped to ``[0, 2]``).
+
+    ``lower-kernels`` rewrites it into core ops: the dot-product kernels as one matrix product.
+    The squared distances (``rbf``, ``sqeuclidean``, ``euclidean``) use the differences
+    ``sum((x - v)^2)`` while ``M * F`` is small (exact: no cancellation, which would cost float32
+    its digits where ``x`` lies near a vector) and the matrix-product expansion beyond (fast,
+    accurate to float32's rounding of ``|x|^2``). ``manhattan``, ``chebyshev`` and ``minkowski``
+    always use the differences.
+
+    ``%1: f64[N,3] = kernel(%0) {vectors = f64[3,2] [...], metric = "rbf", gamma = 0.5, ...}``
+    """
+
+    name: ClassVar[str] = "kernel"
+    arity: ClassVar[int] = 1
+    lowered_by: ClassVar[str | None] = "lower-kernels"
+    vectors: Tensor
+    metric: str
+    gamma: float
+    coef0: float
+    degree: float
+    p: float
+
+    def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
+        self.check_arity(operands)
+        (x,) = operands
+        require_float(self.name, x)
+        if self.metric not in KERNELS:
+            raise IRError(f"kernel: unknown metric {self.metric!r} (known: {', '.join(KERNELS)})")
+        if not self.vectors.dtype.is_float or len(self.vectors.shape) != 2:
+            raise IRError(f"kernel: vectors must be a float [M, F] matrix, got {self.vectors.type}")
+        if x.rank != 2 or x.shape[1] != self.vectors.shape[1]:
+            raise IRError(f"kernel: needs [N, {self.vectors.shape[1]}] rows, got {x}")
+        if self.metric == "minkowski" and not self.p >= 1.0:
+            raise IRError(f"kernel: minkowski needs p >= 1, got {self.p}")
+        return (TensorType(x.dtype, (x.shape[0], self.vectors.shape[0])),)
+
+    def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
+        (x,) = operands
+        with np.errstate(all="ignore"):
+            out = KERNELS[self.metric](self, x, self.vectors.array.astype(x.dtype))
+        return (np.asarray(out).astype(x.dtype, copy=False),)
+
+
+OPS_IN_DIALECT = [TreeEnsemble, Kernel]
