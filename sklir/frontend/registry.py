@@ -29,6 +29,10 @@ T = TypeVar("T")
 # scikit-learn class -> converter; filled by @lowers
 CONVERTERS: dict[type, Converter] = {}
 
+# scikit-learn class -> a check of its hyper-parameters that runs before anything else is read
+# (an SVM with a callable kernel records no n_features_in_: its kernel is the problem to name)
+PRECHECKS: dict[type, Callable[[Any], None]] = {}
+
 # internal output name -> what it holds: a converter may return these beside the contract's outputs
 INTERNALS: dict[str, str] = {
     "leaves": "the leaf each tree reaches for each row, numbered within its tree as apply() numbers it",
@@ -96,13 +100,12 @@ def _linear_kernel_hint(replacement: str) -> Callable[[Any], str | None]:
 def _hint(estimator: Any) -> str | None:
     """What to do instead, for an estimator sklir cannot lower (None when there is no advice)."""
     from sklearn.model_selection._search import BaseSearchCV
-    from sklearn.svm import SVC, SVR
+    from sklearn.svm import SVC
 
     # class (or base class) -> advice; the first match in the estimator's MRO wins
     hints: dict[type, Callable[[Any], str | None]] = {
         BaseSearchCV: _search_cv_hint,
         SVC: _linear_kernel_hint("sklearn.svm.LinearSVC"),
-        SVR: _linear_kernel_hint("sklearn.svm.LinearSVR"),
     }
     cls = next((c for c in type(estimator).__mro__ if c in hints), None)
     return hints[cls](estimator) if cls is not None else None
@@ -275,6 +278,9 @@ def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
         raise SklirError(f"unknown internal output {unknown[0]!r} (known: {', '.join(INTERNALS)})")
     fn = converter_for(estimator)
     check_fitted(estimator)
+    precheck = PRECHECKS.get(type(estimator))
+    if precheck is not None:
+        precheck(estimator)
     n_features = getattr(estimator, "n_features_in_", None)
     if n_features is None:
         raise UnsupportedEstimatorError(f"{type(estimator).__name__} does not record n_features_in_; "
