@@ -1,4 +1,4 @@
-"""Parity of the kernel SVMs that need no vote (issue 7): SVR, NuSVR and OneClassSVM.
+"""Parity of the SVMs that need no vote (issue 7): SVR, NuSVR, OneClassSVM and SGDOneClassSVM.
 
 Every kernel (linear, poly, rbf, sigmoid) on standardised real data; labels identical and
 values within 1e-5 of their scale (the harness's default) under the interpreter, LiteRT and
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import standardised
 from parity import assert_parity
+from sklearn.linear_model import SGDOneClassSVM
 from sklearn.svm import SVR, NuSVR, OneClassSVM
 
 import sklir
@@ -31,6 +32,8 @@ DETECTORS = {
     "linear": lambda: OneClassSVM(kernel="linear", nu=0.2),
     "poly": lambda: OneClassSVM(kernel="poly", degree=3, gamma=0.01),
     "sigmoid": lambda: OneClassSVM(kernel="sigmoid", gamma=0.001, nu=0.3),
+    "sgd": lambda: SGDOneClassSVM(nu=0.2, random_state=0),
+    "sgd-averaged": lambda: SGDOneClassSVM(nu=0.1, average=True, random_state=0),
 }
 
 

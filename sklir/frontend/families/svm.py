@@ -1,12 +1,13 @@
-"""Kernel SVMs that need no vote: SVR, NuSVR and OneClassSVM (issue 7).
+"""SVMs that need no vote: SVR, NuSVR, OneClassSVM and SGDOneClassSVM (issue 7).
 
-Each is libsvm's decision value ``sum_i dual_coef_i K(x, sv_i) + intercept`` over the support
-vectors, ``K`` one :class:`~sklir.ir.dialects.ml.Kernel` (poly, rbf or sigmoid with the fitted
-``_gamma``, ``coef0`` and ``degree``; a linear kernel folds into one weight vector, since the
-sum over support vectors cancels and float32 would lose its digits). SVR and NuSVR predict that value. OneClassSVM's
-``decision_function`` is that value, ``score_samples`` the value less the intercept, and
-``predict`` libsvm's ``1 if value > 0 else -1``. A precomputed or callable kernel has no vectors
-to store and is refused by name.
+The kernel ones are libsvm's decision value ``sum_i dual_coef_i K(x, sv_i) + intercept`` over
+the support vectors, ``K`` one :class:`~sklir.ir.dialects.ml.Kernel` (poly, rbf or sigmoid with
+the fitted ``_gamma``, ``coef0`` and ``degree``; a linear kernel folds into one weight vector,
+since the sum over support vectors cancels and float32 would lose its digits). SVR and NuSVR
+predict that value. OneClassSVM's ``decision_function`` is that value, ``score_samples`` the
+value less the intercept, and ``predict`` libsvm's ``1 if value > 0 else -1``. A precomputed or
+callable kernel has no vectors to store and is refused by name. SGDOneClassSVM is linear:
+``decision = x @ coef - offset``, ``score = decision + offset``, ``1 if decision >= 0 else -1``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model import SGDOneClassSVM
 from sklearn.svm import SVR, NuSVR, OneClassSVM
 
 from sklir.frontend.affine import affine
@@ -57,5 +59,18 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 def _one_class(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     decision = _decision(est, b, x)
     inlier = b.call("compare", decision, b.const(0.0), predicate="gt")
-    label = b.call("select", inlier, b.const(np.array(1, np.int64)), b.const(np.array(-1, np.int64)))
-    return {"label": label, "decision": decision, "score": _decision(est, b, x, with_intercept=False)}
+    return {"label": _outlier_labels(b, inlier), "decision": decision,
+            "score": _decision(est, b, x, with_intercept=False)}
+
+
+def _outlier_labels(b: Builder, inlier: Value) -> Value:
+    return b.call("select", inlier, b.const(np.array(1, np.int64)), b.const(np.array(-1, np.int64)))
+
+
+@lowers(SGDOneClassSVM)
+def _sgd_one_class(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    offset = float(np.asarray(est.offset_).ravel()[0])
+    decision = b.call("squeeze", affine(b, x, np.asarray(est.coef_, np.float64).reshape(-1, 1), -offset), axis=1)
+    inlier = b.call("compare", decision, b.const(0.0), predicate="ge")
+    return {"label": _outlier_labels(b, inlier), "decision": decision,
+            "score": b.call("add", decision, b.const(offset))}
