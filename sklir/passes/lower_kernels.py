@@ -21,7 +21,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Module, Node, Value
 from sklir.ir.dialects.ml import Kernel
 from sklir.passes.manager import Pass, PassResult, register_pass
-from sklir.passes.rewrite import rebuild
+from sklir.passes.rewrite import expand_ops
 
 # the differences form's [N, M, F] intermediate stays this small per row (16 KiB in float32)
 DIFFERENCES_MAX = 1 << 12
@@ -90,15 +90,8 @@ class LowerKernels(Pass):
     name: ClassVar[str] = "lower-kernels"
 
     def run(self, module: Module) -> PassResult:
-        nodes: list[Node] = []
-        subst: dict[Value, Value] = {}
-        changed = False
-        for node in module.nodes:
-            if not isinstance(node.op, Kernel):
-                nodes.append(node)
-                continue
-            scratch = Builder(Module("scratch", []))
-            subst[node.results[0]] = LOWERINGS[node.op.metric](scratch, node.op, node.operands[0])
-            nodes.extend(scratch.module.nodes)
-            changed = True
-        return PassResult(rebuild(module, nodes, subst) if changed else module, changed)
+        def lower(b: Builder, node: Node) -> tuple[Value]:
+            assert isinstance(node.op, Kernel)
+            return (LOWERINGS[node.op.metric](b, node.op, node.operands[0]),)
+
+        return expand_ops(module, Kernel, lower)

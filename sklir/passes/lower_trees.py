@@ -18,7 +18,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Module, Node, Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.passes.manager import Pass, PassResult, register_pass
-from sklir.passes.rewrite import rebuild
+from sklir.passes.rewrite import expand_ops
 from sklir.passes.trees import Strategy, bounded_input, gemm, numeric_splits, perfect, traversal
 
 # strategy name -> lowering
@@ -61,18 +61,10 @@ class LowerTrees(Pass):
                              f"(known: auto, {', '.join(STRATEGIES)})")
 
     def run(self, module: Module) -> PassResult:
-        nodes: list[Node] = []
-        subst: dict[Value, Value] = {}
-        changed = False
-        for node in module.nodes:
-            if not isinstance(node.op, TreeEnsemble):
-                nodes.append(node)
-                continue
-            scratch = Builder(Module("scratch", []))
-            op, x = numeric_splits(scratch, node.op, node.operands[0])
+        def lower(b: Builder, node: Node) -> tuple[Value, Value]:
+            assert isinstance(node.op, TreeEnsemble)
+            op, x = numeric_splits(b, node.op, node.operands[0])
             name = choose(op) if self.strategy == "auto" else self.strategy
-            leaves, scores = STRATEGIES[name](scratch, op, bounded_input(scratch, op, x))
-            nodes.extend(scratch.module.nodes)
-            subst.update(zip(node.results, (leaves, scores), strict=True))
-            changed = True
-        return PassResult(rebuild(module, nodes, subst) if changed else module, changed)
+            return STRATEGIES[name](b, op, bounded_input(b, op, x))
+
+        return expand_ops(module, TreeEnsemble, lower)

@@ -1,4 +1,5 @@
-"""Helpers every pass shares: rebuilding a module with values substituted, and use counts.
+"""Helpers every pass shares: rebuilding a module with values substituted, use counts, and
+expanding every high-level op of a kind into core ops (:func:`expand_ops`).
 
 Passes never mutate the module they are given: they build a new node list and call
 :func:`rebuild`, so a caller holding the module from before a pass (a test comparing the
@@ -8,9 +9,11 @@ between the old and the new module; they are never mutated either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from sklir.ir.core import Module, Node, Value
+from sklir.ir.builder import Builder
+from sklir.ir.core import Module, Node, Op, Value
+from sklir.passes.manager import PassResult
 
 
 def resolve(subst: Mapping[Value, Value], value: Value) -> Value:
@@ -37,3 +40,22 @@ def use_counts(module: Module) -> dict[Value, int]:
     for v in module.outputs.values():
         counts[v] = counts.get(v, 0) + 1
     return counts
+
+
+def expand_ops(module: Module, op_class: type[Op], lowering: Callable[[Builder, Node], Sequence[Value]]) -> PassResult:
+    """Replace every node whose op is an ``op_class`` by the core ops ``lowering(b, node)``
+    appends to a scratch builder, its results by the values it returns (one per result): the
+    loop every pass that lowers a high-level op shares."""
+    nodes: list[Node] = []
+    subst: dict[Value, Value] = {}
+    changed = False
+    for node in module.nodes:
+        if not isinstance(node.op, op_class):
+            nodes.append(node)
+            continue
+        scratch = Builder(Module("scratch", []))
+        results = lowering(scratch, node)
+        nodes.extend(scratch.module.nodes)
+        subst.update(zip(node.results, results, strict=True))
+        changed = True
+    return PassResult(rebuild(module, nodes, subst) if changed else module, changed)
