@@ -34,6 +34,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "transformer": {"transform": "transform"},
     # outlier detectors: predict gives -1 (outlier) or 1, score_samples the raw score
     "outlier": {"label": "predict", "decision": "decision_function", "score": "score_samples"},
+    # clusterers: predict gives the cluster of each row; transform where the class has it
+    "clusterer": {"label": "predict", "transform": "transform"},
 }
 
 
@@ -60,20 +62,23 @@ def output_rank(name: str) -> tuple[int, str]:
 
 
 def estimator_kind(estimator: Any) -> str | None:
-    """``classifier``, ``regressor``, ``outlier`` or ``transformer`` for an estimator or an estimator class."""
+    """``classifier``, ``regressor``, ``outlier``, ``clusterer`` or ``transformer`` for an
+    estimator or an estimator class (a clusterer that also transforms, KMeans, is a clusterer)."""
     from sklearn.base import (
         ClassifierMixin,
+        ClusterMixin,
         OutlierMixin,
         RegressorMixin,
         TransformerMixin,
         is_classifier,
+        is_clusterer,
         is_outlier_detector,
         is_regressor,
     )
 
     if isinstance(estimator, type):
         mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
-                  "transformer": TransformerMixin}
+                  "clusterer": ClusterMixin, "transformer": TransformerMixin}
         return next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
     if is_classifier(estimator):
         return "classifier"
@@ -81,6 +86,8 @@ def estimator_kind(estimator: Any) -> str | None:
         return "regressor"
     if is_outlier_detector(estimator):
         return "outlier"
+    if is_clusterer(estimator):
+        return "clusterer"
     return "transformer" if hasattr(estimator, "transform") else None
 
 
