@@ -36,6 +36,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "outlier": {"label": "predict", "decision": "decision_function", "score": "score_samples"},
     # clusterers: predict gives the cluster of each row; transform where the class has it
     "clusterer": {"label": "predict", "transform": "transform"},
+    # density estimators (mixtures): the component of each row, its probabilities, score_samples
+    "density": {"label": "predict", "probabilities": "predict_proba", "score": "score_samples"},
 }
 
 
@@ -62,11 +64,12 @@ def output_rank(name: str) -> tuple[int, str]:
 
 
 def estimator_kind(estimator: Any) -> str | None:
-    """``classifier``, ``regressor``, ``outlier``, ``clusterer`` or ``transformer`` for an
+    """``classifier``, ``regressor``, ``outlier``, ``clusterer``, ``density`` or ``transformer`` for an
     estimator or an estimator class (a clusterer that also transforms, KMeans, is a clusterer)."""
     from sklearn.base import (
         ClassifierMixin,
         ClusterMixin,
+        DensityMixin,
         OutlierMixin,
         RegressorMixin,
         TransformerMixin,
@@ -78,7 +81,7 @@ def estimator_kind(estimator: Any) -> str | None:
 
     if isinstance(estimator, type):
         mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
-                  "clusterer": ClusterMixin, "transformer": TransformerMixin}
+                  "clusterer": ClusterMixin, "density": DensityMixin, "transformer": TransformerMixin}
         return next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
     if is_classifier(estimator):
         return "classifier"
@@ -88,6 +91,8 @@ def estimator_kind(estimator: Any) -> str | None:
         return "outlier"
     if is_clusterer(estimator):
         return "clusterer"
+    if isinstance(estimator, DensityMixin):
+        return "density"
     return "transformer" if hasattr(estimator, "transform") else None
 
 
