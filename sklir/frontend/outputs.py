@@ -43,3 +43,15 @@ def binary_probabilities(b: Builder, p1: Value) -> Value:
     p1 = b.call("expand_dims", p1, axis=1)
     one = b.const(np.ones((), dtype=np.float64))
     return b.call("concat", b.call("sub", one, p1), p1, axis=1)
+
+
+def class_difference(b: Builder, scores: Value) -> Value:
+    """``scores[:, 1] - scores[:, 0]``: a two-class model's decision from its ``[N, 2]`` class scores."""
+    first, second = (b.call("squeeze", b.call("gather", scores, b.const(np.array([k], np.int64)), axis=1), axis=1)
+                     for k in (0, 1))
+    return b.call("sub", second, first)
+
+
+def outlier_labels(b: Builder, inlier: Value) -> Value:
+    """An outlier detector's ``label``: 1 where ``inlier``, -1 elsewhere."""
+    return b.call("select", inlier, b.const(np.array(1, np.int64)), b.const(np.array(-1, np.int64)))

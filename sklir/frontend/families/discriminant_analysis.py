@@ -23,8 +23,13 @@ from typing import Any
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 
-from sklir.frontend.affine import affine, columnwise
-from sklir.frontend.outputs import binary_probabilities, labels_from_binary_decision, labels_from_scores
+from sklir.frontend.affine import affine, centred_affine, columnwise
+from sklir.frontend.outputs import (
+    binary_probabilities,
+    class_difference,
+    labels_from_binary_decision,
+    labels_from_scores,
+)
 from sklir.frontend.registry import lowers, refuse, transforms_as
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -49,9 +54,8 @@ def _lda(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         decision = b.call("squeeze", scores, axis=1)
         return {"label": labels_from_binary_decision(b, decision, est.classes_), "decision": decision,
                 "probabilities": binary_probabilities(b, b.call("sigmoid", decision))}
-    centred = affine(b, x, coef - coef.mean(axis=1, keepdims=True), intercept - intercept.mean())
     return {"label": labels_from_scores(b, scores, est.classes_), "decision": scores,
-            "probabilities": b.call("softmax", centred, axis=1)}
+            "probabilities": b.call("softmax", centred_affine(b, x, coef, intercept), axis=1)}
 
 
 @lowers(QuadraticDiscriminantAnalysis)
@@ -65,10 +69,5 @@ def _qda(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     scores = b.call("add", b.call("mul", b.call("add", norm2, b.const(u)), b.const(-0.5)),
                     b.const(np.log(est.priors_)))
     outputs = {"label": labels_from_scores(b, scores, est.classes_), "probabilities": b.call("softmax", scores, axis=1)}
-    if len(est.classes_) == 2:
-        first, second = (b.call("squeeze", b.call("gather", scores, b.const(np.array([k], np.int64)), axis=1), axis=1)
-                         for k in (0, 1))
-        outputs["decision"] = b.call("sub", second, first)
-    else:
-        outputs["decision"] = scores
+    outputs["decision"] = class_difference(b, scores) if len(est.classes_) == 2 else scores
     return outputs

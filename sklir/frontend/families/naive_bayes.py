@@ -9,7 +9,8 @@ value first, so no exponential overflows). They have no ``decision_function``.
   that form (``[N, classes, features]`` differences) rather than expanded into matrix products,
   whose cancellation would lose float32 digits when ``x`` lies far from the means.
 - MultinomialNB: ``x @ feature_log_prob.T + class_log_prior``, less a per-row constant (see
-  :func:`_relative_jll`).
+  :func:`~sklir.frontend.affine.centred_affine`: on digits' counts the plain sums, near 1500 in
+  magnitude, lose about 1e-4).
 - ComplementNB: ``x @ feature_log_prob.T`` (plus the prior for a single class).
 - BernoulliNB: ``x`` binarised (``x > binarize``) when ``binarize`` is set, then
   ``x @ (log p - log(1 - p)).T + class_log_prior + sum(log(1 - p))``.
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 
-from sklir.frontend.affine import affine
+from sklir.frontend.affine import centred_affine
 from sklir.frontend.outputs import labels_from_scores
 from sklir.frontend.registry import lowers
 from sklir.ir.builder import Builder
@@ -36,17 +37,6 @@ from sklir.ir.types import DType
 
 def _outputs(est: Any, b: Builder, jll: Value) -> dict[str, Value]:
     return {"label": labels_from_scores(b, jll, est.classes_), "probabilities": b.call("softmax", jll, axis=1)}
-
-
-def _relative_jll(b: Builder, x: Value, weights: np.ndarray, bias: Any) -> Value:
-    """``x @ weights + bias`` less a per-row constant: each feature's weights less their mean over
-    the classes (``weights`` is ``[features, classes]``). The argmax and the softmax, all the
-    artefact exposes, do not change, but the float32 sums are of terms several times smaller than
-    the log probabilities themselves (on digits' counts, sums near 1500 in magnitude would lose
-    about 1e-4 to float32 rounding)."""
-    weights = np.asarray(weights, np.float64)
-    bias = np.zeros(weights.shape[1]) if bias is None else np.asarray(bias, np.float64)
-    return affine(b, x, weights - weights.mean(axis=1, keepdims=True), bias - bias.mean())
 
 
 @lowers(GaussianNB)
@@ -63,13 +53,13 @@ def _gaussian(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 
 @lowers(MultinomialNB)
 def _multinomial(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    return _outputs(est, b, _relative_jll(b, x, np.asarray(est.feature_log_prob_).T, est.class_log_prior_))
+    return _outputs(est, b, centred_affine(b, x, np.asarray(est.feature_log_prob_).T, est.class_log_prior_))
 
 
 @lowers(ComplementNB)
 def _complement(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     prior = est.class_log_prior_ if len(est.classes_) == 1 else None
-    return _outputs(est, b, _relative_jll(b, x, np.asarray(est.feature_log_prob_).T, prior))
+    return _outputs(est, b, centred_affine(b, x, np.asarray(est.feature_log_prob_).T, prior))
 
 
 @lowers(BernoulliNB)
@@ -78,13 +68,13 @@ def _bernoulli(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         x = b.call("cast", b.call("compare", x, b.const(float(est.binarize)), predicate="gt"), to=DType.f64)
     log_p = np.asarray(est.feature_log_prob_, np.float64)
     neg = np.log(1 - np.exp(log_p))
-    return _outputs(est, b, _relative_jll(b, x, (log_p - neg).T, est.class_log_prior_ + neg.sum(axis=1)))
+    return _outputs(est, b, centred_affine(b, x, (log_p - neg).T, est.class_log_prior_ + neg.sum(axis=1)))
 
 
 @lowers(CategoricalNB)
 def _categorical(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     # feature f's table is [categories_f, classes]; each less its mean over the classes (a per-row
-    # constant in the sum, see _relative_jll)
+    # constant in the sum, as centred_affine does)
     tables = [np.asarray(t, np.float64).T for t in est.feature_log_prob_]
     tables = [t - t.mean(axis=1, keepdims=True) for t in tables]
     counts = np.array([len(t) for t in tables])

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from sklearn.neighbors import NearestCentroid
 
-from sklir.frontend.affine import affine, columnwise
+from sklir.frontend.affine import centred_affine, columnwise
 from sklir.frontend.kernels import kernel
-from sklir.frontend.outputs import labels_from_scores
+from sklir.frontend.outputs import class_difference, labels_from_scores
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -42,16 +42,9 @@ def _nearest_centroid(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         # the softmax reads the scores less per-row constants (-|x'|^2 and 2 x'.mean(c)): a linear
         # map of the centroids centred over the classes. On digits the scores reach 2500 and their
         # float32 sums round by 4e-4; the linear map's terms are far smaller
-        centred = centroids - centroids.mean(axis=0)
         bias = -np.einsum("ij,ij->i", centroids, centroids) + 2.0 * np.log(priors)
-        linear = affine(b, scaled, 2.0 * centred.T, bias - bias.mean())
-        outputs["probabilities"] = b.call("softmax", linear, axis=1)
-        if len(classes) == 2:
-            first, second = (b.call("squeeze", b.call("gather", scores, b.const(np.array([k], np.int64)), axis=1),
-                                    axis=1) for k in (0, 1))
-            outputs["decision"] = b.call("sub", second, first)
-        else:
-            outputs["decision"] = scores
+        outputs["probabilities"] = b.call("softmax", centred_affine(b, scaled, 2.0 * centroids.T, bias), axis=1)
+        outputs["decision"] = class_difference(b, scores) if len(classes) == 2 else scores
     if np.isclose(priors, 1 / len(classes)).all() or scores is None:
         distances = kernel(b, x, est.centroids_, "sqeuclidean" if est.metric == "euclidean" else "manhattan")
         outputs["label"] = labels_from_scores(b, b.call("neg", distances), classes)  # first nearest

@@ -20,6 +20,7 @@ from sklearn.svm import SVR, NuSVR, OneClassSVM
 
 from sklir.frontend.affine import affine
 from sklir.frontend.kernels import kernel
+from sklir.frontend.outputs import outlier_labels
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -59,12 +60,8 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 def _one_class(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     decision = _decision(est, b, x)
     inlier = b.call("compare", decision, b.const(0.0), predicate="gt")
-    return {"label": _outlier_labels(b, inlier), "decision": decision,
+    return {"label": outlier_labels(b, inlier), "decision": decision,
             "score": _decision(est, b, x, with_intercept=False)}
-
-
-def _outlier_labels(b: Builder, inlier: Value) -> Value:
-    return b.call("select", inlier, b.const(np.array(1, np.int64)), b.const(np.array(-1, np.int64)))
 
 
 @lowers(SGDOneClassSVM)
@@ -72,5 +69,5 @@ def _sgd_one_class(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     offset = float(np.asarray(est.offset_).ravel()[0])
     decision = b.call("squeeze", affine(b, x, np.asarray(est.coef_, np.float64).reshape(-1, 1), -offset), axis=1)
     inlier = b.call("compare", decision, b.const(0.0), predicate="ge")
-    return {"label": _outlier_labels(b, inlier), "decision": decision,
+    return {"label": outlier_labels(b, inlier), "decision": decision,
             "score": b.call("add", decision, b.const(offset))}

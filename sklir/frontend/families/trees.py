@@ -33,9 +33,11 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTre
 
 from sklir.frontend.outputs import (
     binary_probabilities,
+    class_difference,
     labels_from_binary_decision,
     labels_from_index,
     labels_from_scores,
+    outlier_labels,
 )
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
@@ -238,8 +240,7 @@ def _isolation_forest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         ratio = b.call("div", total, b.const(denominator))
     score = b.call("neg", b.call("pow", b.const(2.0), b.call("neg", ratio)))
     decision = b.call("sub", score, b.const(float(est.offset_)))
-    outlier = b.call("compare", decision, b.const(0.0), predicate="lt")
-    label = b.call("select", outlier, b.const(np.array(-1, np.int64)), b.const(np.array(1, np.int64)))
+    label = outlier_labels(b, b.call("compare", decision, b.const(0.0), predicate="ge"))  # -1 below 0
     return {"label": label, "score": score, "decision": decision, "leaves": applied(b, leaves, op)}
 
 
@@ -262,9 +263,7 @@ def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         return {"label": labels_from_scores(b, pred, est.classes_),
                 "probabilities": b.call("softmax", b.call("div", pred, b.const(float(k - 1))), axis=1),
                 "decision": pred, "leaves": applied(b, leaves, op)}
-    f0 = b.call("squeeze", b.call("gather", pred, b.const(np.array([0], np.int64)), axis=1), axis=1)
-    f1 = b.call("squeeze", b.call("gather", pred, b.const(np.array([1], np.int64)), axis=1), axis=1)
-    decision = b.call("sub", f1, f0)
+    decision = class_difference(b, pred)
     half = b.call("div", b.call("expand_dims", decision, axis=1), b.const(2.0))
     return {"label": labels_from_binary_decision(b, decision, est.classes_),
             "probabilities": b.call("softmax", b.call("concat", b.call("neg", half), half, axis=1), axis=1),
