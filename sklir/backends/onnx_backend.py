@@ -93,9 +93,14 @@ class Graph:
 
     def op(self, op_type: str, *inputs: str, **attributes: Any) -> str:
         """Append a single-output node; return its output name (an input ``""`` is an omitted optional one)."""
-        out = self.fresh()
-        self.nodes.append(_PendingNode(op_type, list(inputs), [out], attributes))
+        (out,) = self.multi(op_type, 1, *inputs, **attributes)
         return out
+
+    def multi(self, op_type: str, results: int, *inputs: str, **attributes: Any) -> tuple[str, ...]:
+        """Append a node with ``results`` outputs (TopK's values and indices); return their names."""
+        outs = tuple(self.fresh() for _ in range(results))
+        self.nodes.append(_PendingNode(op_type, list(inputs), list(outs), attributes))
+        return outs
 
     def cast(self, name: str, to: DType) -> str:
         """``name`` converted to ``to``."""
@@ -121,8 +126,9 @@ class Graph:
                 for i, n in enumerate(self.nodes)]
 
 
-# An emitter appends the nodes computing one IR node and returns the name of its result.
-Emitter = Callable[[Graph, Node, list[str]], str]
+# An emitter appends the nodes computing one IR node and returns the name of its result, or the
+# names of its results in order for an op with several (top_k).
+Emitter = Callable[[Graph, Node, list[str]], str | tuple[str, ...]]
 
 
 def _dtype(node: Node, i: int = 0) -> DType:
@@ -321,6 +327,12 @@ def _reduce(g: Graph, node: Node, args: list[str]) -> str:
     return out
 
 
+def _top_k(g: Graph, node: Node, args: list[str]) -> tuple[str, ...]:
+    op: linalg.TopK = node.op  # type: ignore[assignment]
+    # sorted, equal values lower index first (the operator's stated tie rule)
+    return g.multi("TopK", 2, args[0], g.const([op.k], DType.i64), axis=-1, largest=int(op.largest), sorted=1)
+
+
 def _attr_op(op_type: str, **fixed: Any) -> Emitter:
     """An emitter for an op whose IR attribute ``axis`` maps onto the ONNX attribute ``axis``."""
     return lambda g, node, args: g.op(op_type, *args, axis=node.op.axis, **fixed)  # type: ignore[attr-defined]
@@ -350,6 +362,7 @@ EMITTERS: dict[type[Op], Emitter] = {
     linalg.Softmax: _attr_op("Softmax"),
     # keepdims=0 and the default select_last_index=0: numpy's first index on ties
     linalg.ArgMax: _attr_op("ArgMax", keepdims=0),
+    linalg.TopK: _top_k,
     linalg.Reduce: _reduce,
 }
 
@@ -365,8 +378,11 @@ def _emit_node(g: Graph, node: Node, names: dict[Value, str]) -> None:
     emitter = EMITTERS.get(type(node.op))
     if emitter is None:
         raise _fail(node, "no ONNX emitter for this op")
-    result = emitter(g, node, [names[v] for v in node.operands])
-    names[node.result] = result
+    emitted = emitter(g, node, [names[v] for v in node.operands])
+    results = (emitted,) if isinstance(emitted, str) else emitted
+    if len(results) != len(node.results):
+        raise _fail(node, f"the emitter produced {len(results)} result(s) for {len(node.results)}")
+    names.update(zip(node.results, results, strict=True))
 
 
 def build_model(module: Module) -> onnx.ModelProto:

@@ -201,6 +201,13 @@ def _argmax(op: linalg.ArgMax, x: tf.Tensor) -> tuple[tf.Tensor]:
     return (tf.math.argmax(x, axis=op.axis, output_type=tf.int64),)
 
 
+def _top_k(op: linalg.TopK, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    # TOPK_V2 selects the largest, equal values lower index first; the smallest are the largest
+    # of the negation (exact), with the same tie order
+    values, indices = tf.math.top_k(x if op.largest else -x, k=op.k, sorted=True)
+    return (values if op.largest else -values), tf.cast(indices, tf.int64)
+
+
 # reductions whose TFLite kernels skip NaN where numpy's return it
 NAN_SKIPPING_REDUCTIONS = frozenset({"max", "min"})
 
@@ -232,6 +239,7 @@ EMITTERS: dict[type[Op], Emitter] = {
     linalg.MatMul: _matmul,
     linalg.Softmax: _softmax,
     linalg.ArgMax: _argmax,
+    linalg.TopK: _top_k,
     linalg.Reduce: _reduce,
 }
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from sklir.ir import Builder, DType, Module, Tensor, Value, verify
 from sklir.ir.dialects.arith import BINARY, COMPARE_PREDICATES, UNARY
-from sklir.ir.dialects.linalg import REDUCTIONS
+from sklir.ir.dialects.linalg import REDUCTIONS, TopK
 
 N_FEATURES = 4
 Inputs = Callable[[np.random.Generator, int], np.ndarray]
@@ -46,6 +46,11 @@ def with_nans(rng: np.random.Generator, batch: int) -> np.ndarray:
 def halves(rng: np.random.Generator, batch: int) -> np.ndarray:
     """Multiples of 0.25 in [-4, 4], so rounding sees exact halves and compares see ties."""
     return (rng.integers(-16, 17, size=(batch, N_FEATURES)) / 4).astype(np.float32)
+
+
+def coarse(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Integers in [-1, 1]: most rows hold equal elements, so orderings see ties."""
+    return rng.integers(-1, 2, size=(batch, N_FEATURES)).astype(np.float32)
 
 
 def specials(rng: np.random.Generator, batch: int) -> np.ndarray:
@@ -240,6 +245,10 @@ CASES: list[OpCase] = [
     OpCase("matmul", lambda b, x: {"out": b.call("matmul", x, f32(b, np.arange(12.0).reshape(4, 3) / 7))}),
     OpCase("softmax", lambda b, x: {"out": b.call("softmax", x, axis=1)}),
     OpCase("argmax", lambda b, x: {"out": b.call("argmax", x, axis=1)}, halves),
+    # ties (halves) must come lower index first, for the largest and the smallest
+    *(OpCase(f"top_k_{'largest' if largest else 'smallest'}", lambda b, x, largest=largest: dict(zip(
+        ("values", "indices"), b.apply(TopK(k=3, largest=largest), x), strict=True)), coarse)
+      for largest in (True, False)),
     *(_reduce_case(kind, keepdims) for kind in REDUCTIONS for keepdims in (False, True)),
     # NaN propagates (rows with some, rows all NaN), and +inf + -inf is NaN in sum and mean
     *(_reduce_case(kind, False, specials, "_specials") for kind in REDUCTIONS),

@@ -1,4 +1,4 @@
-"""Linear algebra and reductions: matmul, softmax, argmax and axis reductions."""
+"""Linear algebra and reductions: matmul, softmax, argmax, top-k and axis reductions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from sklir.errors import IRError
 from sklir.ir.core import Op, register_op
 from sklir.ir.dialects._checks import normalize_axis, require_float, same_dtype
-from sklir.ir.types import DType, TensorType
+from sklir.ir.types import Batch, DType, TensorType
 
 
 @register_op
@@ -88,6 +88,43 @@ class ArgMax(Op):
         return (np.argmax(operands[0], axis=self.axis).astype(np.int64),)
 
 
+@register_op
+@dataclass(frozen=True)
+class TopK(Op):
+    """The ``k`` largest (or, with ``largest = false``, smallest) elements along the last axis, in
+    order, and their indices (i64). Equal elements come lower index first, which is
+    scikit-learn's neighbour order; both are numpy's stable ``argsort``. The operand must hold no
+    NaN (where NaN sorts differs between runtimes): lowerings feed it distances of finite inputs.
+
+    ``%1: f32[N,3], %2: i64[N,3] = top_k(%0) {k = 3, largest = false}`` where ``%0: f32[N,10]``.
+    """
+
+    name: ClassVar[str] = "top_k"
+    arity: ClassVar[int] = 1
+    k: int
+    largest: bool
+
+    def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
+        self.check_arity(operands)
+        (a,) = operands
+        if not a.dtype.is_number or a.rank == 0:
+            raise IRError(f"top_k: needs a numeric operand of rank >= 1, got {a}")
+        last = a.shape[-1]
+        if isinstance(last, Batch):
+            raise IRError(f"top_k: cannot select along the batch dimension of {a}")
+        if not 1 <= self.k <= last:
+            raise IRError(f"top_k: k = {self.k} must lie in [1, {last}] for {a}")
+        shape = a.shape[:-1] + (self.k,)
+        return (a.with_shape(shape), TensorType(DType.i64, shape))
+
+    def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
+        (a,) = operands
+        # stable sort of the negation keeps equal elements in index order for the largest too
+        # (negating is exact; -0.0 and 0.0 compare equal either way)
+        order = np.argsort(-a if self.largest else a, axis=-1, kind="stable")[..., :self.k]
+        return np.take_along_axis(a, order, axis=-1), order.astype(np.int64)
+
+
 REDUCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "sum": np.sum, "max": np.max, "min": np.min, "mean": np.mean,
 }
@@ -128,4 +165,4 @@ class Reduce(Op):
         return (np.asarray(out).astype(a.dtype, copy=False),)
 
 
-OPS_IN_DIALECT = [MatMul, Softmax, ArgMax, Reduce]
+OPS_IN_DIALECT = [MatMul, Softmax, ArgMax, TopK, Reduce]
