@@ -16,6 +16,7 @@ from sklir.passes.fold_affine import FoldAffine
 from sklir.passes.fold_thresholds import FoldThresholds
 from sklir.passes.lower_kernels import LowerKernels
 from sklir.passes.lower_trees import LowerTrees
+from sklir.passes.lower_votes import LowerVotes
 from sklir.passes.manager import Pass, PassManager, PrintAfter, parse_pipeline
 from sklir.passes.precision import ToF32
 
@@ -38,7 +39,7 @@ def default_pipeline(print_after: PrintAfter | None = None) -> PassManager:
 # known), then high-level ops lowered to core ops, then cleanups. f64 keeps the module as it is.
 PRECISION: dict[str, Callable[[str], list[Pass]]] = {
     "f64": lambda strategy: [],
-    "f32": lambda strategy: [ToF32(), LowerKernels(), LowerTrees(strategy), *_cleanups()],
+    "f32": lambda strategy: [ToF32(), LowerKernels(), LowerVotes(), LowerTrees(strategy), *_cleanups()],
 }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from sklir.ir import Builder, DType, Module, Tensor, Value, verify
 from sklir.ir.dialects.arith import BINARY, COMPARE_PREDICATES, UNARY
 from sklir.ir.dialects.linalg import REDUCTIONS, TopK
+from sklir.ir.dialects.ml import Vote
 
 N_FEATURES = 4
 Inputs = Callable[[np.random.Generator, int], np.ndarray]
@@ -260,6 +261,9 @@ CASES: list[OpCase] = [
     # lowered by lower-trees before a backend sees it: the case runs the lowering on every backend
     OpCase("tree_ensemble", _tree_ensemble, halves),
     OpCase("tree_ensemble_nans", _tree_ensemble, with_nans),
+    # lowered by lower-votes: ties at 0 go to the second class of the pair
+    OpCase("vote", lambda b, x: {"votes": b.apply(Vote(pairs=Tensor(np.array(
+        [[0, 1], [0, 2], [1, 2], [3, 0]], np.int64)), classes=4), x)[0]}, halves),
     # lowered by lower-kernels: every metric, both forms of the squared distances
     *_kernel_cases(),
     OpCase("tree_ensemble_categorical", lambda b, x: _tree_ensemble(b, x, categorical=True), halves),

@@ -94,7 +94,7 @@ def test_options_reach_the_pass() -> None:
 def test_named_pipelines() -> None:
     assert [p.name for p in pipeline_from_spec("default").passes] == [p.name for p in default_pipeline().passes]
     assert precision_pipeline("f64").passes == []
-    f32 = ["to-f32", "lower-kernels", "lower-trees", "constant-fold", "cse", "dce"]
+    f32 = ["to-f32", "lower-kernels", "lower-votes", "lower-trees", "constant-fold", "cse", "dce"]
     assert [p.name for p in precision_pipeline("f32").passes] == f32
     strategies = [p for p in precision_pipeline("f32", tree_strategy="traversal").passes if p.name == "lower-trees"]
     assert strategies == [LowerTrees("traversal")]

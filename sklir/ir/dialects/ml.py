@@ -1,4 +1,5 @@
-"""High-level machine-learning ops: a whole tree ensemble, a kernel against a set of vectors.
+"""High-level machine-learning ops: a whole tree ensemble, a kernel against a set of vectors,
+one-vs-one votes.
 
 These ops say *what* a model computes, in scikit-learn's own terms; no backend emits them. The
 ``lower-trees`` pass rewrites each into core ops (gathers, compares, selects, reductions) by a
@@ -271,4 +272,45 @@ class Kernel(Op):
         return (np.asarray(out).astype(x.dtype, copy=False),)
 
 
-OPS_IN_DIALECT = [TreeEnsemble, Kernel]
+@register_op
+@dataclass(frozen=True)
+class Vote(Op):
+    """One-vs-one votes: pair ``p`` of ``pairs`` (``[P, 2]`` class indices) gives its vote to
+    ``pairs[p, 0]`` where ``decision[:, p] > 0`` and to ``pairs[p, 1]`` otherwise (libsvm's rule,
+    NaN voting for the second). The result counts each class's votes, ``[N, classes]`` in the
+    decision's dtype; ``argmax`` of it is libsvm's prediction (the first class of most votes).
+    ``lower-votes`` rewrites it as one matrix product of the 0/1 outcomes (exact: small counts).
+
+    ``%1: f32[N,3] = vote(%0) {pairs = i64[3,2] [[0, 1], [0, 2], [1, 2]], classes = 3}``
+    """
+
+    name: ClassVar[str] = "vote"
+    arity: ClassVar[int] = 1
+    lowered_by: ClassVar[str | None] = "lower-votes"
+    pairs: Tensor
+    classes: int
+
+    def infer(self, *operands: TensorType) -> tuple[TensorType, ...]:
+        self.check_arity(operands)
+        (d,) = operands
+        require_float(self.name, d)
+        pairs = self.pairs.array
+        if self.pairs.dtype is not DType.i64 or pairs.ndim != 2 or pairs.shape[1] != 2:
+            raise IRError(f"vote: pairs must be an i64 [P, 2] table, got {self.pairs.type}")
+        if pairs.size and (pairs.min() < 0 or pairs.max() >= self.classes):
+            raise IRError(f"vote: pairs name classes outside [0, {self.classes})")
+        if d.rank != 2 or d.shape[1] != pairs.shape[0]:
+            raise IRError(f"vote: needs [N, {pairs.shape[0]}] decisions, got {d}")
+        return (TensorType(d.dtype, (d.shape[0], self.classes)),)
+
+    def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
+        (d,) = operands
+        votes = np.zeros((d.shape[0], self.classes), d.dtype)
+        for p, (first, second) in enumerate(self.pairs.array):
+            wins = d[:, p] > 0
+            votes[:, first] += wins
+            votes[:, second] += ~wins
+        return (votes,)
+
+
+OPS_IN_DIALECT = [TreeEnsemble, Kernel, Vote]
