@@ -55,3 +55,10 @@ def class_difference(b: Builder, scores: Value) -> Value:
 def outlier_labels(b: Builder, inlier: Value) -> Value:
     """An outlier detector's ``label``: 1 where ``inlier``, -1 elsewhere."""
     return b.call("select", inlier, b.const(np.array(1, np.int64)), b.const(np.array(-1, np.int64)))
+
+
+def same_for_every_row(b: Builder, x: Value, value: Any) -> Value:
+    """``value`` for each row of ``x`` (``[N]``): a lookup at index 0, the argmax of one column,
+    which is 0 whatever the row holds (NaN too)."""
+    first = b.call("gather", x, b.const(np.zeros(1, np.int64)), axis=1)
+    return labels_from_index(b, b.call("argmax", first, axis=1), np.array([value]))
