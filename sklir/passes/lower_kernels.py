@@ -5,7 +5,7 @@ Squared distances use the differences ``sum((x - v)^2)`` over ``[N, M, F]`` whil
 most :data:`DIFFERENCES_MAX` (exact: no cancellation) and scikit-learn's expansion
 ``|x|^2 - 2 x.v + |v|^2`` beyond (a matrix product; float32 then rounds ``|x|^2``, so two
 points closer than about ``1e-3 |x|`` get a distance of that size). ``manhattan``,
-``chebyshev`` and ``minkowski`` always take the differences. The pass runs in a backend's
+``chebyshev``, ``minkowski`` and ``additive_chi2`` always take the differences. The pass runs in a backend's
 preparation after ``to-f32``, like ``lower-trees``.
 """
 
@@ -65,6 +65,16 @@ def _cosine(b: Builder, k: Kernel, x: Value) -> Value:
     return b.call("clip", b.call("sub", _const(b, 1.0, x), similarity), min=0.0, max=2.0)
 
 
+def _additive_chi2(b: Builder, k: Kernel, x: Value) -> Value:
+    rows = b.call("expand_dims", x, axis=1)
+    vectors = b.const(k.vectors.array, k.vectors.dtype)
+    total = b.call("add", rows, vectors)
+    terms = b.call("div", b.call("square", b.call("sub", rows, vectors)), total)
+    zero = _const(b, 0.0, x)
+    terms = b.call("select", b.call("compare", total, zero, predicate="eq"), zero, terms)
+    return b.call("neg", b.call("reduce", terms, kind="sum", axis=2, keepdims=False))
+
+
 # metric -> its lowering
 LOWERINGS: dict[str, Callable[[Builder, Kernel, Value], Value]] = {
     "linear": _dot,
@@ -79,6 +89,7 @@ LOWERINGS: dict[str, Callable[[Builder, Kernel, Value], Value]] = {
                                                                        _const(b, k.p, x)),
                                                       kind="sum", axis=2, keepdims=False), _const(b, 1.0 / k.p, x)),
     "cosine": _cosine,
+    "additive_chi2": _additive_chi2,
 }
 
 

@@ -199,7 +199,10 @@ def _kernel_cases() -> list[OpCase]:
     from sklir.ir.dialects.ml import KERNELS
     from sklir.passes.lower_kernels import DIFFERENCES_MAX
 
-    cases = [OpCase(f"kernel_{metric}", _kernel(metric, KERNEL_VECTORS)) for metric in KERNELS]
+    cases = [OpCase(f"kernel_{metric}", _kernel(metric, KERNEL_VECTORS)) for metric in KERNELS
+             if metric != "additive_chi2"]
+    # defined on non-negative features; one vector of zeros gives the 0 / 0 terms it skips
+    cases.append(OpCase("kernel_additive_chi2", _kernel("additive_chi2", np.abs(KERNEL_VECTORS)), positive))
     # beyond DIFFERENCES_MAX the squared distances take the matrix-product expansion
     many = np.random.default_rng(3).standard_normal((DIFFERENCES_MAX // N_FEATURES + 1, N_FEATURES))
     cases += [OpCase(f"kernel_{metric}_expanded", _kernel(metric, many)) for metric in ("rbf", "euclidean")]

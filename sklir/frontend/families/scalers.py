@@ -68,15 +68,19 @@ ROW_NORMS: dict[str, Callable[[Builder, Value], Value]] = {
 }
 
 
+def normalized(b: Builder, x: Value, norm: str = "l2") -> Value:
+    """``sklearn.preprocessing.normalize(x, norm)``: each row divided by its norm; a norm below
+    ``10 * eps`` counts as 1 (zero rows stay zero). Cosine kernels read it too."""
+    size = ROW_NORMS[norm](b, x)
+    tiny = b.call("compare", size, _scalar(b, 10 * float(np.finfo(np.float64).eps)), predicate="lt")
+    return b.call("div", x, b.call("select", tiny, _scalar(b, 1.0), size))
+
+
 @lowers(Normalizer)
 def lower_normalizer(est: Normalizer, b: Builder, x: Value) -> dict[str, Value]:
-    """Each row divided by its norm; a norm below ``10 * eps`` counts as 1 (zero rows stay zero)."""
     if est.norm not in ROW_NORMS:
         raise refuse(est, "norm", est.norm, ROW_NORMS)
-    norm = ROW_NORMS[est.norm](b, x)
-    tiny = b.call("compare", norm, _scalar(b, 10 * float(np.finfo(np.float64).eps)), predicate="lt")
-    norm = b.call("select", tiny, _scalar(b, 1.0), norm)
-    return {"transform": b.call("div", x, norm)}
+    return {"transform": normalized(b, x, est.norm)}
 
 
 @lowers(Binarizer)

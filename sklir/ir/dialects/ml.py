@@ -215,7 +215,16 @@ KERNELS: dict[str, Callable[[Kernel, np.ndarray, np.ndarray], np.ndarray]] = {
     "chebyshev": lambda k, x, v: _differences(x, v).max(axis=2),
     "minkowski": lambda k, x, v: (_differences(x, v) ** k.p).sum(axis=2) ** (1.0 / k.p),
     "cosine": lambda k, x, v: np.clip(1.0 - _unit_rows(x) @ _unit_rows(v).T, 0.0, 2.0),
+    "additive_chi2": lambda k, x, v: -_chi2_terms(x, v).sum(axis=2),
 }
+
+
+def _chi2_terms(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    # (x - v)^2 / (x + v), a term whose denominator is 0 counting 0 (scikit-learn's additive_chi2)
+    total = x[:, None, :] + v[None, :, :]
+    with np.errstate(all="ignore"):
+        terms = (x[:, None, :] - v[None, :, :]) ** 2 / total
+    return np.where(total == 0.0, 0.0, terms)
 
 
 @register_op
@@ -229,14 +238,16 @@ class Kernel(Op):
     - ``sqeuclidean`` and ``euclidean`` as scikit-learn computes them
       (``|x|^2 - 2 x.v + |v|^2``, clamped at 0, then the square root), ``manhattan``,
       ``chebyshev``, ``minkowski`` (with ``p``) and ``cosine`` (``1 - x.v / (|x| |v|)``, a zero
-      row counting as distance 1, clipped to ``[0, 2]``).
+      row counting as distance 1, clipped to ``[0, 2]``);
+    - ``additive_chi2`` ``-sum((x - v)^2 / (x + v))`` over the terms whose ``x + v`` is not 0
+      (scikit-learn's, for non-negative features).
 
     ``lower-kernels`` rewrites it into core ops: the dot-product kernels as one matrix product.
     The squared distances (``rbf``, ``sqeuclidean``, ``euclidean``) use the differences
     ``sum((x - v)^2)`` while ``M * F`` is small (exact: no cancellation, which would cost float32
     its digits where ``x`` lies near a vector) and the matrix-product expansion beyond (fast,
-    accurate to float32's rounding of ``|x|^2``). ``manhattan``, ``chebyshev`` and ``minkowski``
-    always use the differences.
+    accurate to float32's rounding of ``|x|^2``). ``manhattan``, ``chebyshev``, ``minkowski`` and
+    ``additive_chi2`` always use the differences.
 
     ``%1: f64[N,3] = kernel(%0) {vectors = f64[3,2] [...], metric = "rbf", gamma = 0.5, ...}``
     """
