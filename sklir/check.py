@@ -38,6 +38,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "clusterer": {"label": "predict", "transform": "transform"},
     # density estimators (mixtures): the component of each row, its probabilities, score_samples
     "density": {"label": "predict", "probabilities": "predict_proba", "score": "score_samples"},
+    # covariance estimators: the squared Mahalanobis distance to the fitted location
+    "covariance": {"score": "mahalanobis"},
 }
 
 
@@ -51,7 +53,9 @@ OUTPUT_DESCRIPTIONS: dict[str, str] = {
                 "with one column per class, column j belongs to the j-th class",
     "prediction": "the prediction for each row, as predict returns it",
     "transform": "the transformed features of each row, as transform returns them",
-    "score": "the anomaly score of each row, as score_samples returns it (lower is more abnormal)",
+    "score": "the anomaly score of each row, as score_samples returns it (lower is more abnormal); for a "
+             "covariance estimator the squared Mahalanobis distance, as mahalanobis returns it "
+             "(higher is more abnormal)",
 }
 
 # every output name in the contract's order: the order of outputs in every artefact and message
@@ -64,8 +68,9 @@ def output_rank(name: str) -> tuple[int, str]:
 
 
 def estimator_kind(estimator: Any) -> str | None:
-    """``classifier``, ``regressor``, ``outlier``, ``clusterer``, ``density`` or ``transformer`` for an
-    estimator or an estimator class (a clusterer that also transforms, KMeans, is a clusterer)."""
+    """``classifier``, ``regressor``, ``outlier``, ``clusterer``, ``density``, ``transformer`` or
+    ``covariance`` (an estimator with ``mahalanobis`` and none of the others) for an estimator or
+    an estimator class (a clusterer that also transforms, KMeans, is a clusterer)."""
     from sklearn.base import (
         ClassifierMixin,
         ClusterMixin,
@@ -82,7 +87,8 @@ def estimator_kind(estimator: Any) -> str | None:
     if isinstance(estimator, type):
         mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
                   "clusterer": ClusterMixin, "density": DensityMixin, "transformer": TransformerMixin}
-        return next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
+        kind = next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
+        return kind or ("covariance" if hasattr(estimator, "mahalanobis") else None)
     if is_classifier(estimator):
         return "classifier"
     if is_regressor(estimator):
@@ -93,7 +99,9 @@ def estimator_kind(estimator: Any) -> str | None:
         return "clusterer"
     if isinstance(estimator, DensityMixin):
         return "density"
-    return "transformer" if hasattr(estimator, "transform") else None
+    if hasattr(estimator, "transform"):
+        return "transformer"
+    return "covariance" if hasattr(estimator, "mahalanobis") else None
 
 
 def contract_outputs(estimator: Any) -> dict[str, str]:

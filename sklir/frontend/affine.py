@@ -49,3 +49,11 @@ def select_columns(b: Builder, x: Value, indices: Any) -> Value:
     if np.array_equal(idx, np.arange(x.type.static_dim(1))):
         return x
     return b.call("gather", x, b.const(idx), axis=1)
+
+
+def squared_norm_of_affine(b: Builder, x: Value, centre: Any, factor: Any) -> Value:
+    """``|(x - centre) @ factor|^2`` per row, ``[N, 1]``: a quadratic form ``(x - c) P (x - c)``
+    with ``P = factor @ factor.T``, written on the centred input so that float32 keeps its digits
+    (Mahalanobis distances of mixtures and covariance estimators)."""
+    projected = affine(b, columnwise(b, x, "sub", centre), factor)
+    return b.call("reduce", b.call("square", projected), kind="sum", axis=1, keepdims=True)

@@ -89,23 +89,13 @@ def _search_cv_hint(est: Any) -> str | None:
     return f"lower its best_estimator_ ({describe(best)}) instead"
 
 
-def _linear_kernel_hint(replacement: str) -> Callable[[Any], str | None]:
-    def hint(est: Any) -> str | None:
-        if getattr(est, "kernel", None) == "linear":
-            return f"for kernel='linear', {replacement} is supported and fits the same kind of model"
-        return None
-    return hint
-
-
 def _hint(estimator: Any) -> str | None:
     """What to do instead, for an estimator sklir cannot lower (None when there is no advice)."""
     from sklearn.model_selection._search import BaseSearchCV
-    from sklearn.svm import SVC
 
     # class (or base class) -> advice; the first match in the estimator's MRO wins
     hints: dict[type, Callable[[Any], str | None]] = {
         BaseSearchCV: _search_cv_hint,
-        SVC: _linear_kernel_hint("sklearn.svm.LinearSVC"),
     }
     cls = next((c for c in type(estimator).__mro__ if c in hints), None)
     return hints[cls](estimator) if cls is not None else None

@@ -17,16 +17,16 @@ import pytest
 from cli_support import assert_one_line_error, listing, model_dir, run_cli
 from conftest import dataset, deny_writing_to
 from sklearn.linear_model import LinearRegression
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.manifold import Isomap
 
 # (fresh directory, the session's model directory) -> the model file to lower
 Builder = Callable[[Path, Path], Path]
 
 
-def _knn(directory: Path, models: Path) -> Path:
-    X, y = dataset("iris")
-    path = directory / "knn.joblib"
-    joblib.dump(KNeighborsClassifier().fit(X, y), path)
+def _isomap(directory: Path, models: Path) -> Path:
+    X, _ = dataset("iris")
+    path = directory / "isomap.joblib"
+    joblib.dump(Isomap().fit(X), path)
     return path
 
 
@@ -65,7 +65,7 @@ def _elided_ir(directory: Path, models: Path) -> Path:
 
 # name -> (make the model file, fragments the error line must contain)
 CASES: dict[str, tuple[Builder, tuple[str, ...]]] = {
-    "unsupported-estimator": (_knn, ("sklearn.neighbors.KNeighborsClassifier", "'sklir supported'",
+    "unsupported-estimator": (_isomap, ("sklearn.manifold.Isomap", "'sklir supported'",
                                      "lists the supported estimators")),
     "unfitted-estimator": (_unfitted, ("LinearRegression is not fitted",)),
     "random-bytes": (_raw("noise.joblib", np.random.default_rng(0).bytes(2000)), ("noise.joblib", "not a loadable")),

@@ -71,12 +71,6 @@ def _joblib(name: str, make: Callable[[], object], *argv: str) -> Case:
     return case
 
 
-def _svc_linear() -> object:
-    from sklearn.svm import SVC
-
-    return SVC(kernel="linear").fit(*dataset("iris"))
-
-
 def _grid_search() -> object:
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import GridSearchCV
@@ -187,8 +181,6 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
     "pickled-list": (_write("list.pkl", pickle.dumps([1, 2]), lambda p: ["lower", p, "--emit", "onnx"]),
                      ("list.pkl", "builtins.list", "not a scikit-learn estimator")),
     # estimators
-    "svc-linear-hint": (_joblib("svc.joblib", _svc_linear),
-                        ("sklearn.svm.SVC", "LinearSVC is supported", "'sklir supported'")),
     "search-cv-hint": (_joblib("search.joblib", _grid_search),
                        ("sklearn.model_selection.GridSearchCV", "best_estimator_ (Ridge)")),
     "unfitted-step": (_joblib("unfitted.joblib", _unfitted_step),

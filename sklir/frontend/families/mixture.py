@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 
-from sklir.frontend.affine import affine, columnwise
+from sklir.frontend.affine import squared_norm_of_affine
 from sklir.frontend.registry import lowers
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -33,8 +33,7 @@ def _squared_distances(est: Any, b: Builder, x: Value) -> Value:
         weighted = b.call("mul", b.call("square", centred), b.const(precisions))
         return b.call("reduce", weighted, kind="sum", axis=2, keepdims=False)
     factors = chol if kind == "full" else [chol] * len(means)
-    columns = [b.call("reduce", b.call("square", affine(b, columnwise(b, x, "sub", mu), factor)),
-                      kind="sum", axis=1, keepdims=True) for mu, factor in zip(means, factors, strict=True)]
+    columns = [squared_norm_of_affine(b, x, mu, factor) for mu, factor in zip(means, factors, strict=True)]
     return b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]
 
 
