@@ -143,10 +143,10 @@ def n_features(model: Any) -> int:
     """The input width a loaded model expects."""
     if isinstance(model, Module):
         return model.inputs[0].type.static_dim(1)
-    width = getattr(model, "n_features_in_", None)
-    if width is None:
-        from sklir.frontend.registry import check_fitted
+    from sklir.frontend.registry import check_fitted, input_width
 
+    width = input_width(model)
+    if width is None:
         check_fitted(model)  # names an unfitted estimator before anything else
         raise InputFileError(f"{type(model).__name__} does not record n_features_in_")
     return int(width)

@@ -255,6 +255,21 @@ def _module_attributes(estimator: Any) -> dict[str, Any]:
     return attrs
 
 
+# class -> the input width of a fitted estimator that records no n_features_in_ (an
+# IsotonicRegression fitted on a 1-d array reads one column); filled by the families
+INPUT_WIDTHS: dict[type, Callable[[Any], int]] = {}
+
+
+def input_width(estimator: Any) -> int | None:
+    """The number of input columns a fitted estimator reads, or None when it does not say."""
+    width = getattr(estimator, "n_features_in_", None)
+    if width is None:
+        _load_converters()  # the families fill INPUT_WIDTHS
+        if type(estimator) in INPUT_WIDTHS:
+            width = INPUT_WIDTHS[type(estimator)](estimator)
+    return None if width is None else int(width)
+
+
 def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
     """Lower a fitted scikit-learn estimator to a verified IR module with input ``x: f32[N, n]``.
 
@@ -271,7 +286,7 @@ def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
     precheck = PRECHECKS.get(type(estimator))
     if precheck is not None:
         precheck(estimator)
-    n_features = getattr(estimator, "n_features_in_", None)
+    n_features = input_width(estimator)
     if n_features is None:
         raise UnsupportedEstimatorError(f"{type(estimator).__name__} does not record n_features_in_; "
                                         "fit it on a 2-D array before lowering")
