@@ -191,9 +191,37 @@ def _square(g: Graph, x: str, dtype: DType) -> str:
     return g.op("Mul", x, x)
 
 
+# erf in double, which onnxruntime's Erf kernel lacks: Maclaurin's series below ERF_SERIES_BELOW
+# (ERF_SERIES_TERMS terms reach double precision at 2) and Laplace's continued fraction for
+# erfc beyond (ERF_FRACTION_DEPTH levels reach it from 2 up); 6e-16 relative against scipy
+ERF_SERIES_BELOW = 2.0
+ERF_SERIES_TERMS = 34
+ERF_FRACTION_DEPTH = 40
+
+
+def _erf(g: Graph, x: str, dtype: DType) -> str:
+    if dtype is not DType.f64:
+        return g.op("Erf", x)
+    import math
+
+    square = g.op("Mul", x, x)
+    series = g.const(0.0, dtype)
+    for n in reversed(range(ERF_SERIES_TERMS)):
+        c = 2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1))
+        series = g.op("Add", g.op("Mul", series, square), g.const(c, dtype))
+    series = g.op("Mul", series, x)
+    magnitude = g.op("Abs", x)
+    fraction = magnitude
+    for k in reversed(range(1, ERF_FRACTION_DEPTH + 1)):
+        fraction = g.op("Add", magnitude, g.op("Div", g.const(k / 2, dtype), fraction))
+    erfc = g.op("Div", g.op("Exp", g.op("Neg", square)), g.op("Mul", fraction, g.const(math.sqrt(math.pi), dtype)))
+    tail = g.op("Mul", g.op("Sub", g.const(1.0, dtype), erfc), g.op("Sign", x))
+    return g.op("Where", g.op("Less", magnitude, g.const(ERF_SERIES_BELOW, dtype)), series, tail)
+
+
 # IR unary op without a single-op ONNX equivalent -> (graph, input, dtype) -> result
 UNARY_COMPOSITE: dict[str, Callable[[Graph, str, DType], str]] = {
-    "expm1": _expm1, "log1p": _log1p, "sigmoid": _sigmoid, "rsqrt": _rsqrt, "square": _square,
+    "expm1": _expm1, "log1p": _log1p, "sigmoid": _sigmoid, "rsqrt": _rsqrt, "square": _square, "erf": _erf,
 }
 
 

@@ -91,12 +91,72 @@ def _logical_not(x: tf.Tensor) -> tf.Tensor:
     return tf.math.equal(x, tf.constant(False))
 
 
+# below SERIES_BELOW expm1 and log1p take their Maclaurin series (SERIES_TERMS terms reach float32
+# there); beyond it exp(x) - 1 and log(1 + x) keep float32's precision. Compensated forms such as
+# Kahan's (exp(x) - 1) * x / log(exp(x)) do not survive the converter, which folds log(exp(x))
+SERIES_BELOW = 0.25
+SERIES_TERMS = 12
+
+
+def _series(x: tf.Tensor, coefficients: list[float]) -> tf.Tensor:
+    total = tf.zeros_like(x)
+    for c in reversed(coefficients):
+        total = total * x + c
+    return total * x
+
+
+def _expm1(x: tf.Tensor) -> tf.Tensor:
+    factorials = [1.0 / float(np.prod(np.arange(1, n + 1))) for n in range(1, SERIES_TERMS + 1)]
+    near = _series(x, factorials)
+    # LiteRT's EXP gives inf from 88.4 on (float32 reaches 88.72) and -1 - 1 at NaN: exp(x / 2)^2
+    # up there, and NaN passed through
+    half = tf.math.exp(0.5 * x)
+    far = tf.where(x > 80.0, half * half, tf.math.exp(x) - 1.0)
+    return tf.where(tf.math.is_nan(x), x, tf.where(tf.math.abs(x) < SERIES_BELOW, near, far))
+
+
+def _log1p(x: tf.Tensor) -> tf.Tensor:
+    near = _series(x, [(-1.0) ** (n + 1) / n for n in range(1, SERIES_TERMS + 1)])
+    out = tf.where(tf.math.abs(x) < SERIES_BELOW, near, tf.math.log(x + 1.0))
+    # LiteRT's LOG gives a finite number at +inf and NaN: both pass through as numpy has them
+    # (x > FLT_MAX is +inf alone; the converter's is_inf does not survive)
+    beyond = tf.math.greater(x, tf.constant(np.finfo(np.float32).max, tf.float32))
+    return tf.where(tf.math.logical_or(tf.math.is_nan(x), beyond), x, out)
+
+
+# erf's Maclaurin series 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320): below
+# ERF_SERIES_BELOW its first left-out term is under 2e-8
+ERF_SERIES = [2 / np.sqrt(np.pi) * c for c in (1.0, -1 / 3, 1 / 10, -1 / 42, 1 / 216, -1 / 1320)]
+ERF_SERIES_BELOW = 0.5
+# Abramowitz and Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x),
+# absolute error below 1.5e-7 for x >= 0
+ERF_P = 0.3275911
+ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _erf(x: tf.Tensor) -> tf.Tensor:
+    # TFLite has no ERF kernel: the series near 0 (where the rational form's absolute error would
+    # be a large relative one) and Abramowitz and Stegun's form beyond, odd in x
+    magnitude = tf.math.abs(x)
+    square = x * x
+    series = tf.zeros_like(x)
+    for c in reversed(ERF_SERIES):
+        series = series * square + c
+    series = series * x
+    t = 1.0 / (1.0 + ERF_P * magnitude)
+    poly = tf.zeros_like(x)
+    for a in reversed(ERF_A):
+        poly = (poly + a) * t
+    tail = (1.0 - poly * tf.math.exp(-square)) * _sign(x)
+    return tf.where(magnitude < ERF_SERIES_BELOW, series, tail)
+
+
 TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
     "neg": tf.math.negative, "abs": _abs, "sign": _sign,
-    "exp": tf.math.exp, "expm1": tf.math.expm1, "log": tf.math.log, "log1p": tf.math.log1p,
+    "exp": tf.math.exp, "expm1": _expm1, "log": tf.math.log, "log1p": _log1p,
     "sqrt": tf.math.sqrt, "rsqrt": tf.math.rsqrt, "square": tf.math.square, "reciprocal": tf.math.reciprocal,
     "floor": tf.math.floor, "ceil": tf.math.ceil, "round": tf.math.round,  # round: half to even, as numpy
-    "sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "relu": tf.nn.relu,
+    "sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "relu": tf.nn.relu, "erf": _erf,
     "sin": tf.math.sin, "cos": tf.math.cos,
     "isnan": tf.math.is_nan, "logical_not": _logical_not,
 }

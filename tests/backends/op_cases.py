@@ -49,6 +49,12 @@ def halves(rng: np.random.Generator, batch: int) -> np.ndarray:
     return (rng.integers(-16, 17, size=(batch, N_FEATURES)) / 4).astype(np.float32)
 
 
+def tiny(rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Magnitudes from 1e-12 to 1, both signs: where log1p and expm1 must keep their digits."""
+    return (rng.choice([-1.0, 1.0], size=(batch, N_FEATURES)) *
+            10.0 ** rng.uniform(-12, 0, size=(batch, N_FEATURES))).astype(np.float32)
+
+
 def coarse(rng: np.random.Generator, batch: int) -> np.ndarray:
     """Integers in [-1, 1]: most rows hold equal elements, so orderings see ties."""
     return rng.integers(-1, 2, size=(batch, N_FEATURES)).astype(np.float32)
@@ -212,6 +218,8 @@ def _kernel_cases() -> list[OpCase]:
 CASES: list[OpCase] = [
     *(_unary_case(name, accepts) for name, (_, accepts, _) in UNARY.items()),
     *(_binary_case(name, accepts) for name, (_, accepts) in BINARY.items()),
+    # tiny arguments, where the naive forms log(1 + x) and exp(x) - 1 keep no digit
+    *(OpCase(f"{name}_tiny", lambda b, x, name=name: {"out": b.call(name, x)}, tiny) for name in ("log1p", "expm1")),
     *(_int_case(name) for name in ("neg", "abs", "sign", "square", "add", "sub", "mul", "maximum", "minimum")),
     *(case for p in COMPARE_PREDICATES for case in _compare_cases(p)),
     OpCase("select", lambda b, x: {"out": b.call("select", b.call("isnan", x), f32(b, VECTOR), x)}, with_nans),

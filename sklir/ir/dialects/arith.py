@@ -97,6 +97,12 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _erf(a: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return np.asarray(erf(a))
+
+
 # name: (numpy function, accepted dtypes, returns bool)
 UNARY: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, bool]] = {
     # sign and magnitude
@@ -121,6 +127,8 @@ UNARY: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, bool]] = {
     "sigmoid": (_sigmoid, "float", False),
     "tanh": (np.tanh, "float", False),
     "relu": (lambda a: np.maximum(a, 0), "float", False),
+    # the error function (Gaussian process classification's probit integrals)
+    "erf": (_erf, "float", False),
     # trigonometry
     "sin": (np.sin, "float", False),
     "cos": (np.cos, "float", False),
