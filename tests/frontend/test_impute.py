@@ -11,9 +11,9 @@ from functools import cache
 
 import numpy as np
 import pytest
-from conftest import dataset, knock_out
+from conftest import dataset, knock_out, standardised
 from parity import assert_parity
-from sklearn.impute import SimpleImputer
+from sklearn.impute import KNNImputer, SimpleImputer
 
 from sklir.errors import UnsupportedEstimatorError
 from sklir.frontend.registry import lower
@@ -82,3 +82,34 @@ def test_imputer_refuses_other_missing_values() -> None:
     est = SimpleImputer(missing_values=-1.0).fit(X)
     with pytest.raises(UnsupportedEstimatorError, match="SimpleImputer: missing_values=-1.0"):
         lower(est)
+
+
+def _with_holes(name: str, fraction: float, seed: int) -> np.ndarray:
+    X, _ = standardised(name)
+    X = X.copy()
+    X[np.random.default_rng(seed).random(X.shape) < fraction] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
+def test_knn_imputer(name: str, weights: str) -> None:
+    """Holes in the training rows and the queries; queries include the training rows themselves
+    (distance 0: exact matches weigh alone)."""
+    X = _with_holes(name, 0.1, 0)
+    model = KNNImputer(n_neighbors=4, weights=weights).fit(X[::2])
+    assert_parity(model, X)
+
+
+def test_knn_imputer_edge_cases() -> None:
+    X = _with_holes("wine", 0.2, 1)
+    X[:, 3] = np.nan  # a feature never seen: dropped, or kept as 0
+    lonely = X[:4].copy()
+    lonely[:, :] = np.nan
+    lonely[:, 0] = 100.0  # shares only feature 0 with the training rows, far from all of them
+    queries = np.vstack([X, lonely])
+    for model in (KNNImputer(n_neighbors=3).fit(X[::2]),
+                  KNNImputer(n_neighbors=500, keep_empty_features=True, add_indicator=True).fit(X[::2])):
+        assert_parity(model, queries)
+    everything_missing = np.full((2, X.shape[1]), np.nan)  # no shared coordinate: the training means
+    assert_parity(KNNImputer().fit(X[::2]), np.vstack([X[:5], everything_missing]))

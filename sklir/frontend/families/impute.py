@@ -1,8 +1,14 @@
-"""SimpleImputer with ``missing_values=np.nan``: replace NaN by the fitted ``statistics_``.
+"""Imputers for ``missing_values=np.nan``: SimpleImputer and KNNImputer.
 
-Every strategy (mean, median, most_frequent, constant, a callable) ends in the same fitted
-``statistics_``, so one lowering serves them all. NaN is replaced with ``select(isnan(x), fill, x)``
-before any arithmetic sees it: some runtimes mishandle NaN in exp and reductions.
+SimpleImputer replaces NaN by the fitted ``statistics_``. Every strategy (mean, median,
+most_frequent, constant, a callable) ends in the same fitted ``statistics_``, so one lowering
+serves them all. NaN is replaced with ``select(isnan(x), fill, x)`` before any arithmetic sees
+it: some runtimes mishandle NaN in exp and reductions.
+
+KNNImputer (issue 7) keeps its training rows as a constant: ``nan_euclidean`` distances to them,
+then per feature a ``top_k`` over the training rows that have it (equal distances lower index
+first, where scikit-learn's ``argpartition`` leaves the order unspecified), and the (distance
+weighted) mean of their values; see :func:`lower_knn_imputer`.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.impute import SimpleImputer
+from sklearn.impute import KNNImputer, SimpleImputer
 
 from sklir.frontend.affine import select_columns
-from sklir.frontend.registry import lowers, refuse
+from sklir.frontend.outputs import same_for_every_row
+from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
+from sklir.ir.dialects.linalg import TopK
 from sklir.ir.types import DType
 
 
@@ -50,6 +58,91 @@ def lower_simple_imputer(est: SimpleImputer, b: Builder, x: Value) -> dict[str, 
     keep = kept_features(est, stats)
     columns = select_columns(b, x, keep)
     filled = b.call("select", b.call("isnan", columns), b.const(stats[keep]), columns)
+    indicator_features = est.indicator_.features_ if est.add_indicator else np.empty(0, dtype=np.int64)
+    if indicator_features.size == 0:
+        return {"transform": filled}
+    return {"transform": b.call("concat", filled, missing_indicator(b, x, indicator_features), axis=1)}
+
+
+def nan_euclidean(b: Builder, x: Value, training: np.ndarray) -> tuple[Value, Value]:
+    """scikit-learn's ``nan_euclidean_distances`` from every row of ``x`` to every training row,
+    ``[N, M]``: the squared differences over the coordinates both have, scaled by ``F / count``,
+    then the square root; and where they share no coordinate (the distance is NaN there).
+    Computed from the differences (``[N, M, F]``), not scikit-learn's expansion, so close rows
+    keep their digits in float32."""
+    width = training.shape[1]
+    missing = b.call("isnan", x)
+    zero = b.const(0.0)
+    filled = b.call("select", missing, zero, x)
+    present = b.call("cast", b.call("logical_not", missing), to=DType.f64)
+    train_present = (~np.isnan(training)).astype(np.float64)
+    both = b.call("mul", b.call("expand_dims", present, axis=1), b.const(train_present))
+    diff = b.call("sub", b.call("expand_dims", filled, axis=1), b.const(np.nan_to_num(training, nan=0.0)))
+    squares = b.call("reduce", b.call("mul", b.call("square", diff), both), kind="sum", axis=2, keepdims=False)
+    count = b.call("matmul", present, b.const(train_present.T))
+    none = b.call("compare", count, zero, predicate="eq")
+    scaled = b.call("div", b.call("mul", squares, b.const(float(width))), b.call("maximum", count, b.const(1.0)))
+    return b.call("sqrt", scaled), none
+
+
+def _knn_column(est: KNNImputer, b: Builder, x: Value, distances: Value, unknown: Value, column: int) -> Value:
+    """Column ``column`` of ``x`` with each NaN replaced by the (weighted) mean of that feature over
+    the nearest training rows that have it; a row sharing no coordinate with any of them gets the
+    feature's training mean, as ``KNNImputer`` does."""
+    training = np.asarray(est._fit_X, np.float64)
+    donors = ~np.isnan(training[:, column])
+    # rows that cannot give this feature, or share no coordinate with x, rank last and weigh 0: at
+    # float32's largest value (TFLite stores no infinite constant), which no distance reaches
+    last = b.const(float(np.finfo(np.float32).max))
+    key = b.call("select", b.call("logical_or", unknown, b.const(~donors.reshape(1, -1))), last, distances)
+    k = min(est.n_neighbors, int(donors.sum()))
+    nearest, index = b.apply(TopK(k=k, largest=False), key)
+    usable = b.call("compare", nearest, last, predicate="lt")
+    weights = b.call("cast", usable, to=DType.f64)
+    if est.weights == "distance":
+        exact = b.call("logical_and", usable, b.call("compare", nearest, b.const(0.0), predicate="eq"))
+        exact_weights = b.call("cast", exact, to=DType.f64)
+        has_exact = b.call("compare", b.call("reduce", exact_weights, kind="max", axis=1, keepdims=True),
+                           b.const(0.0), predicate="gt")
+        inverse = b.call("select", usable, b.call("div", b.const(1.0), nearest), b.const(0.0))
+        weights = b.call("select", has_exact, exact_weights, inverse)
+    values = b.call("gather", b.const(np.nan_to_num(training[:, column], nan=0.0)), index, axis=0)
+    total = b.call("reduce", weights, kind="sum", axis=1, keepdims=False)
+    weighted = b.call("reduce", b.call("mul", weights, values), kind="sum", axis=1, keepdims=False)
+    none = b.call("compare", total, b.const(0.0), predicate="eq")
+    mean = float(training[donors, column].mean())
+    value = b.call("select", none, b.const(mean), b.call("div", weighted, b.call("select", none, b.const(1.0), total)))
+    original = b.call("squeeze", select_columns(b, x, np.array([column])), axis=1)
+    return b.call("select", b.call("isnan", original), value, original)
+
+
+def _check_knn(est: KNNImputer) -> None:
+    if not _is_nan(est.missing_values):
+        raise refuse(est, "missing_values", est.missing_values, "np.nan")
+    if est.metric != "nan_euclidean":
+        raise refuse(est, "metric", est.metric, ["nan_euclidean"])
+    if not isinstance(est.weights, str) or est.weights not in ("uniform", "distance"):
+        raise refuse(est, "weights", est.weights, ["uniform", "distance"])
+
+
+PRECHECKS[KNNImputer] = _check_knn
+
+
+@lowers(KNNImputer)
+def lower_knn_imputer(est: KNNImputer, b: Builder, x: Value) -> dict[str, Value]:
+    """Every feature seen with a value at fit imputed from the nearest training rows; features
+    never seen dropped (or kept as 0 with ``keep_empty_features``); then the indicator if asked."""
+    _check_knn(est)
+    training = np.asarray(est._fit_X, np.float64)
+    distances, unknown = nan_euclidean(b, x, training)
+    valid = np.asarray(est._valid_mask, bool)
+    columns = []
+    for column in range(training.shape[1]):
+        if valid[column]:
+            columns.append(_knn_column(est, b, x, distances, unknown, column))
+        elif est.keep_empty_features:
+            columns.append(same_for_every_row(b, x, 0.0))
+    filled = b.call("concat", *(b.call("expand_dims", c, axis=1) for c in columns), axis=1)
     indicator_features = est.indicator_.features_ if est.add_indicator else np.empty(0, dtype=np.int64)
     if indicator_features.size == 0:
         return {"transform": filled}
