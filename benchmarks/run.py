@@ -3,6 +3,7 @@
     python benchmarks/run.py            # the full run (a few minutes)
     python benchmarks/run.py --quick    # fewer repetitions, for a smoke test
     python benchmarks/run.py --no-scale # without the lowering-at-scale table (benchmarks/scale.py)
+    python benchmarks/run.py --only digits  # the models whose name contains "digits"
 
 For each model and batch size (1 and 1024) it prints the median time per call of:
 scikit-learn's ``predict``; onnxruntime on the model skl2onnx converts (``zipmap`` off, so the
@@ -68,6 +69,30 @@ def build_cases() -> list[Case]:
         Case("StandardScaler + LogisticRegression, digits", classifier, X_digits),
         Case("Ridge, 5 targets (make_regression, 20 features)", ridge, X_reg),
         *tree_cases(),
+        *kernel_cases(),
+    ]
+
+
+def kernel_cases() -> list[Case]:
+    """The rows of issue 7: kernel machines, a network, neighbours and naive Bayes on digits."""
+    from sklearn.datasets import load_digits
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    X, y = load_digits(return_X_y=True)
+    svc = make_pipeline(StandardScaler(), SVC()).fit(X, y)
+    mlp = MLPClassifier((64, 32), max_iter=500, random_state=0).fit(X, y)
+    knn = KNeighborsClassifier(5).fit(X, y)
+    nb = GaussianNB().fit(X, y)
+    return [
+        Case("StandardScaler + SVC(rbf), digits", svc, X),
+        Case("MLPClassifier (64, 32), digits", mlp, X),
+        Case("KNeighborsClassifier k=5, digits", knn, X),
+        Case("GaussianNB, digits", nb, X),
     ]
 
 
@@ -204,7 +229,7 @@ def fmt_ratio(num: float | None, den: float | None) -> str:
 Result = tuple[str, int, dict[str, float | None], str | None, Sizes]
 
 
-def measure(quick: bool) -> list[Result]:
+def measure(quick: bool, only: str = "") -> list[Result]:
     """Every case, batch and engine: (case name, batch, engine -> median seconds, the tree strategy
     ``auto`` picked or None, the artefacts' sizes)."""
     from threadpoolctl import threadpool_limits
@@ -212,7 +237,7 @@ def measure(quick: bool) -> list[Result]:
     calls = {1: 300, 1024: 50} if quick else {1: 10000, 1024: 1000}
     results = []
     with threadpool_limits(limits=1), tempfile.TemporaryDirectory() as tmp:
-        for i, case in enumerate(build_cases()):
+        for i, case in enumerate(c for c in build_cases() if only.lower() in c.name.lower()):
             workdir = Path(tmp) / str(i)
             workdir.mkdir()
             table, sizes = engines(case, workdir)
@@ -313,9 +338,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the lowering-at-scale table (benchmarks/scale.py)")
     parser.add_argument("--scale-trees", type=int, default=500,
                         help="trees of the first forest of the scale table (the second has twice)")
+    parser.add_argument("--only", default="", help="time only the models whose name contains this text")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    results = measure(args.quick)
+    results = measure(args.quick, args.only)
     print(environment())
     print(f"median time per call{' (--quick)' if args.quick else ''}; measured in "
           f"{time.perf_counter() - started:.0f} s\n")
