@@ -49,6 +49,16 @@ class Case:
     X: np.ndarray
     # a tree model: every lowering strategy is timed too
     trees: bool = False
+    # rows the parity check leaves out: where scikit-learn's own methods disagree on a tie
+    tied: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def boundary_ties(model: Any, X: np.ndarray) -> np.ndarray:
+    """Rows whose k-th and (k+1)-th nearest training distances are equal: which of the tied rows
+    is a neighbour is up to the search (scikit-learn's ``kneighbors`` keeps the lower index, its
+    one-thread ``predict_proba`` may keep the other), and the artefact keeps the lower index."""
+    distances, _ = model.kneighbors(X, n_neighbors=model.n_neighbors + 1)
+    return np.asarray(distances[:, -2] == distances[:, -1])
 
 
 def build_cases() -> list[Case]:
@@ -91,7 +101,7 @@ def kernel_cases() -> list[Case]:
     return [
         Case("StandardScaler + SVC(rbf), digits", svc, X),
         Case("MLPClassifier (64, 32), digits", mlp, X),
-        Case("KNeighborsClassifier k=5, digits", knn, X),
+        Case("KNeighborsClassifier k=5, digits", knn, X, tied=lambda rows: boundary_ties(knn, rows)),
         Case("GaussianNB, digits", nb, X),
     ]
 
@@ -173,9 +183,13 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
     module = sklir.lower(case.model)
     tflite = Path(sklir.emit(module, "tflite", workdir / "model.tflite"))
     onnx = Path(sklir.emit(module, "onnx", workdir / "model.onnx"))
+    checked = case.X if case.tied is None else case.X[~case.tied(case.X)]
+    if len(checked) < len(case.X):
+        print(f"{case.name}: {len(case.X) - len(checked)} of {len(case.X)} rows left out of the parity check "
+              "(a tie at the k-th neighbour)", file=sys.stderr)
     for artefact in (tflite, onnx):
         # timing an artefact that gives other answers than scikit-learn would be meaningless
-        if not passed(check_artefact(case.model, artefact, case.X)):
+        if not passed(check_artefact(case.model, artefact, checked)):
             raise SystemExit(f"{case.name}: {artefact.suffix} fails parity with scikit-learn")
     reference = skl2onnx_bytes(case.model, batch_of(case.X, 1))
     sizes: Sizes = {"sklir .tflite": tflite.stat().st_size, "sklir .onnx": onnx.stat().st_size,
