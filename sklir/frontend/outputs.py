@@ -62,3 +62,15 @@ def same_for_every_row(b: Builder, x: Value, value: Any) -> Value:
     which is 0 whatever the row holds (NaN too)."""
     first = b.call("gather", x, b.const(np.zeros(1, np.int64)), axis=1)
     return labels_from_index(b, b.call("argmax", first, axis=1), np.array([value]))
+
+
+def labels_of_outputs(b: Builder, indices: list[Value], tables: list[Any]) -> Value:
+    """``label`` of a model of one or several outputs: output ``o``'s index ``[N]`` into its own
+    label table ``tables[o]``. Several outputs read one table of every output's labels (TFLite
+    joins no strings), each index shifted to its output's part: ``[N, outputs]``."""
+    starts = np.cumsum([0] + [len(t) for t in tables[:-1]])
+    if len(indices) == 1:
+        return labels_from_index(b, indices[0], np.asarray(tables[0]))
+    shifted = [b.call("expand_dims", index if start == 0 else b.call("add", index, b.const(np.array(start, np.int64))),
+                      axis=1) for index, start in zip(indices, starts, strict=True)]
+    return labels_from_index(b, b.call("concat", *shifted, axis=1), np.concatenate([np.asarray(t) for t in tables]))

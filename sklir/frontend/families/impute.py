@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.impute import KNNImputer, SimpleImputer
 
 from sklir.frontend.affine import select_columns
+from sklir.frontend.families.neighbours import inverse_distance_weights
 from sklir.frontend.outputs import same_for_every_row
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
@@ -98,14 +99,8 @@ def _knn_column(est: KNNImputer, b: Builder, x: Value, distances: Value, unknown
     k = min(est.n_neighbors, int(donors.sum()))
     nearest, index = b.apply(TopK(k=k, largest=False), key)
     usable = b.call("compare", nearest, last, predicate="lt")
-    weights = b.call("cast", usable, to=DType.f64)
-    if est.weights == "distance":
-        exact = b.call("logical_and", usable, b.call("compare", nearest, b.const(0.0), predicate="eq"))
-        exact_weights = b.call("cast", exact, to=DType.f64)
-        has_exact = b.call("compare", b.call("reduce", exact_weights, kind="max", axis=1, keepdims=True),
-                           b.const(0.0), predicate="gt")
-        inverse = b.call("select", usable, b.call("div", b.const(1.0), nearest), b.const(0.0))
-        weights = b.call("select", has_exact, exact_weights, inverse)
+    weights = inverse_distance_weights(b, nearest, usable) if est.weights == "distance" else \
+        b.call("cast", usable, to=DType.f64)
     values = b.call("gather", b.const(np.nan_to_num(training[:, column], nan=0.0)), index, axis=0)
     total = b.call("reduce", weights, kind="sum", axis=1, keepdims=False)
     weighted = b.call("reduce", b.call("mul", weights, values), kind="sum", axis=1, keepdims=False)

@@ -44,7 +44,7 @@ from sklearn.neighbors import (
 )
 
 from sklir.frontend.kernels import kernel
-from sklir.frontend.outputs import labels_from_index, outlier_labels
+from sklir.frontend.outputs import labels_of_outputs, outlier_labels
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -141,18 +141,26 @@ def _all_distances(est: Any, b: Builder, x: Value) -> Value:
     return kernel(b, x, _training(est), metric, p=p)
 
 
-def _weights(est: Any, b: Builder, distances: Value) -> Value | None:
-    """``_get_weights``: None for uniform weights; else ``1 / distance``, and for a row with some
-    neighbour at distance 0, 1 for those and 0 for the others (a radius model's candidates
-    outside the radius are masked afterwards: a distance of 0 is always within it)."""
-    if est.weights == "uniform":
-        return None
+def inverse_distance_weights(b: Builder, distances: Value, usable: Value | None = None) -> Value:
+    """``_get_weights(distances, 'distance')``: ``1 / distance``, and for a row with some neighbour
+    at distance 0, 1 for those and 0 for the others. ``usable`` masks the neighbours that count
+    (KNNImputer's donors with a defined distance); the others weigh 0."""
     zero = b.call("compare", distances, b.const(0.0), predicate="eq")
+    if usable is not None:
+        zero = b.call("logical_and", zero, usable)
     exact = b.call("cast", zero, to=DType.f64)
     has_exact = b.call("compare", b.call("reduce", exact, kind="max", axis=1, keepdims=True), b.const(0.0),
                        predicate="gt")
     inverse = b.call("div", b.const(1.0), distances)
+    if usable is not None:
+        inverse = b.call("select", usable, inverse, b.const(0.0))
     return b.call("select", has_exact, exact, inverse)
+
+
+def _weights(est: Any, b: Builder, distances: Value) -> Value | None:
+    """None for uniform weights, else :func:`inverse_distance_weights` (a radius model's candidates
+    outside the radius are masked afterwards: a distance of 0 is always within it)."""
+    return None if est.weights == "uniform" else inverse_distance_weights(b, distances)
 
 
 def _outputs_of(est: Any) -> tuple[list[np.ndarray], np.ndarray]:
@@ -184,34 +192,29 @@ def _classify(b: Builder, classes: list[np.ndarray], votes: list[Value],
               fallback: list[Any] | None = None) -> dict[str, Value]:
     """``label`` and ``probabilities`` from each output's votes. ``fallback`` is each output's
     label for a row with no votes at all (radius models' outliers)."""
-    table: list[Any] = []
-    index_columns = []
-    probabilities = []
+    tables, indices, probabilities = [], [], []
     for o, (c, v) in enumerate(zip(classes, votes, strict=True)):
         proba = _normalised(b, v)
-        start = len(table)
-        table.extend(c)
-        index = b.call("add", b.call("argmax", proba, axis=1), b.const(np.array(start, np.int64)))
+        table = list(c)
+        index = b.call("argmax", proba, axis=1)
         if fallback is not None:
             matches = np.flatnonzero(np.asarray(c, dtype=object) == fallback[o])
-            outlier_index = start + int(matches[0]) if matches.size else len(table)
             if not matches.size:
-                table.append(fallback[o])
+                table.append(fallback[o])  # an outlier label that is not a class
             no_votes = b.call("compare", b.call("reduce", v, kind="sum", axis=1, keepdims=False), b.const(0.0),
                               predicate="eq")
-            index = b.call("select", no_votes, b.const(np.array(outlier_index, np.int64)), index)
+            outlier = int(matches[0]) if matches.size else len(c)
+            index = b.call("select", no_votes, b.const(np.array(outlier, np.int64)), index)
             if matches.size:
                 # scikit-learn gives an outlier probability 1 for its label when that is a class
-                hot = np.zeros(len(c))
-                hot[matches[0]] = 1.0
-                proba = b.call("select", b.call("expand_dims", no_votes, axis=1), b.const(hot.reshape(1, -1)), proba)
-        index_columns.append(index)
+                hot = np.zeros((1, len(c)))
+                hot[0, outlier] = 1.0
+                proba = b.call("select", b.call("expand_dims", no_votes, axis=1), b.const(hot), proba)
+        tables.append(np.array(table))
+        indices.append(index)
         probabilities.append(proba)
-    labels = np.array(table)  # the classes, then any outlier label that is not one
-    if len(classes) == 1:
-        return {"label": labels_from_index(b, index_columns[0], labels), "probabilities": probabilities[0]}
-    index = b.call("concat", *(b.call("expand_dims", i, axis=1) for i in index_columns), axis=1)
-    return {"label": labels_from_index(b, index, labels), "probabilities": b.call("concat", *probabilities, axis=1)}
+    proba = probabilities[0] if len(probabilities) == 1 else b.call("concat", *probabilities, axis=1)
+    return {"label": labels_of_outputs(b, indices, tables), "probabilities": proba}
 
 
 @lowers(KNeighborsClassifier)

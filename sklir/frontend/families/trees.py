@@ -35,8 +35,8 @@ from sklir.frontend.outputs import (
     binary_probabilities,
     class_difference,
     labels_from_binary_decision,
-    labels_from_index,
     labels_from_scores,
+    labels_of_outputs,
     outlier_labels,
 )
 from sklir.frontend.registry import lowers, refuse
@@ -149,10 +149,7 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
                 "leaves": applied(b, leaves, op)}
     each = [b.call("gather", proba, b.const(o * width + np.arange(len(c), dtype=np.int64)), axis=1)
             for o, c in enumerate(classes)]
-    # each output's class index into one table of every output's classes (TFLite joins no strings)
-    index = b.call("concat", *(b.call("expand_dims", b.call("argmax", p, axis=1), axis=1) for p in each), axis=1)
-    starts = np.cumsum([0] + [len(c) for c in classes[:-1]]).reshape(1, -1)
-    label = labels_from_index(b, b.call("add", index, b.const(starts.astype(np.int64))), np.concatenate(classes))
+    label = labels_of_outputs(b, [b.call("argmax", p, axis=1) for p in each], list(classes))
     return {"label": label, "probabilities": b.call("concat", *each, axis=1), "leaves": applied(b, leaves, op)}
 
 
