@@ -23,11 +23,15 @@ __version__ = "0.1.0"
 
 
 def lower(model: Any, optimize: bool = True, passes: str | None = None, print_after: PrintAfter | None = None,
-          trust: tuple[str, ...] = (), internals: tuple[str, ...] = ()) -> Module:
-    """Lower a fitted estimator, a model file's path, or an already-parsed IR module, and optimise it.
+          trust: tuple[str, ...] = (), internals: tuple[str, ...] = (), classes: Any = None) -> Module:
+    """Lower a fitted estimator, a Keras model, a chain of them, a model file's path, or an
+    already-parsed IR module, and optimise it.
 
-    A path (``str`` or ``os.PathLike``) is loaded as the CLI loads it (``.joblib``/``.pkl``,
-    ``.skops`` with ``trust`` naming the types you vouch for, ``.sklir``). ``optimize=False``
+    A list of models (or paths) is a chain, each model's output feeding the next
+    (``[scaler, pca, keras_model]``); ``classes`` labels a Keras network's outputs (a softmax or one
+    sigmoid unit then gives ``label`` and ``probabilities``). A path (``str`` or ``os.PathLike``) is
+    loaded as the CLI loads it (``.joblib``/``.pkl``, ``.skops`` with ``trust`` naming the types you
+    vouch for, ``.keras``/``.h5``, ``.sklir``). ``optimize=False``
     runs no pass; ``passes`` replaces the default pipeline with a spec such as
     ``"fold-affine,cse,dce"`` (``"default"`` names the default); ``print_after(name, module)`` is
     called after every pass. ``internals`` names values beyond the output contract to export too
@@ -46,16 +50,36 @@ def lower(model: Any, optimize: bool = True, passes: str | None = None, print_af
 
         # parsed first: a bad spec is refused before any work
         pipeline = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
-    if isinstance(model, (str, os.PathLike)):
-        from sklir.loading import load_model
+    from sklir.frontend.chain import as_chain, lower_chain
+    from sklir.loading import load_model
 
+    if isinstance(model, (str, os.PathLike)):
         model = load_model(Path(model), trust)
-    if isinstance(model, Module) and internals:
+    elif isinstance(model, (list, tuple)):
+        model = [load_model(Path(m), trust) if isinstance(m, (str, os.PathLike)) else m for m in model]
+    if isinstance(model, Module) and (internals or classes is not None):
         from sklir.errors import SklirError
 
-        raise SklirError("internals are chosen when an estimator is lowered, not for an IR module")
-    module = model if isinstance(model, Module) else lower_raw(model, internals)
+        raise SklirError("internals and classes are chosen when a model is lowered, not for an IR module")
+    chain = as_chain(model, classes)
+    if chain is None and classes is not None:
+        from sklir.errors import SklirError
+
+        raise SklirError(f"class labels apply to a Keras network; {type(model).__name__} has its own classes_")
+    if isinstance(model, Module):
+        module = model
+    elif chain is not None and (len(chain.models) > 1 or chain.classes is not None
+                                or not _is_estimator_chain(chain)):
+        module = lower_chain(chain, internals)
+    else:
+        module = lower_raw(model if chain is None else chain.models[0], internals)
     return module if pipeline is None else pipeline.run(module).module
+
+
+def _is_estimator_chain(chain: Any) -> bool:
+    from sklir.frontend.chain import is_keras_model
+
+    return not any(is_keras_model(m) for m in chain.models)
 
 
 def parse(text: str) -> Module:

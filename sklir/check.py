@@ -114,12 +114,22 @@ def contract_outputs(estimator: Any) -> dict[str, str]:
 
 
 def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
-    """What scikit-learn returns for each output name of the contract.
+    """What scikit-learn returns for each output name of the contract (for a chain of models, what
+    running them one after the other gives: see :func:`sklir.frontend.chain.reference_outputs`).
 
     Classifiers: ``label`` (predict), ``probabilities`` (predict_proba) and ``decision``
     (decision_function) where the estimator has them; regressors: ``prediction``; transformers:
     ``transform``.
     """
+    from sklir.frontend.chain import as_chain, is_keras_model
+
+    chain = as_chain(estimator)
+    if chain is not None and (len(chain.models) > 1 or is_keras_model(chain.models[0])):
+        from sklir.frontend.chain import reference_outputs as chain_outputs
+
+        return chain_outputs(chain, X)
+    if chain is not None:
+        estimator = chain.models[0]
     methods = contract_outputs(estimator)
     if not methods:
         raise InputFileError(f"no output contract for {type(estimator).__name__}: "
@@ -271,10 +281,21 @@ def source_mismatch(model: Any, artefact: str | Path) -> str | None:
         return None
     if recorded is None or "source" not in recorded:
         return None
-    given = model.attributes.get("source", model.name) if isinstance(model, Module) else describe(model)
+    from sklir.frontend.chain import as_chain, is_keras_model
+    from sklir.frontend.chain import fingerprint as chain_fingerprint
+
+    chain = None if isinstance(model, Module) else as_chain(model)
+    if chain is not None and len(chain.models) == 1 and chain.classes is None \
+            and not is_keras_model(chain.models[0]):
+        model, chain = chain.models[0], None
+    if isinstance(model, Module):
+        given = model.attributes.get("source", model.name)
+    else:
+        given = chain.describe() if chain is not None else describe(model)
     if recorded["source"] != given:
         return f"{artefact} was lowered from {recorded['source']}, but the model given is {given}"
-    if isinstance(model, Module) or recorded.get("fingerprint") in (None, fingerprint(model)):
+    stamp = None if isinstance(model, Module) else chain_fingerprint(chain) if chain is not None else fingerprint(model)
+    if isinstance(model, Module) or recorded.get("fingerprint") in (None, stamp):
         return None
     return f"{artefact} was lowered from another fitted {given} than the model given (their fingerprints differ)"
 

@@ -98,19 +98,24 @@ def _lower(args: argparse.Namespace) -> int:
         pipeline_from_spec(args.passes)  # a bad spec is refused before any work, on every model
     target = TARGETS.get(args.emit)  # None for IR text
     to_stdout = args.output == "-" or (args.output is None and target is None)
-    out = None if to_stdout else Path(args.output if args.output is not None else default_output(args.model, args.emit))
+    out = None if to_stdout else Path(args.output if args.output is not None
+                                      else default_output(args.model[-1], args.emit))
     if out is not None:
-        _refuse_to_cover_the_model(out, Path(args.model))
+        for path in args.model:
+            _refuse_to_cover_the_model(out, Path(path))
         check_output(out, args.emit, args.force)  # fail before any work
     elif target is not None and target.is_directory:
         raise SklirError(f"a {args.emit} artefact is a directory and cannot go to standard output: give -o DIR")
     elif target is not None and sys.stdout.isatty():
         raise SklirError(f"refusing to write a binary .{args.emit} file to the terminal: redirect it, or give -o FILE")
-    progress(f"loading {args.model}")
-    model = load_model(args.model, args.trust)
+    models = []
+    for path in args.model:
+        progress(f"loading {path}")
+        models.append(load_model(path, args.trust))
     progress("lowering")
     print_after = stderr_printer(args.elide_constants) if args.print_after_all else None
-    module = sklir.lower(model, not args.no_optimize, args.passes, print_after)
+    model = models[0] if len(models) == 1 else models
+    module = sklir.lower(model, not args.no_optimize, args.passes, print_after, classes=args.classes)
     if target is None:
         # what sklir writes says so: a file it may replace later
         module.attributes.setdefault("sklir_version", sklir.__version__)
@@ -163,7 +168,15 @@ def _check(args: argparse.Namespace) -> int:
     from sklir.check import check_artefact, format_table, generated_data, passed, source_mismatch
     from sklir.loading import load_data, load_model, n_features
 
-    model = load_model(args.model, args.trust)
+    *paths, artefact = args.paths
+    if not paths:
+        raise SklirError("check needs the model file(s) and the artefact: sklir check MODEL [MODEL ...] ARTEFACT")
+    args.artefact = artefact
+    from sklir.frontend.chain import Chain, is_keras_model
+
+    models = [load_model(path, args.trust) for path in paths]
+    single = len(models) == 1 and args.classes is None and not is_keras_model(models[0])
+    model = models[0] if single else Chain(tuple(models), args.classes)
     width = n_features(model)
     if args.data is None:
         X = generated_data(width)
@@ -178,7 +191,8 @@ def _check(args: argparse.Namespace) -> int:
         raise type(e)(f"{e} ({mismatch})" if mismatch else str(e)) from None
     if mismatch:
         print(f"sklir: warning: {mismatch}", file=sys.stderr)
-    reference = "the IR interpreter" if isinstance(model, Module) else "scikit-learn"
+    reference = "the IR interpreter" if isinstance(model, Module) else \
+        "scikit-learn" if single else "the models run one after the other"
     print(f"{args.artefact} vs {reference} on {source}")
     print(format_table(rows, args.rtol))
     return 0 if passed(rows) else 1
@@ -210,6 +224,13 @@ def _demo(args: argparse.Namespace) -> int:
     from sklir.demo import run_demo
 
     return run_demo(args.out)
+
+
+def _classes(text: str) -> tuple[str, ...]:
+    labels = tuple(label.strip() for label in text.split(","))
+    if not all(labels):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of class labels")
+    return labels
 
 
 def _rtol(text: str) -> float:
@@ -247,7 +268,11 @@ def build_parser() -> _Parser:
                  help="a .skops type to trust (repeat the flag for several); untrusted types are refused otherwise")
 
     lower = sub.add_parser("lower", help="lower a model file to .tflite, .onnx, a SavedModel or IR text")
-    lower.add_argument("model", metavar="MODEL", help="a .joblib/.pkl or .skops estimator, or a .sklir IR file")
+    lower.add_argument("model", metavar="MODEL", nargs="+",
+                       help="a .joblib/.pkl or .skops estimator, a .keras/.h5 network, or a .sklir IR file; "
+                            "several lower as one chain, each one's output feeding the next")
+    lower.add_argument("--classes", type=_classes, metavar="A,B,...",
+                       help="class labels of a Keras network's outputs (softmax units, or one sigmoid unit)")
     lower.add_argument("--emit", choices=EMIT_CHOICES,
                        help="what to produce (default: what the suffix of -o names: .tflite, .onnx, .sklir)")
     lower.add_argument("-o", "--output", metavar="OUT",
@@ -270,8 +295,11 @@ def build_parser() -> _Parser:
     lower.set_defaults(run=_lower)
 
     check = sub.add_parser("check", help="compare an artefact's outputs with scikit-learn's")
-    check.add_argument("model", metavar="MODEL", help="the model file the artefact was lowered from")
-    check.add_argument("artefact", metavar="ARTEFACT", help="a .tflite or .onnx file, or a SavedModel directory")
+    check.add_argument("paths", metavar="MODEL [MODEL ...] ARTEFACT", nargs="+",
+                       help="the model file(s) the artefact was lowered from (several: a chain), then "
+                            "the artefact: a .tflite or .onnx file, or a SavedModel directory")
+    check.add_argument("--classes", type=_classes, metavar="A,B,...",
+                       help="the class labels the artefact was lowered with (a Keras network's)")
     check.add_argument("--data", metavar="FILE", help="inputs as .npy or .csv (default: generated)")
     check.add_argument("--rtol", type=_rtol, default=DEFAULT_RTOL,
                        help="tolerance relative to each output's scale (default 1e-5)")

@@ -1,6 +1,7 @@
-"""Reading what the CLI is given: a model file (pickle, skops or IR text) and a data file.
+"""Reading what the CLI is given: a model file (pickle, skops, Keras or IR text) and a data file.
 
-A model file holds either a fitted scikit-learn estimator (``.joblib``, ``.pkl``, ``.skops``) or an
+A model file holds a fitted scikit-learn estimator (``.joblib``, ``.pkl``, ``.skops``), a Keras
+model (``.keras`` loaded in safe mode, or a legacy ``.h5``; Keras is imported only then) or an
 IR module (``.sklir``, parsed without the frontend). Every way a file can be wrong (missing, not a
 model, an untrusted type, data of the wrong width) is an :class:`~sklir.errors.InputFileError` or
 another :class:`~sklir.errors.SklirError` with a one-line message naming the file.
@@ -106,6 +107,29 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
+def _load_keras(path: Path, trust: Sequence[str]) -> Any:
+    """A Keras model from a ``.keras`` archive (in safe mode: no code runs) or a legacy ``.h5`` file."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import zipfile
+
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise InputFileError(f"{path}: not a Keras archive (a .keras file is a zip archive; this one is corrupt "
+                             "or something else)")
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - Keras raises many kinds; every one is this file's problem
+        text = str(e)
+        if "safe_mode" in text or "unsafe" in text.lower():
+            raise InputFileError(f"{path}: needs unsafe deserialisation (it holds a Lambda layer or custom code); "
+                                 "sklir loads Keras files in safe mode only") from None
+        reason = _first_line(text) or type(e).__name__
+        raise InputFileError(f"{path}: not a loadable Keras model ({reason})") from None
+
+
 # file suffix -> loader(path, trusted type names)
 MODEL_LOADERS: dict[str, Callable[[Path, Sequence[str]], Any]] = {
     ".joblib": _load_pickle,
@@ -113,6 +137,8 @@ MODEL_LOADERS: dict[str, Callable[[Path, Sequence[str]], Any]] = {
     ".pickle": _load_pickle,
     ".skops": _load_skops,
     ".sklir": _load_ir,
+    ".keras": _load_keras,
+    ".h5": _load_keras,
 }
 
 
@@ -128,7 +154,9 @@ def load_model(path: str | Path, trust: Sequence[str] = ()) -> Any:
                              f"(expected one of {', '.join(MODEL_LOADERS)})")
     require_file(path)
     model = loader(path, trust)
-    if not isinstance(model, Module) and not _is_estimator(model):
+    from sklir.frontend.chain import is_keras_model
+
+    if not isinstance(model, Module) and not _is_estimator(model) and not is_keras_model(model):
         raise InputFileError(f"{path}: holds a {type(model).__module__}.{type(model).__name__}, "
                              "not a scikit-learn estimator")
     return model
@@ -140,9 +168,17 @@ def _is_estimator(obj: Any) -> bool:
 
 
 def n_features(model: Any) -> int:
-    """The input width a loaded model expects."""
+    """The input width a loaded model (or the first model of a chain) expects."""
     if isinstance(model, Module):
         return model.inputs[0].type.static_dim(1)
+    from sklir.frontend.chain import Chain, is_keras_model
+
+    if isinstance(model, Chain):
+        model = model.models[0]
+    if is_keras_model(model):
+        from sklir.frontend import keras_frontend
+
+        return keras_frontend.input_width(model)
     from sklir.frontend.registry import check_fitted, input_width
 
     width = input_width(model)

@@ -143,9 +143,19 @@ def _unfitted_step(estimator: Any) -> str | None:
     return None
 
 
+# a package's top-level name -> the frontend module that registers converters for its classes,
+# imported on first sight of one (it imports a heavy library: Keras for scikeras's wrappers)
+LAZY_FRONTENDS: dict[str, str] = {"scikeras": "sklir.frontend.scikeras_frontend"}
+
+
 def converter_for(estimator: Any) -> Converter:
     """The registered converter for ``estimator``'s class; a clear error when there is none."""
     _load_converters()
+    lazy = LAZY_FRONTENDS.get(type(estimator).__module__.split(".")[0])
+    if type(estimator) not in CONVERTERS and lazy is not None:
+        import importlib
+
+        importlib.import_module(lazy)
     fn = CONVERTERS.get(type(estimator))
     if fn is None:
         raise UnsupportedEstimatorError(unsupported_message(estimator))
@@ -293,18 +303,24 @@ def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
     b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
     x64 = b.call("cast", x, to=DType.f64)
     outputs = _in_context(estimator, lambda: fn(estimator, b, x64))
-    strays = [name for name in outputs if name not in OUTPUT_ORDER and name not in INTERNALS]
+    return finish_module(b, outputs, wanted, type(estimator).__name__)
+
+
+def finish_module(b: Builder, outputs: dict[str, Value], wanted: tuple[str, ...], name: str) -> Module:
+    """Give the module the contract's outputs in the contract's order, plus the internals in
+    ``wanted``; refuse an output that is neither (a converter's mistake) and a wanted internal the
+    model lacks; verify."""
+    strays = [out for out in outputs if out not in OUTPUT_ORDER and out not in INTERNALS]
     if strays:  # a converter's mistake, not the user's
-        raise IRError(f"{type(estimator).__name__}: the converter returned {strays[0]!r}, "
+        raise IRError(f"{name}: the converter returned {strays[0]!r}, "
                       "which is neither a contract output nor a known internal")
-    absent = [name for name in wanted if name not in outputs]
+    absent = [out for out in wanted if out not in outputs]
     if absent:
-        have = [name for name in outputs if name in INTERNALS]
-        raise SklirError(f"{type(estimator).__name__} has no internal output {absent[0]!r} "
-                         f"(it has: {', '.join(have) or 'none'})")
-    for name in sorted(outputs, key=output_rank):
-        if name in OUTPUT_ORDER or name in wanted:
-            b.output(name, outputs[name])
+        have = [out for out in outputs if out in INTERNALS]
+        raise SklirError(f"{name} has no internal output {absent[0]!r} (it has: {', '.join(have) or 'none'})")
+    for out in sorted(outputs, key=output_rank):
+        if out in OUTPUT_ORDER or out in wanted:
+            b.output(out, outputs[out])
     return verify(b.module)
 
 

@@ -1,7 +1,7 @@
 """MLPClassifier and MLPRegressor (issue 7): dense layers with scikit-learn's activations.
 
-Each layer is ``activation(x @ W + b)`` (:func:`dense`, the lowering the Keras frontend's Dense
-layer will share); hidden layers use ``activation`` (identity, logistic, tanh, relu) and the
+Each layer is ``activation(x @ W + b)`` (:func:`~sklir.frontend.activations.dense`, the lowering
+the Keras frontend's Dense layer shares); hidden layers use ``activation`` (identity, logistic, tanh, relu) and the
 last ``out_activation_``: softmax (multiclass), logistic (binary and multilabel) or identity
 (regression; exp under the poisson loss). A classifier's label follows scikit-learn's label
 binarizer: the first class of highest probability, or for one output unit
@@ -11,38 +11,25 @@ networks give an indicator ``label`` (``p > 0.5``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from sklir.frontend.affine import affine
+from sklir.frontend.activations import dense
 from sklir.frontend.outputs import binary_probabilities, labels_from_index, labels_from_scores
 from sklir.frontend.registry import lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.types import DType
 
-# activation name -> its lowering (scikit-learn's ACTIVATIONS)
-ACTIVATIONS: dict[str, Callable[[Builder, Value], Value]] = {
-    "identity": lambda b, v: v,
-    "logistic": lambda b, v: b.call("sigmoid", v),
-    "tanh": lambda b, v: b.call("tanh", v),
-    "relu": lambda b, v: b.call("maximum", v, b.const(0.0)),
-    "softmax": lambda b, v: b.call("softmax", v, axis=1),
-    "exp": lambda b, v: b.call("exp", v),  # MLPRegressor's output under the poisson loss
-}
-
-
-def dense(b: Builder, x: Value, weights: Any, bias: Any, activation: str) -> Value:
-    """One dense layer: ``activation(x @ weights + bias)``."""
-    return ACTIVATIONS[activation](b, affine(b, x, weights, bias))
+# scikit-learn's hidden and output activations (exp: MLPRegressor's output under the poisson loss)
+MLP_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "softmax", "exp")
 
 
 def _network(est: Any, b: Builder, x: Value) -> Value:
     for name in (est.activation, est.out_activation_):
-        if name not in ACTIVATIONS:
-            raise refuse(est, "activation", name, sorted(ACTIVATIONS))
+        if name not in MLP_ACTIVATIONS:
+            raise refuse(est, "activation", name, MLP_ACTIVATIONS)
     last = len(est.coefs_) - 1
     for i, (weights, bias) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
         x = dense(b, x, weights, bias, est.out_activation_ if i == last else est.activation)
