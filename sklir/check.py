@@ -97,6 +97,17 @@ def estimator_kind(estimator: Any) -> str | None:
         return "outlier"
     if is_clusterer(estimator):
         return "clusterer"
+    # tags that say nothing: scikeras's wrappers put BaseEstimator ahead of their mixin, so their
+    # tags (and a Pipeline's that ends in one) carry no estimator type
+    if isinstance(estimator, ClassifierMixin):
+        return "classifier"
+    if isinstance(estimator, RegressorMixin):
+        return "regressor"
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps and steps[-1][1] not in (None, "passthrough"):
+        last = estimator_kind(steps[-1][1])
+        if last in ("classifier", "regressor"):
+            return last
     if isinstance(estimator, DensityMixin):
         return "density"
     if hasattr(estimator, "transform"):

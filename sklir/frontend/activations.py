@@ -19,7 +19,6 @@ from sklir.frontend.affine import affine
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.linalg import TopK
-from sklir.ir.types import DType
 
 Activation = Callable[[Builder, Value], Value]
 
@@ -104,18 +103,18 @@ def _glu(b: Builder, v: Value) -> Value:
 
 
 def _sparsemax(b: Builder, v: Value) -> Value:
-    # Martins and Astudillo's projection: sort descending, the support is the k with
-    # 1 + k z_(k) > sum_{j <= k} z_(j), tau = (sum over the support - 1) / its size
+    # Keras's sparsemax: sort descending, the support is the k with 1 + k z_(k) > sum_{j <= k} z_(j),
+    # and tau = (the sum over the support of those cumulative sums - 1) / its size. (Martins and
+    # Astudillo's projection reads the one cumulative sum at the support's end; we reproduce Keras.)
     width = v.type.static_dim(v.type.rank - 1)
     ordered, _ = b.apply(TopK(k=width, largest=True), v)
     upper = np.triu(np.ones((width, width)))  # column k sums the first k + 1 sorted values
     cumulative = b.call("matmul", ordered, b.const(upper))
     ranks = b.const(np.arange(1, width + 1, dtype=np.float64))
     support = b.call("compare", b.call("add", b.call("mul", ordered, ranks), _c(b, 1.0)), cumulative, predicate="gt")
-    size = b.call("reduce", b.call("cast", support, to=DType.i64), kind="sum", axis=-1, keepdims=True)
-    last = b.call("sub", size, b.const(np.array(1, np.int64)))
-    tau = b.call("div", b.call("sub", b.call("take_along_axis", cumulative, last, axis=-1), _c(b, 1.0)),
-                 b.call("cast", size, to=v.type.dtype))
+    size = b.call("reduce", b.call("cast", support, to=v.type.dtype), kind="sum", axis=-1, keepdims=True)
+    summed = b.call("reduce", b.call("select", support, cumulative, _c(b, 0.0)), kind="sum", axis=-1, keepdims=True)
+    tau = b.call("div", b.call("sub", summed, _c(b, 1.0)), size)
     return b.call("maximum", b.call("sub", v, tau), _c(b, 0.0))
 
 

@@ -65,12 +65,12 @@ def _activation(layer: Any, b: Builder, inputs: list[Value]) -> Value:
 
 
 def _relu(layer: Any, b: Builder, inputs: list[Value]) -> Value:
-    # max_value where x >= max_value, x where threshold <= x, else negative_slope * (x - threshold)
+    # Keras's: min(x, max_value) where x > threshold, else negative_slope * (x - threshold)
     config = layer.get_config()
     x = inputs[0]
     threshold, slope = float(config["threshold"]), float(config["negative_slope"])
     below = b.call("mul", b.call("sub", x, b.const(threshold)), b.const(slope))
-    out = b.call("select", b.call("compare", x, b.const(threshold), predicate="ge"), x, below)
+    out = b.call("select", b.call("compare", x, b.const(threshold), predicate="gt"), x, below)
     if config["max_value"] is not None:
         out = b.call("minimum", out, b.const(float(config["max_value"])))
     return out

@@ -47,6 +47,15 @@ def operator_names(data: bytes) -> list[str]:
     return out
 
 
+def operators(data: bytes) -> list[str]:
+    """Every operator of a ``.tflite`` file's main graph, in order, by its code's name (a model
+    with two FULLY_CONNECTED ops lists it twice, where :func:`operator_names` lists codes once)."""
+    schema = _schema()
+    codes = operator_names(data)
+    graph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+    return [codes[graph.Operators(i).OpcodeIndex()] for i in range(graph.OperatorsLength())]
+
+
 def sklir_metadata_json(artefact: bytes | Path) -> str | None:
     """sklir's metadata JSON in a ``.tflite`` file (or its bytes), or None (no such entry, not a .tflite)."""
     data = artefact_bytes(artefact)

@@ -47,3 +47,28 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "parity OK" in proc.stdout
     assert "1 matmul" in proc.stdout  # the default passes folded scaler and PCA into the classifier
     assert listing(tmp_path) == {"digits_pipeline.joblib", "digits_pipeline.tflite"}
+
+
+API_IMPORTS = (
+    "import sys\n"
+    "import sklir\n"
+    "from sklearn.datasets import load_iris\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.pipeline import make_pipeline\n"
+    "from sklearn.preprocessing import StandardScaler\n"
+    "X, y = load_iris(return_X_y=True)\n"
+    "model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)\n"
+    "module = sklir.lower(model)\n"
+    "sklir.lower([model.steps[0][1], model.steps[1][1]])\n"
+    "sklir.emit(module, 'onnx')\n"
+    "sklir.supported()\n"
+    "print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tf_keras', 'keras', 'scikeras'}))\n"
+)
+
+
+def test_the_python_api_never_imports_keras_for_scikit_learn_models() -> None:
+    """Lowering (a model and a chain of scikit-learn steps), emitting ONNX and listing what is
+    supported import neither Keras nor TensorFlow: only a Keras model brings them in."""
+    proc = run_subprocess(script=API_IMPORTS)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stdout
