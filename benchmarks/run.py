@@ -51,6 +51,9 @@ class Case:
     trees: bool = False
     # rows the parity check leaves out: where scikit-learn's own methods disagree on a tie
     tied: Callable[[np.ndarray], np.ndarray] | None = None
+    # a chain of models (sklir.frontend.chain.Chain): the "scikit-learn" engine runs its models one
+    # after the other, skl2onnx has nothing to convert, and TFLite's own converter times the network
+    chain: bool = False
 
 
 def boundary_ties(model: Any, X: np.ndarray) -> np.ndarray:
@@ -80,7 +83,31 @@ def build_cases() -> list[Case]:
         Case("Ridge, 5 targets (make_regression, 20 features)", ridge, X_reg),
         *tree_cases(),
         *kernel_cases(),
+        *chain_cases(),
     ]
+
+
+def chain_cases() -> list[Case]:
+    """The row of issue 8: iris PCA(2) then a Keras network, one artefact."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    from sklearn.datasets import load_iris
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklir.frontend.chain import Chain
+
+    X, y = load_iris(return_X_y=True)
+    pca = make_pipeline(StandardScaler(), PCA(2)).fit(X)
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(128, activation="relu"),
+                            keras.layers.Dense(3, activation="softmax")])
+    net.compile("adam", "sparse_categorical_crossentropy")
+    net.fit(pca.transform(X).astype(np.float32), y, epochs=30, verbose=0)
+    chain = Chain((pca, net), ("setosa", "versicolor", "virginica"))
+    return [Case("iris StandardScaler + PCA(2) -> Keras Dense(128, relu) -> Dense(3, softmax)", chain, X,
+                 chain=True)]
 
 
 def kernel_cases() -> list[Case]:
@@ -191,7 +218,7 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
         # timing an artefact that gives other answers than scikit-learn would be meaningless
         if not passed(check_artefact(case.model, artefact, checked)):
             raise SystemExit(f"{case.name}: {artefact.suffix} fails parity with scikit-learn")
-    reference = skl2onnx_bytes(case.model, batch_of(case.X, 1))
+    reference = None if case.chain else skl2onnx_bytes(case.model, batch_of(case.X, 1))
     sizes: Sizes = {"sklir .tflite": tflite.stat().st_size, "sklir .onnx": onnx.stat().st_size,
                     "skl2onnx .onnx": None if reference is None else len(reference)}
     strategies = {}
@@ -206,6 +233,9 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
 
     def sklearn(X: np.ndarray) -> Callable[[], Any]:
         X64 = X.astype(np.float64)
+        if case.chain:  # scikit-learn's transform, then Keras's predict
+            *steps, net = case.model.models
+            return lambda: net.predict(_transformed(steps, X64), verbose=0)
         return lambda: case.model.predict(X64)
 
     def ort_session(data: bytes) -> Callable[[np.ndarray], Callable[[], Any]]:
@@ -225,7 +255,41 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
     table[ENGINES[3]] = ort_session(onnx.read_bytes())
     for name, data in strategies.items():
         table[f"tflite {name}"] = litert_of(data)
+    if case.chain:
+        # TFLite's own converter on the network alone, fed the preprocessed rows
+        import tensorflow as tf
+
+        *steps, net = case.model.models
+        converted = tf.lite.TFLiteConverter.from_keras_model(net).convert()
+        alone = litert_of(converted)
+        table[KERAS_ALONE] = lambda X: alone(_transformed(steps, X.astype(np.float64)).astype(np.float32))
+        sizes[KERAS_ALONE] = len(converted)
     return table, sizes
+
+
+KERAS_ALONE = "TFLite converter (the network alone)"
+
+
+def _transformed(steps: list[Any], X: np.ndarray) -> np.ndarray:
+    for step in steps:
+        X = step.transform(X)
+    return np.asarray(X)
+
+
+def chain_report(results: list[Result]) -> str:
+    """The chain rows: the two models run as a user runs them, TFLite's converter on the network
+    alone (the preprocessing not included), and sklir's one artefact of both."""
+    skl, tfl, sko = ENGINES[0], ENGINES[2], ENGINES[3]
+    header = ["model", "batch", "scikit-learn transform + Keras predict", KERAS_ALONE, "sklir .tflite (LiteRT)",
+              "sklir .onnx (onnxruntime)", "tflite / (transform + predict)", "tflite / converter's network alone"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, batch, t, _, _ in results:
+        if KERAS_ALONE not in t:
+            continue
+        cells = [name, str(batch), fmt_time(t[skl]), fmt_time(t[KERAS_ALONE]), fmt_time(t[tfl]), fmt_time(t[sko]),
+                 fmt_ratio(t[tfl], t[skl]), fmt_ratio(t[tfl], t[KERAS_ALONE])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -362,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results))
     print("\nTree models, each lowering strategy (LiteRT, one thread; n/a: the strategy refused the model):\n")
     print(strategy_report(results))
+    print("\nChains of a scikit-learn step and a Keras network (LiteRT and onnxruntime, one thread):\n")
+    print(chain_report(results))
     print("\nArtefact sizes:\n")
     print(size_report(results))
     if args.scale:
