@@ -60,7 +60,8 @@ def lower(model: Any, optimize: bool = True, passes: str | None = None, print_af
     if isinstance(model, Module) and (internals or classes is not None):
         from sklir.errors import SklirError
 
-        raise SklirError("internals and classes are chosen when a model is lowered, not for an IR module")
+        chosen = "internals are" if internals else "class labels are"
+        raise SklirError(f"{chosen} chosen when an estimator is lowered, not for an IR module")
     chain = as_chain(model, classes)
     if chain is None and classes is not None:
         from sklir.errors import SklirError

@@ -145,7 +145,21 @@ def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
     if not methods:
         raise InputFileError(f"no output contract for {type(estimator).__name__}: "
                              "it is neither a classifier, a regressor nor a transformer")
-    return {name: _dense(getattr(estimator, method)(X)) for name, method in methods.items()}
+    rows = _named_columns(estimator, X)
+    return {name: _dense(getattr(estimator, method)(rows)) for name, method in methods.items()}
+
+
+def _named_columns(estimator: Any, X: np.ndarray) -> Any:
+    """``X`` as a DataFrame with the fitted column names when the estimator was fitted on one
+    (a ColumnTransformer that selects columns by name needs them); else ``X`` itself."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or len(names) != X.shape[1]:
+        return X
+    try:
+        import pandas as pd
+    except ImportError:
+        return X
+    return pd.DataFrame(X, columns=list(names))
 
 
 def _dense(result: Any) -> np.ndarray:

@@ -168,9 +168,7 @@ def _check(args: argparse.Namespace) -> int:
     from sklir.check import check_artefact, format_table, generated_data, passed, source_mismatch
     from sklir.loading import load_data, load_model, n_features
 
-    *paths, artefact = args.paths
-    if not paths:
-        raise SklirError("check needs the model file(s) and the artefact: sklir check MODEL [MODEL ...] ARTEFACT")
+    *paths, artefact = args.paths  # _validate made sure there are both
     args.artefact = artefact
     from sklir.frontend.chain import Chain, is_keras_model
 
@@ -324,6 +322,8 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> _Parser:
 
 
 def _validate(sub: _Parser, args: argparse.Namespace) -> None:
+    if args.command == "check" and len(args.paths) < 2:
+        sub.error("the following arguments are required: ARTEFACT")
     if args.command != "lower":
         return
     implied = target_of(args.output) if args.output not in (None, "-") else None

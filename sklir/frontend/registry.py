@@ -82,31 +82,10 @@ def public_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _search_cv_hint(est: Any) -> str | None:
-    best = getattr(est, "best_estimator_", None)
-    if best is None:
-        return "lower its best_estimator_ (fit it with refit=True)"
-    return f"lower its best_estimator_ ({describe(best)}) instead"
-
-
-def _hint(estimator: Any) -> str | None:
-    """What to do instead, for an estimator sklir cannot lower (None when there is no advice)."""
-    from sklearn.model_selection._search import BaseSearchCV
-
-    # class (or base class) -> advice; the first match in the estimator's MRO wins
-    hints: dict[type, Callable[[Any], str | None]] = {
-        BaseSearchCV: _search_cv_hint,
-    }
-    cls = next((c for c in type(estimator).__mro__ if c in hints), None)
-    return hints[cls](estimator) if cls is not None else None
-
-
 def unsupported_message(estimator: Any) -> str:
     """Why ``estimator`` cannot be lowered, by its public name, with what to do next."""
-    hint = _hint(estimator)
     return (f"sklir cannot lower {public_name(type(estimator))} yet"
-            + (f"; {hint}" if hint else "")
-            + "; 'sklir supported' (sklir.supported() in Python) lists the supported estimators")
+            "; 'sklir supported' (sklir.supported() in Python) lists the supported estimators")
 
 
 def check_fitted(estimator: Any) -> None:
@@ -230,6 +209,14 @@ def fingerprint(estimator: Any) -> str | None:
 
     try:
         return str(joblib.hash(estimator))
+    except ValueError:
+        # joblib's hasher trips on masked arrays (a search's cv_results_): hash the pickle instead
+        import hashlib
+
+        try:
+            return hashlib.sha1(pickle.dumps(estimator)).hexdigest()
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return None
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
 

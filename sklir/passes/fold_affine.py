@@ -3,7 +3,9 @@
 Frontends emit affine preprocessing and linear models as small steps on a ``[N, n]`` value:
 ``matmul(v, C)`` by a constant matrix; ``add``/``sub``/``mul``/``div`` by a constant of shape
 ``[]``, ``[n]`` or ``[1, n]`` (``v`` on either side, except ``div(c, v)``, which is not affine);
-``neg(v)``; and ``gather(v, idx) {axis = 1}`` selecting columns by constant indices.
+``neg(v)``; ``gather(v, idx) {axis = 1}`` selecting columns by constant indices; and
+``concat(v1, v2, ...) {axis = 1}`` of maps of one source side by side (a ColumnTransformer of
+scalers: each block's columns selected and scaled, then joined).
 
 Each step's result is tracked as an affine map of an upstream *source* value, composed in
 float64: either sparse (:class:`SparseMap`), ``y = x[:, index] * scale + bias`` (a diagonal map when
@@ -30,7 +32,7 @@ from typing import ClassVar, TypeAlias
 import numpy as np
 
 from sklir.ir.core import OPS, Module, Node, Tensor, Value, constant_of
-from sklir.ir.dialects.tensor import Constant, Gather
+from sklir.ir.dialects.tensor import Concat, Constant, Gather
 from sklir.ir.types import DType, N, TensorType
 from sklir.passes.manager import Pass, PassResult, register_pass
 from sklir.passes.rewrite import rebuild, use_counts
@@ -195,6 +197,25 @@ def _constant_for(node: Node, vtype: TensorType, tensor: Tensor) -> np.ndarray |
         return None
 
 
+def _joined(maps: list[AffineMap]) -> AffineMap | None:
+    """The maps of one source side by side (``concat`` along the columns), or None."""
+    source = maps[0].source
+    if any(m.source is not source for m in maps):
+        return None
+    bias = np.concatenate([m.bias for m in maps])
+    if all(isinstance(m, SparseMap) for m in maps):
+        sparse = [m for m in maps if isinstance(m, SparseMap)]
+        index = np.concatenate([np.arange(m.n_in) if m.index is None else m.index for m in sparse])
+        return SparseMap(source, sparse[0].n_in, bias, np.concatenate([m.scale for m in sparse]), index)
+    dense = [m if isinstance(m, DenseMap) else m.times(np.eye(len(m.bias))) for m in maps]
+    return DenseMap(source, dense[0].n_in, bias, np.concatenate([m.matrix for m in dense], axis=1))
+
+
+def _is_column_concat(node: Node) -> bool:
+    return isinstance(node.op, Concat) and len(node.results) == 1 and _is_rows(node.result.type) \
+        and node.op.axis % 2 == 1 and all(_is_rows(v.type) for v in node.operands)
+
+
 @dataclass
 class _Chain:
     """A map and the nodes it replaces, in program order."""
@@ -274,6 +295,15 @@ class FoldAffine(Pass):
         chains: dict[Value, _Chain] = {}
         absorbed: set[Value] = set()
         for node in module.nodes:
+            if _is_column_concat(node):
+                bases = [chains.get(v) if uses.get(v, 0) == 1 else None for v in node.operands]
+                joined = _joined([b.map if b is not None else SparseMap.identity(v)
+                                  for b, v in zip(bases, node.operands, strict=True)])
+                if joined is not None:
+                    absorbed.update(v for b, v in zip(bases, node.operands, strict=True) if b is not None)
+                    prior = tuple(n for b in bases if b is not None for n in b.nodes)
+                    chains[node.result] = _Chain(joined, (*prior, node))
+                continue
             found = _step_operand(node, producers)
             if found is None:
                 continue

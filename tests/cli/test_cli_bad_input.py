@@ -73,7 +73,7 @@ CASES: dict[str, tuple[Builder, tuple[str, ...]]] = {
                      ("dict.pkl", "builtins.dict", "not a scikit-learn estimator")),
     "empty-file": (_raw("empty.joblib", b""), ("empty.joblib", "not a loadable")),
     "missing-file": (_missing, ("nowhere.joblib", "no such file")),
-    "unknown-suffix": (_raw("model.h5", b"\x89HDF"), ("model.h5", ".joblib", ".skops", ".sklir")),
+    "unknown-suffix": (_raw("model.pt", b"PK\x03\x04"), ("model.pt", ".joblib", ".skops", ".sklir", ".keras")),
     "corrupt-skops": (_raw("model.skops", b"PK not really a zip"), ("model.skops", "not a skops file")),
     "untrusted-skops": (_untrusted_skops, ("untrusted", "fractions.Fraction", "--trust fractions.Fraction")),
     "elided-ir": (_elided_ir, ("elided.sklir:", "elided", "cannot be parsed")),

@@ -71,13 +71,6 @@ def _joblib(name: str, make: Callable[[], object], *argv: str) -> Case:
     return case
 
 
-def _grid_search() -> object:
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import GridSearchCV
-
-    return GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=3).fit(*dataset("diabetes"))
-
-
 def _unfitted_step() -> object:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -181,8 +174,6 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
     "pickled-list": (_write("list.pkl", pickle.dumps([1, 2]), lambda p: ["lower", p, "--emit", "onnx"]),
                      ("list.pkl", "builtins.list", "not a scikit-learn estimator")),
     # estimators
-    "search-cv-hint": (_joblib("search.joblib", _grid_search),
-                       ("sklearn.model_selection.GridSearchCV", "best_estimator_ (Ridge)")),
     "unfitted-step": (_joblib("unfitted.joblib", _unfitted_step),
                       ("Pipeline is not fitted", "its step StandardScaler is not fitted")),
     "tampered": (_joblib("tampered.joblib", _tampered), ("LinearRegression:", "matmul", "(10 vs 7)")),

@@ -1,0 +1,305 @@
+"""Compositions of fitted estimators (issue 9, numeric inputs): voting, stacking, feature unions,
+column transformers, target transforms, search results and thresholds.
+
+Every member is lowered by its own converter (:func:`~sklir.frontend.registry.lower_into`) on the
+same input, and the composition reads the contract outputs it needs: ``label``, ``probabilities``,
+``decision``, ``prediction`` or ``transform``.
+
+- VotingClassifier: its members are fitted on the encoded labels ``0 .. C-1``, so a member's
+  ``label`` is a class index. ``hard`` voting sums each member's weight on its class (the first
+  class of most weight wins, as ``argmax(bincount)``); ``soft`` voting is the weighted mean of the
+  members' probabilities. VotingRegressor: the weighted mean of the predictions.
+- StackingClassifier / StackingRegressor: each member's ``stack_method_`` output side by side (a
+  two-class ``predict_proba`` without its first column, ``predict`` as a column), the input after
+  them with ``passthrough``, then the final estimator, whose class indices map back to the labels.
+- FeatureUnion: the members' ``transform`` side by side, each times its weight.
+- ColumnTransformer: each transformer on its fitted columns (names, slices, masks and callables
+  are resolved at fit), side by side; ``remainder`` passthrough, drop or an estimator.
+- TransformedTargetRegressor: the regressor, then the transformer's ``inverse_transform`` (an
+  inverse that is itself a supported transform: StandardScaler, ...) or ``inverse_func`` (numpy
+  functions with an IR counterpart: exp, expm1, log, log1p, sqrt, square).
+- GridSearchCV and the other searches: their ``best_estimator_``; FrozenEstimator: its estimator.
+- FixedThresholdClassifier / TunedThresholdClassifierCV: the positive class where the response
+  (``predict_proba``'s second column or ``decision_function``) is at least the threshold.
+- DummyClassifier / DummyRegressor: constants (the prior, the mean, ...) for every row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - the halving searches' import switch
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import (
+    FixedThresholdClassifier,
+    GridSearchCV,
+    HalvingGridSearchCV,
+    HalvingRandomSearchCV,
+    RandomizedSearchCV,
+    TunedThresholdClassifierCV,
+)
+from sklearn.pipeline import FeatureUnion
+
+from sklir.errors import UnsupportedEstimatorError
+from sklir.frontend.affine import select_columns
+from sklir.frontend.outputs import labels_from_index, labels_from_scores, same_for_every_row
+from sklir.frontend.registry import CHILDREN, lower_into, lowers, refuse, transform_into
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+from sklir.ir.types import DType
+
+
+def _column(b: Builder, v: Value) -> Value:
+    """``v`` as ``[N, k]``: a ``[N]`` value gains a column axis."""
+    return b.call("expand_dims", v, axis=1) if v.type.rank == 1 else v
+
+
+def _sum(b: Builder, values: list[Value]) -> Value:
+    total = values[0]
+    for v in values[1:]:
+        total = b.call("add", total, v)
+    return total
+
+
+def _weights(est: Any) -> np.ndarray:
+    weights = getattr(est, "_weights_not_none", None)
+    return np.ones(len(est.estimators_)) if weights is None else np.asarray(weights, np.float64)
+
+
+def _output(outputs: dict[str, Value], name: str, member: Any) -> Value:
+    if name not in outputs:
+        raise UnsupportedEstimatorError(f"{type(member).__name__} gives no {name} here "
+                                        f"(it gives {', '.join(sorted(outputs))})")
+    return outputs[name]
+
+
+CHILDREN[VotingClassifier] = CHILDREN[VotingRegressor] = lambda est: list(est.estimators_)
+
+
+@lowers(VotingClassifier)
+def _voting_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    weights = _weights(est)
+    n = len(est.classes_)
+    members = [lower_into(member, b, x) for member in est.estimators_]
+    if est.voting == "soft":
+        parts = [b.call("mul", _output(o, "probabilities", m), b.const(float(w)))
+                 for o, m, w in zip(members, est.estimators_, weights, strict=True)]
+        proba = b.call("div", _sum(b, parts), b.const(float(weights.sum())))
+        return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
+    classes = b.const(np.arange(n, dtype=np.int64))
+    parts = []
+    for outputs, member, w in zip(members, est.estimators_, weights, strict=True):
+        index = b.call("cast", _output(outputs, "label", member), to=DType.i64)  # the encoded class
+        hot = b.call("cast", b.call("compare", b.call("expand_dims", index, axis=1), classes, predicate="eq"),
+                     to=DType.f64)
+        parts.append(b.call("mul", hot, b.const(float(w))))
+    return {"label": labels_from_scores(b, _sum(b, parts), est.classes_)}
+
+
+@lowers(VotingRegressor)
+def _voting_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    weights = _weights(est)
+    parts = [b.call("mul", _output(lower_into(m, b, x), "prediction", m), b.const(float(w)))
+             for m, w in zip(est.estimators_, weights, strict=True)]
+    return {"prediction": b.call("div", _sum(b, parts), b.const(float(weights.sum())))}
+
+
+# stack_method_ -> the contract output it reads
+STACK_OUTPUTS = {"predict_proba": "probabilities", "decision_function": "decision", "predict": "label"}
+
+CHILDREN[StackingClassifier] = CHILDREN[StackingRegressor] = \
+    lambda est: [*est.estimators_, est.final_estimator_]
+
+
+def _meta_features(est: Any, b: Builder, x: Value, classifier: bool) -> Value:
+    columns = []
+    for member, method in zip(est.estimators_, est.stack_method_, strict=True):
+        if member == "drop":
+            continue
+        outputs = lower_into(member, b, x)
+        name = STACK_OUTPUTS[method] if classifier else "prediction"
+        value = _output(outputs, name, member)
+        if name == "label":
+            value = b.call("cast", value, to=DType.f64)  # a member's encoded class, as a number
+        value = _column(b, value)
+        if method == "predict_proba" and len(est.classes_) == 2:
+            value = b.call("gather", value, b.const(np.array([1], np.int64)), axis=1)
+        columns.append(value)
+    if est.passthrough:
+        columns.append(x)
+    return b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]
+
+
+@lowers(StackingClassifier)
+def _stacking_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=True))
+    # the final estimator was fitted on the encoded labels: its label is a class index
+    index = b.call("cast", _output(final, "label", est.final_estimator_), to=DType.i64)
+    outputs = {"label": labels_from_index(b, index, est.classes_)}
+    for name in ("probabilities", "decision"):
+        if name in final:
+            outputs[name] = final[name]
+    return outputs
+
+
+@lowers(StackingRegressor)
+def _stacking_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=False))
+    return {"prediction": _output(final, "prediction", est.final_estimator_)}
+
+
+CHILDREN[FeatureUnion] = lambda est: [t for _, t in est.transformer_list]
+
+
+@lowers(FeatureUnion)
+def _feature_union(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    weights = est.transformer_weights or {}
+    parts = []
+    for name, member in est.transformer_list:
+        if isinstance(member, str) and member == "drop":
+            continue
+        value = x if isinstance(member, str) and member == "passthrough" else transform_into(member, b, x)
+        if name in weights:
+            value = b.call("mul", value, b.const(float(weights[name])))
+        parts.append(value)
+    return {"transform": b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]}
+
+
+CHILDREN[ColumnTransformer] = lambda est: [t for _, t, _ in est.transformers_]
+
+
+@lowers(ColumnTransformer)
+def _column_transformer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    parts = []
+    for name, member, _ in est.transformers_:
+        columns = np.asarray(est._transformer_to_input_indices.get(name, []), np.int64)
+        if isinstance(member, str) and member == "drop" or len(columns) == 0:
+            continue
+        selected = select_columns(b, x, columns)
+        parts.append(selected if isinstance(member, str) and member == "passthrough"
+                     else transform_into(member, b, selected))
+    if not parts:
+        raise UnsupportedEstimatorError("ColumnTransformer: every column is dropped")
+    return {"transform": b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]}
+
+
+# numpy function -> the IR op of the same name (TransformedTargetRegressor's inverse_func)
+INVERSE_FUNCS = {np.exp: "exp", np.expm1: "expm1", np.log: "log", np.log1p: "log1p", np.sqrt: "sqrt",
+                 np.square: "square"}
+
+CHILDREN[TransformedTargetRegressor] = lambda est: [est.regressor_]
+
+
+@lowers(TransformedTargetRegressor)
+def _transformed_target(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    prediction = _output(lower_into(est.regressor_, b, x), "prediction", est.regressor_)
+    transformer = est.transformer_
+    func = getattr(transformer, "func", "unset")
+    if type(transformer).__name__ == "FunctionTransformer" and func is None and transformer.inverse_func is None:
+        return {"prediction": prediction}
+    column = _column(b, prediction)
+    if type(transformer).__name__ == "FunctionTransformer":
+        name = INVERSE_FUNCS.get(transformer.inverse_func)
+        if name is None:
+            raise refuse(est, "inverse_func", transformer.inverse_func, [f.__name__ for f in INVERSE_FUNCS])
+        restored = b.call(name, column)
+    else:
+        restored = _inverse(transformer, b, column)
+    return {"prediction": b.call("squeeze", restored, axis=1) if prediction.type.rank == 1 else restored}
+
+
+def _inverse(transformer: Any, b: Builder, y: Value) -> Value:
+    """``inverse_transform`` of the column scalers: ``y * scale + mean`` and the like."""
+    kind = type(transformer).__name__
+    if kind == "StandardScaler":
+        scale = transformer.scale_ if transformer.with_std else None
+        mean = transformer.mean_ if transformer.with_mean else None
+    elif kind == "MinMaxScaler":
+        scale, mean = 1.0 / transformer.scale_, -transformer.min_ / transformer.scale_
+    elif kind == "MaxAbsScaler":
+        scale, mean = transformer.scale_, None
+    elif kind == "RobustScaler":
+        scale = transformer.scale_ if transformer.with_scaling else None
+        mean = transformer.center_ if transformer.with_centering else None
+    else:
+        raise UnsupportedEstimatorError(f"TransformedTargetRegressor: the inverse of {kind} is not supported "
+                                        "(supported: StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, "
+                                        "FunctionTransformer)")
+    if scale is not None:
+        y = b.call("mul", y, b.const(np.asarray(scale, np.float64).reshape(-1)))
+    if mean is not None:
+        y = b.call("add", y, b.const(np.asarray(mean, np.float64).reshape(-1)))
+    return y
+
+
+SEARCHES = (GridSearchCV, RandomizedSearchCV, HalvingGridSearchCV, HalvingRandomSearchCV)
+CHILDREN.update(dict.fromkeys(SEARCHES, lambda est: [est.best_estimator_]))
+CHILDREN[FrozenEstimator] = lambda est: [est.estimator]
+
+
+@lowers(*SEARCHES)
+def _search(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if not hasattr(est, "best_estimator_"):
+        raise refuse(est, "refit", est.refit, "True (the search keeps no best_estimator_ otherwise)")
+    return lower_into(est.best_estimator_, b, x)
+
+
+@lowers(FrozenEstimator)
+def _frozen(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    return lower_into(est.estimator, b, x)
+
+
+CHILDREN[FixedThresholdClassifier] = CHILDREN[TunedThresholdClassifierCV] = lambda est: [est.estimator_]
+
+
+@lowers(FixedThresholdClassifier, TunedThresholdClassifierCV)
+def _threshold(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    inner = lower_into(est.estimator_, b, x)
+    method = est._get_response_method() if hasattr(est, "_get_response_method") else est.response_method
+    if isinstance(method, list):
+        method = next(m for m in method if hasattr(est.estimator_, m))
+    if method == "predict_proba":
+        response = b.call("squeeze", b.call("gather", _output(inner, "probabilities", est.estimator_),
+                                             b.const(np.array([1], np.int64)), axis=1), axis=1)
+    else:
+        response = _output(inner, "decision", est.estimator_)
+    threshold = est.threshold if isinstance(est, FixedThresholdClassifier) else est.best_threshold_
+    if isinstance(threshold, str):  # "auto": 0.5 for probabilities, 0 for decisions
+        threshold = 0.5 if method == "predict_proba" else 0.0
+    positive = b.call("compare", response, b.const(float(threshold)), predicate="ge")
+    outputs = {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_)}
+    for name in ("probabilities", "decision"):
+        if name in inner:
+            outputs[name] = inner[name]
+    return outputs
+
+
+@lowers(DummyClassifier)
+def _dummy_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if est.strategy in ("stratified", "uniform") or est.n_outputs_ != 1:
+        raise refuse(est, "strategy", est.strategy, ["most_frequent", "prior", "constant"] if est.n_outputs_ == 1
+                     else "one output")
+    prior = np.asarray(est.class_prior_, np.float64)
+    if est.strategy == "constant":
+        index = int(np.flatnonzero(est.classes_ == est.constant)[0])
+        proba = np.eye(len(est.classes_))[index]
+    elif est.strategy == "most_frequent":
+        index = int(np.argmax(prior))
+        proba = np.eye(len(est.classes_))[index]
+    else:
+        index, proba = int(np.argmax(prior)), prior
+    rows = same_for_every_row(b, x, 0.0)
+    probabilities = b.call("add", b.call("expand_dims", rows, axis=1), b.const(proba.reshape(1, -1)))
+    return {"label": same_for_every_row(b, x, est.classes_[index]), "probabilities": probabilities}
+
+
+@lowers(DummyRegressor)
+def _dummy_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    constant = np.asarray(est.constant_, np.float64).reshape(-1)
+    rows = same_for_every_row(b, x, 0.0)
+    value = b.call("add", b.call("expand_dims", rows, axis=1), b.const(constant.reshape(1, -1)))
+    return {"prediction": b.call("squeeze", value, axis=1) if est.n_outputs_ == 1 else value}
