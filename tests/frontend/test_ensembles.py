@@ -32,6 +32,8 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
     TunedThresholdClassifierCV,
 )
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.multioutput import MultiOutputRegressor, RegressorChain
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
@@ -174,3 +176,18 @@ def test_dummies() -> None:
     assert_parity(DummyRegressor().fit(Xd, np.column_stack([yd, yd * 2])), Xd)
     with pytest.raises(UnsupportedEstimatorError, match="strategy='uniform'"):
         sklir.lower(DummyClassifier(strategy="uniform").fit(X, y))
+
+
+def test_one_vs_rest() -> None:
+    X, y = _wine()
+    for member in (LogisticRegression(max_iter=2000), GaussianNB(), LinearSVC()):
+        assert_parity(OneVsRestClassifier(member).fit(X, y), X)
+    Xb, yb = standardised("breast_cancer")
+    assert_parity(OneVsRestClassifier(LogisticRegression()).fit(Xb, np.array(["no", "yes"], dtype=object)[yb]), Xb)
+
+
+def test_multi_output_regressors() -> None:
+    X, _ = standardised("diabetes")
+    Y = np.column_stack([X[:, 0] * 2 + X[:, 3], X[:, 1] - X[:, 2], X[:, 4]])
+    assert_parity(MultiOutputRegressor(Ridge()).fit(X[:, 5:], Y), X[:, 5:])
+    assert_parity(RegressorChain(Ridge(), order=[2, 0, 1]).fit(X[:, 5:], Y), X[:, 5:])

@@ -22,6 +22,12 @@ same input, and the composition reads the contract outputs it needs: ``label``, 
 - FixedThresholdClassifier / TunedThresholdClassifierCV: the positive class where the response
   (``predict_proba``'s second column or ``decision_function``) is at least the threshold.
 - DummyClassifier / DummyRegressor: constants (the prior, the mean, ...) for every row.
+- OneVsRestClassifier: each binary member's score (its decision, else its positive-class
+  probability); ``label`` the first class of highest score (one member: the second class where
+  the score is above 0, or 0.5 for a probability), ``probabilities`` the members' positive-class
+  probabilities normalised to sum 1, ``decision`` their decisions side by side.
+- MultiOutputRegressor and RegressorChain: each member's prediction as a column (a chain's member
+  reads the input and the earlier members' predictions, in ``order_``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
     TunedThresholdClassifierCV,
 )
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.multioutput import MultiOutputRegressor, RegressorChain
 from sklearn.pipeline import FeatureUnion
 
 from sklir.errors import UnsupportedEstimatorError
@@ -303,3 +311,64 @@ def _dummy_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     rows = same_for_every_row(b, x, 0.0)
     value = b.call("add", b.call("expand_dims", rows, axis=1), b.const(constant.reshape(1, -1)))
     return {"prediction": b.call("squeeze", value, axis=1) if est.n_outputs_ == 1 else value}
+
+
+CHILDREN[OneVsRestClassifier] = lambda est: list(est.estimators_)
+
+
+@lowers(OneVsRestClassifier)
+def _one_vs_rest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if est.label_binarizer_.y_type_ not in ("binary", "multiclass"):
+        raise refuse(est, "target type", est.label_binarizer_.y_type_, ["binary", "multiclass"])
+    members = [lower_into(member, b, x) for member in est.estimators_]
+    second = b.const(np.array([1], np.int64))
+    scores, probabilities, decisions = [], [], []
+    for outputs, member in zip(members, est.estimators_, strict=True):
+        if "probabilities" in outputs:
+            probabilities.append(b.call("gather", outputs["probabilities"], second, axis=1))
+        if "decision" in outputs:
+            decisions.append(_column(b, outputs["decision"]))
+        if "decision" not in outputs and "probabilities" not in outputs:
+            raise UnsupportedEstimatorError(f"OneVsRestClassifier: {type(member).__name__} gives neither a "
+                                            "decision nor probabilities")
+        scores.append(decisions[-1] if "decision" in outputs else probabilities[-1])
+    result: dict[str, Value] = {}
+    if len(est.estimators_) == 1:
+        threshold = 0.0 if "decision" in members[0] else 0.5
+        positive = b.call("compare", b.call("squeeze", scores[0], axis=1), b.const(threshold), predicate="gt")
+        result["label"] = labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_)
+        if probabilities:
+            result["probabilities"] = b.call("concat", b.call("sub", b.const(1.0), probabilities[0]), probabilities[0],
+                                             axis=1)
+        if decisions:
+            result["decision"] = b.call("squeeze", decisions[0], axis=1)
+        return result
+    result["label"] = labels_from_scores(b, b.call("concat", *scores, axis=1), est.classes_)
+    if len(probabilities) == len(members):
+        stacked = b.call("concat", *probabilities, axis=1)
+        total = b.call("reduce", stacked, kind="sum", axis=1, keepdims=True)
+        empty = b.call("compare", total, b.const(0.0), predicate="eq")
+        result["probabilities"] = b.call("div", stacked, b.call("select", empty, b.const(1.0), total))
+    if len(decisions) == len(members):
+        result["decision"] = b.call("concat", *decisions, axis=1)
+    return result
+
+
+CHILDREN[MultiOutputRegressor] = CHILDREN[RegressorChain] = lambda est: list(est.estimators_)
+
+
+@lowers(MultiOutputRegressor)
+def _multi_output_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    columns = [_column(b, _output(lower_into(m, b, x), "prediction", m)) for m in est.estimators_]
+    return {"prediction": b.call("concat", *columns, axis=1)}
+
+
+@lowers(RegressorChain)
+def _regressor_chain(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    columns: list[Value] = []
+    for member in est.estimators_:
+        seen = b.call("concat", x, *columns, axis=1) if columns else x
+        columns.append(_column(b, _output(lower_into(member, b, seen), "prediction", member)))
+    # the members predict in chain order; the outputs come back in the targets' order
+    order = np.argsort(np.asarray(est.order_))
+    return {"prediction": b.call("concat", *(columns[i] for i in order), axis=1)}
