@@ -260,7 +260,11 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
         import tensorflow as tf
 
         *steps, net = case.model.models
-        converted = tf.lite.TFLiteConverter.from_keras_model(net).convert()
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its SavedModel's signature
+            converted = tf.lite.TFLiteConverter.from_keras_model(net).convert()
         alone = litert_of(converted)
         table[KERAS_ALONE] = lambda X: alone(_transformed(steps, X.astype(np.float64)).astype(np.float32))
         sizes[KERAS_ALONE] = len(converted)

@@ -74,3 +74,30 @@ def labels_of_outputs(b: Builder, indices: list[Value], tables: list[Any]) -> Va
     shifted = [b.call("expand_dims", index if start == 0 else b.call("add", index, b.const(np.array(start, np.int64))),
                       axis=1) for index, start in zip(indices, starts, strict=True)]
     return labels_from_index(b, b.call("concat", *shifted, axis=1), np.concatenate([np.asarray(t) for t in tables]))
+
+
+def ovr_decision(b: Builder, votes: Value, decision: Value, pairs: np.ndarray, n: int) -> Value:
+    """scikit-learn's ``_ovr_decision_function`` for one-vs-one models (SVC, OneVsOneClassifier):
+    ``votes`` plus each class's summed confidence ``s`` as ``s / (3 (|s| + 1))``; ``decision`` is
+    each pair's value, positive for its first class (``pairs`` ``[P, 2]``)."""
+    signs = np.zeros((len(pairs), n))
+    signs[np.arange(len(pairs)), pairs[:, 0]] = 1.0
+    signs[np.arange(len(pairs)), pairs[:, 1]] = -1.0
+    total = b.call("matmul", decision, b.const(signs))
+    squashed = b.call("div", total, b.call("mul", b.call("add", b.call("abs", total), b.const(1.0)), b.const(3.0)))
+    return b.call("add", votes, squashed)
+
+
+def label_index(b: Builder, label: Value) -> tuple[Value, np.ndarray]:
+    """The class index ``[N]`` behind a ``label`` a converter returned (the operand of its
+    ``label_lookup``) and its label table: what a composition reads to combine its members'
+    predictions by class (MultiOutputClassifier's columns)."""
+    from sklir.errors import IRError
+    from sklir.ir.dialects.tensor import LabelLookup
+
+    for node in reversed(b.module.nodes):
+        if label in node.results:
+            if isinstance(node.op, LabelLookup):
+                return node.operands[0], node.op.classes.array
+            break
+    raise IRError("a member's label is not a lookup of its classes")

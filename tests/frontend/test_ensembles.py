@@ -24,19 +24,23 @@ from sklearn.ensemble import (
     VotingClassifier,
     VotingRegressor,
 )
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import (
     FixedThresholdClassifier,
     GridSearchCV,
+    HalvingGridSearchCV,
+    HalvingRandomSearchCV,
     RandomizedSearchCV,
     TunedThresholdClassifierCV,
 )
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.multioutput import MultiOutputRegressor, RegressorChain
+from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier, OutputCodeClassifier, _ConstantPredictor
+from sklearn.multioutput import ClassifierChain, MultiOutputClassifier, MultiOutputRegressor, RegressorChain
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -191,3 +195,47 @@ def test_multi_output_regressors() -> None:
     Y = np.column_stack([X[:, 0] * 2 + X[:, 3], X[:, 1] - X[:, 2], X[:, 4]])
     assert_parity(MultiOutputRegressor(Ridge()).fit(X[:, 5:], Y), X[:, 5:])
     assert_parity(RegressorChain(Ridge(), order=[2, 0, 1]).fit(X[:, 5:], Y), X[:, 5:])
+
+
+def test_one_vs_one() -> None:
+    X, y = _wine()
+    for member in (LogisticRegression(max_iter=2000), GaussianNB(), LinearSVC()):
+        assert_parity(OneVsOneClassifier(member).fit(X, y), X)
+    Xb, yb = standardised("breast_cancer")
+    assert_parity(OneVsOneClassifier(LinearSVC()).fit(Xb, np.array(["no", "yes"], dtype=object)[yb]), Xb)
+
+
+def test_multi_output_classifiers() -> None:
+    X, y = _wine()
+    Y = np.column_stack([y, np.where(X[:, 0] > 0, "high", "low")])
+    assert_parity(MultiOutputClassifier(LogisticRegression(max_iter=2000)).fit(X, Y), X)
+    binary = np.column_stack([X[:, 0] > 0, X[:, 1] > 0.5, X[:, 2] < 0]).astype(int)
+    for method in ("predict", "predict_proba", "decision_function"):
+        chain = ClassifierChain(LogisticRegression(max_iter=2000), order=[1, 2, 0], chain_method=method)
+        assert_parity(chain.fit(X, binary), X)
+
+
+def test_output_code_members_of_one_value() -> None:
+    """Random codes give columns where every class has the same bit: scikit-learn fits a
+    _ConstantPredictor there, whose decision is that bit."""
+    X, y = standardised("iris")
+    model = OutputCodeClassifier(LogisticRegression(max_iter=1000), code_size=2.0, random_state=0).fit(X, y)
+    assert sum(isinstance(e, _ConstantPredictor) for e in model.estimators_) == 2
+    assert_parity(model, X)
+
+
+def test_halving_searches() -> None:
+    X, y = _wine()
+    grid = HalvingGridSearchCV(LogisticRegression(max_iter=2000), {"C": [0.1, 1.0, 10.0]}, cv=3, random_state=0)
+    assert_parity(grid.fit(X, y), X)
+    randomized = HalvingRandomSearchCV(GaussianNB(), {"var_smoothing": [1e-9, 1e-6, 1e-3]}, cv=3, random_state=0)
+    assert_parity(randomized.fit(X, y), X)
+
+
+def test_output_codes_and_self_training() -> None:
+    X, y = _wine()
+    for member in (LogisticRegression(max_iter=2000), LinearSVC()):
+        assert_parity(OutputCodeClassifier(member, code_size=2.0, random_state=0).fit(X, y), X)
+    codes = np.where(np.arange(len(y)) % 3 == 0, -1, np.searchsorted(NAMES, y, sorter=np.argsort(NAMES)))
+    model = SelfTrainingClassifier(LogisticRegression(max_iter=2000)).fit(X, codes)
+    assert_parity(model, X)

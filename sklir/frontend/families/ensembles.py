@@ -26,8 +26,18 @@ same input, and the composition reads the contract outputs it needs: ``label``, 
   probability); ``label`` the first class of highest score (one member: the second class where
   the score is above 0, or 0.5 for a probability), ``probabilities`` the members' positive-class
   probabilities normalised to sum 1, ``decision`` their decisions side by side.
+- OneVsOneClassifier: each pair's member predicts its second class (1) or its first (0) and a
+  confidence (decision, else positive-class probability); the votes and confidences combine as in
+  ``_ovr_decision_function`` (the SVMs' ``ovr`` shape, one piece of code), ``label`` their argmax
+  (two classes: the second where the decision is above the member's threshold).
 - MultiOutputRegressor and RegressorChain: each member's prediction as a column (a chain's member
   reads the input and the earlier members' predictions, in ``order_``).
+- OutputCodeClassifier: each member's score side by side, then the nearest code book row (the
+  first on ties), as ``pairwise_distances_argmin``. SelfTrainingClassifier: its final estimator.
+- MultiOutputClassifier: each member's label as a column (``[N, outputs]``, one label table),
+  its probabilities side by side. ClassifierChain: each member reads the input and the earlier
+  members' ``chain_method`` outputs; ``label``, ``probabilities`` (positive class) and
+  ``decision`` one column per target, in the targets' order.
 """
 
 from __future__ import annotations
@@ -48,16 +58,26 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
     TunedThresholdClassifierCV,
 )
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.multioutput import MultiOutputRegressor, RegressorChain
+from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier, OutputCodeClassifier, _ConstantPredictor
+from sklearn.multioutput import ClassifierChain, MultiOutputClassifier, MultiOutputRegressor, RegressorChain
 from sklearn.pipeline import FeatureUnion
+from sklearn.semi_supervised import SelfTrainingClassifier
 
 from sklir.errors import UnsupportedEstimatorError
 from sklir.frontend.affine import select_columns
-from sklir.frontend.outputs import labels_from_index, labels_from_scores, same_for_every_row
+from sklir.frontend.kernels import kernel
+from sklir.frontend.outputs import (
+    label_index,
+    labels_from_index,
+    labels_from_scores,
+    labels_of_outputs,
+    ovr_decision,
+    same_for_every_row,
+)
 from sklir.frontend.registry import CHILDREN, lower_into, lowers, refuse, transform_into
 from sklir.ir.builder import Builder
-from sklir.ir.core import Value
+from sklir.ir.core import Tensor, Value
+from sklir.ir.dialects.ml import Vote
 from sklir.ir.types import DType
 
 
@@ -372,3 +392,124 @@ def _regressor_chain(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     # the members predict in chain order; the outputs come back in the targets' order
     order = np.argsort(np.asarray(est.order_))
     return {"prediction": b.call("concat", *(columns[i] for i in order), axis=1)}
+
+
+def _score(outputs: dict[str, Value], member: Any, b: Builder) -> tuple[Value, float]:
+    """A binary member's score ``[N]`` (its decision, else its positive-class probability) and the
+    threshold its predict applies to it."""
+    if "decision" in outputs:
+        return outputs["decision"], 0.0
+    proba = _output(outputs, "probabilities", member)
+    return b.call("squeeze", b.call("gather", proba, b.const(np.array([1], np.int64)), axis=1), axis=1), 0.5
+
+
+CHILDREN[OneVsOneClassifier] = lambda est: list(est.estimators_)
+
+
+@lowers(OneVsOneClassifier)
+def _one_vs_one(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if est.pairwise_indices_ is not None:
+        raise refuse(est, "estimator", "a precomputed kernel", "estimators of features")
+    n = len(est.classes_)
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], np.int64)
+    predicted, confidences, thresholds = [], [], []
+    for member in est.estimators_:
+        outputs = lower_into(member, b, x)
+        index, _ = label_index(b, _output(outputs, "label", member))
+        predicted.append(b.call("expand_dims", b.call("cast", index, to=DType.f64), axis=1))
+        score, threshold = _score(outputs, member, b)
+        confidences.append(b.call("expand_dims", score, axis=1))
+        thresholds.append(threshold)
+    prediction = b.call("concat", *predicted, axis=1) if len(predicted) > 1 else predicted[0]
+    confidence = b.call("concat", *confidences, axis=1) if len(confidences) > 1 else confidences[0]
+    # a pair votes for its first class where its member predicts 0: 0.5 - prediction > 0
+    (votes,) = b.apply(Vote(pairs=Tensor(pairs), classes=n), b.call("sub", b.const(0.5), prediction))
+    decision = ovr_decision(b, votes, b.call("neg", confidence), pairs, n)
+    if n == 2:
+        second = b.call("squeeze", b.call("gather", decision, b.const(np.array([1], np.int64)), axis=1), axis=1)
+        positive = b.call("compare", second, b.const(thresholds[0]), predicate="gt")
+        return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
+                "decision": second}
+    return {"label": labels_from_scores(b, decision, est.classes_), "decision": decision}
+
+
+CHILDREN[MultiOutputClassifier] = CHILDREN[ClassifierChain] = lambda est: list(est.estimators_)
+
+
+@lowers(MultiOutputClassifier)
+def _multi_output_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    indices, tables, probabilities = [], [], []
+    for member in est.estimators_:
+        outputs = lower_into(member, b, x)
+        index, table = label_index(b, _output(outputs, "label", member))
+        indices.append(index)
+        tables.append(table)
+        if "probabilities" in outputs:
+            probabilities.append(outputs["probabilities"])
+    result = {"label": labels_of_outputs(b, indices, tables)}
+    if len(probabilities) == len(indices):
+        result["probabilities"] = b.call("concat", *probabilities, axis=1)
+    return result
+
+
+# ClassifierChain's chain_method -> the member output a later member reads
+CHAIN_READS = {"predict": "label", "predict_proba": "probabilities", "decision_function": "decision"}
+
+
+@lowers(ClassifierChain)
+def _classifier_chain(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    method = est.chain_method_
+    features: list[Value] = []
+    labels, probabilities, decisions = [], [], []
+    for member in est.estimators_:
+        seen = b.call("concat", x, *features, axis=1) if features else x
+        outputs = lower_into(member, b, seen)
+        index, table = label_index(b, _output(outputs, "label", member))
+        label = b.call("expand_dims", labels_from_index(b, index, table), axis=1)  # the member's 0/1 label
+        labels.append(label)
+        if "probabilities" in outputs:
+            probabilities.append(b.call("gather", outputs["probabilities"], b.const(np.array([1], np.int64)), axis=1))
+        if "decision" in outputs:
+            decisions.append(_column(b, outputs["decision"]))
+        read = {"label": b.call("cast", label, to=DType.f64), "probabilities": probabilities[-1] if probabilities
+                else None, "decision": decisions[-1] if decisions else None}[CHAIN_READS[method]]
+        if read is None:
+            raise UnsupportedEstimatorError(f"ClassifierChain: {type(member).__name__} has no {method}")
+        features.append(read)
+    order = np.argsort(np.asarray(est.order_))
+    result = {"label": b.call("concat", *(labels[i] for i in order), axis=1)}
+    if len(probabilities) == len(labels):
+        result["probabilities"] = b.call("concat", *(probabilities[i] for i in order), axis=1)
+    if len(decisions) == len(labels):
+        result["decision"] = b.call("concat", *(decisions[i] for i in order), axis=1)
+    return result
+
+
+CHILDREN[OutputCodeClassifier] = lambda est: list(est.estimators_)
+
+
+@lowers(OutputCodeClassifier)
+def _output_code(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    scores = [b.call("expand_dims", _score(lower_into(m, b, x), m, b)[0], axis=1) for m in est.estimators_]
+    codes = b.call("concat", *scores, axis=1) if len(scores) > 1 else scores[0]
+    distances = kernel(b, codes, np.asarray(est.code_book_, np.float64), "sqeuclidean")
+    return {"label": labels_from_scores(b, b.call("neg", distances), est.classes_)}
+
+
+CHILDREN[SelfTrainingClassifier] = lambda est: [est.estimator_]
+
+
+@lowers(SelfTrainingClassifier)
+def _self_training(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    return lower_into(est.estimator_, b, x)
+
+
+@lowers(_ConstantPredictor)
+def _constant_predictor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """The member one-vs-rest and output-code classifiers fit for a column of one value: that
+    value as the decision, ``[1 - y, y]`` as the probabilities."""
+    value = float(np.asarray(est.y_).ravel()[0])
+    decision = same_for_every_row(b, x, value)
+    rows = b.call("expand_dims", same_for_every_row(b, x, 0.0), axis=1)
+    proba = b.call("add", rows, b.const(np.array([[1.0 - value, value]])))
+    return {"decision": decision, "probabilities": proba}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.impute import KNNImputer, SimpleImputer
+from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 
 from sklir.frontend.affine import select_columns
 from sklir.frontend.families.neighbours import inverse_distance_weights
@@ -142,3 +142,11 @@ def lower_knn_imputer(est: KNNImputer, b: Builder, x: Value) -> dict[str, Value]
     if indicator_features.size == 0:
         return {"transform": filled}
     return {"transform": b.call("concat", filled, missing_indicator(b, x, indicator_features), axis=1)}
+
+
+@lowers(MissingIndicator)
+def lower_missing_indicator(est: MissingIndicator, b: Builder, x: Value) -> dict[str, Value]:
+    """``isnan`` of the features it reports (those with a missing value at fit, or all), as bools."""
+    if not _is_nan(est.missing_values):
+        raise refuse(est, "missing_values", est.missing_values, "np.nan")
+    return {"transform": b.call("isnan", select_columns(b, x, np.asarray(est.features_, np.int64)))}

@@ -40,10 +40,19 @@ def _check(est: Any) -> None:
 PRECHECKS[KernelRidge] = _check
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``sklearn.preprocessing.normalize(vectors)``: rows of norm below ``10 * eps`` stay as they are."""
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    return vectors / np.where(norms < 10 * np.finfo(np.float64).eps, 1.0, norms)[:, None]
+
+
 def gram(b: Builder, x: Value, vectors: np.ndarray, name: str, gamma: float | None, coef0: float, degree: float,
          n_features: int) -> Value:
-    """``pairwise_kernels(x, vectors, metric=name, gamma=..., coef0=..., degree=...)``, ``[N, M]``."""
+    """``pairwise_kernels(x, vectors, metric=name, gamma=..., coef0=..., degree=...)``, ``[N, M]``
+    (cosine: the linear kernel of the normalised rows)."""
     metric, default = KERNELS[name]
+    if name == "cosine":
+        x, vectors = normalized(b, x), unit_rows(vectors)
     if gamma is None and default is not None:
         gamma = default(n_features)
     k = kernel(b, x, vectors, metric, gamma=gamma or 0.0, coef0=coef0, degree=degree)
@@ -62,9 +71,7 @@ def _kernel_ridge(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     single = dual.ndim == 1
     if est.kernel in ("linear", "cosine"):
         if est.kernel == "cosine":
-            x = normalized(b, x)
-            norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-            vectors = vectors / np.where(norms < 10 * np.finfo(np.float64).eps, 1.0, norms)[:, None]
+            x, vectors = normalized(b, x), unit_rows(vectors)
         prediction = affine(b, x, vectors.T @ dual.reshape(len(vectors), -1))
     else:
         k = gram(b, x, vectors, est.kernel, est.gamma, float(est.coef0), float(est.degree), vectors.shape[1])

@@ -30,7 +30,7 @@ from sklearn.svm import SVC, SVR, NuSVC, NuSVR, OneClassSVM
 
 from sklir.frontend.affine import affine
 from sklir.frontend.kernels import kernel
-from sklir.frontend.outputs import labels_from_scores, outlier_labels
+from sklir.frontend.outputs import labels_from_scores, outlier_labels, ovr_decision
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Tensor, Value
@@ -94,16 +94,6 @@ def _pair_decisions(est: Any, b: Builder, x: Value) -> Value:
         return affine(b, x, vectors.T @ coef, est.intercept_)
     k = kernel(b, x, vectors, est.kernel, gamma=est._gamma, coef0=est.coef0, degree=est.degree)
     return affine(b, k, coef, est.intercept_)
-
-
-def _ovr(b: Builder, votes: Value, decision: Value, pairs: np.ndarray, n: int) -> Value:
-    """``_ovr_decision_function``: votes plus each class's summed confidence ``s`` as ``s / (3 (|s| + 1))``."""
-    signs = np.zeros((len(pairs), n))
-    signs[np.arange(len(pairs)), pairs[:, 0]] = 1.0
-    signs[np.arange(len(pairs)), pairs[:, 1]] = -1.0
-    total = b.call("matmul", decision, b.const(signs))
-    squashed = b.call("div", total, b.call("mul", b.call("add", b.call("abs", total), b.const(1.0)), b.const(3.0)))
-    return b.call("add", votes, squashed)
 
 
 def couple(b: Builder, r: Value, pairs: np.ndarray, k: int) -> Value:
@@ -179,7 +169,7 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     if n == 2:
         outputs["decision"] = b.call("squeeze", decision, axis=1)
     elif est.decision_function_shape == "ovr":
-        outputs["decision"] = _ovr(b, votes, decision, pairs, n)
+        outputs["decision"] = ovr_decision(b, votes, decision, pairs, n)
     else:
         outputs["decision"] = decision
     ties_broken = est.break_ties and n > 2

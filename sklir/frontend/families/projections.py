@@ -1,0 +1,147 @@
+"""Projections and feature maps with a closed-form ``transform`` (issue 9).
+
+Most are affine, so ``fold-affine`` merges them with the steps around them:
+
+- GaussianRandomProjection, SparseRandomProjection, NeighborhoodComponentsAnalysis:
+  ``x @ components_.T``; FastICA: ``(x - mean_) @ components_.T`` (the mean only when whitened);
+- FactorAnalysis: ``(x - mean_) @ Wpsi.T @ inv(I + Wpsi @ components_.T)`` with
+  ``Wpsi = components_ / noise_variance_``;
+- SparsePCA and MiniBatchSparsePCA: the ridge regression of the centred rows on the components,
+  ``(x - mean_) @ C.T @ inv(C @ C.T + ridge_alpha I)``;
+- FeatureAgglomeration (mean pooling): each cluster's mean of its features;
+- PLSRegression, PLSCanonical, CCA: ``predict`` ``(x - x_mean) @ coef_.T + intercept_`` (their
+  ``fit_transform`` returns a pair, so no pipeline can use them as a step); PLSSVD: ``transform``
+  ``(x - x_mean) / x_std @ x_weights_``.
+
+And the nonlinear feature maps:
+
+- RBFSampler: ``cos(x @ random_weights_ + random_offset_) * sqrt(2 / n_components)``;
+- SkewedChi2Sampler: the same of ``log(x + skewedness)``, times ``sqrt(2) / sqrt(n_components)``;
+- Nystroem: the kernel to ``components_`` (every kernel KernelRidge lowers) ``@ normalization_.T``;
+- BernoulliRBM: ``sigmoid(x @ components_.T + intercept_hidden_)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import linalg
+from sklearn.cluster import FeatureAgglomeration
+from sklearn.cross_decomposition import CCA, PLSSVD, PLSCanonical, PLSRegression
+from sklearn.decomposition import FactorAnalysis, FastICA, MiniBatchSparsePCA, SparsePCA
+from sklearn.kernel_approximation import Nystroem, RBFSampler, SkewedChi2Sampler
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
+from sklearn.neural_network import BernoulliRBM
+from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
+
+from sklir.frontend.affine import affine, columnwise
+from sklir.frontend.families.kernel_ridge import KERNELS as KERNEL_NAMES
+from sklir.frontend.families.kernel_ridge import gram
+from sklir.frontend.registry import PRECHECKS, lowers, refuse
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix, np.float64)
+
+
+@lowers(GaussianRandomProjection, SparseRandomProjection, NeighborhoodComponentsAnalysis)
+def _projection(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    return {"transform": affine(b, x, _dense(est.components_).T)}
+
+
+@lowers(FastICA)
+def _fast_ica(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if est.whiten:
+        x = columnwise(b, x, "sub", est.mean_)
+    return {"transform": affine(b, x, _dense(est.components_).T)}
+
+
+@lowers(FactorAnalysis)
+def _factor_analysis(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    components = np.asarray(est.components_, np.float64)
+    wpsi = components / np.asarray(est.noise_variance_, np.float64)
+    cov_z = linalg.inv(np.eye(len(components)) + wpsi @ components.T)
+    return {"transform": affine(b, columnwise(b, x, "sub", est.mean_), wpsi.T @ cov_z)}
+
+
+@lowers(SparsePCA, MiniBatchSparsePCA)
+def _sparse_pca(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    components = np.asarray(est.components_, np.float64)
+    gram_matrix = components @ components.T + est.ridge_alpha * np.eye(len(components))
+    return {"transform": affine(b, columnwise(b, x, "sub", est.mean_), components.T @ linalg.inv(gram_matrix))}
+
+
+@lowers(FeatureAgglomeration)
+def _feature_agglomeration(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    if est.pooling_func is not np.mean:
+        raise refuse(est, "pooling_func", est.pooling_func, ["numpy.mean"])
+    labels = np.asarray(est.labels_)
+    sizes = np.bincount(labels)
+    pooling = np.zeros((len(labels), len(sizes)))
+    pooling[np.arange(len(labels)), labels] = 1.0 / sizes[labels]
+    return {"transform": affine(b, x, pooling)}
+
+
+def _pls_scores(est: Any, b: Builder, x: Value) -> Value:
+    rotations = est.x_weights_ if isinstance(est, PLSSVD) else est.x_rotations_
+    scaled = columnwise(b, columnwise(b, x, "sub", est._x_mean), "div", est._x_std)
+    return affine(b, scaled, np.asarray(rotations, np.float64))
+
+
+@lowers(PLSRegression, PLSCanonical, CCA)
+def _pls(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    prediction = affine(b, columnwise(b, x, "sub", est._x_mean), np.asarray(est.coef_, np.float64).T,
+                        est.intercept_)
+    return {"prediction": b.call("squeeze", prediction, axis=1) if est._predict_1d else prediction}
+
+
+@lowers(PLSSVD)
+def _pls_svd(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    return {"transform": _pls_scores(est, b, x)}
+
+
+def _cosine_features(b: Builder, x: Value, weights: Any, offset: Any, scale: float) -> Value:
+    projection = affine(b, x, _dense(weights), offset)
+    return b.call("mul", b.call("cos", projection), b.const(scale))
+
+
+@lowers(RBFSampler)
+def _rbf_sampler(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    scale = (2.0 / est.n_components) ** 0.5
+    return {"transform": _cosine_features(b, x, est.random_weights_, est.random_offset_, scale)}
+
+
+@lowers(SkewedChi2Sampler)
+def _skewed_chi2_sampler(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    logged = b.call("log", b.call("add", x, b.const(float(est.skewedness))))
+    scale = float(np.sqrt(2.0) / np.sqrt(est.n_components))
+    return {"transform": _cosine_features(b, logged, est.random_weights_, est.random_offset_, scale)}
+
+
+def _check_nystroem(est: Any) -> None:
+    if not isinstance(est.kernel, str) or est.kernel not in KERNEL_NAMES:
+        raise refuse(est, "kernel", est.kernel, sorted(KERNEL_NAMES))
+
+
+PRECHECKS[Nystroem] = _check_nystroem
+
+
+@lowers(Nystroem)
+def _nystroem(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    _check_nystroem(est)
+    params = {name: getattr(est, name) for name in ("gamma", "coef0", "degree") if getattr(est, name) is not None}
+    params.update(est.kernel_params or {})
+    components = _dense(est.components_)
+    # the kernel functions' own defaults where Nystroem passes nothing (polynomial and sigmoid: coef0 = 1)
+    coef0, degree = float(params.get("coef0", 1.0)), float(params.get("degree", 3.0))
+    k = gram(b, x, components, est.kernel, params.get("gamma"), coef0, degree, components.shape[1])
+    return {"transform": affine(b, k, np.asarray(est.normalization_, np.float64).T)}
+
+
+@lowers(BernoulliRBM)
+def _rbm(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    return {"transform": b.call("sigmoid", affine(b, x, np.asarray(est.components_, np.float64).T,
+                                                  est.intercept_hidden_))}

@@ -1,0 +1,117 @@
+"""Parity of the closed-form projections and feature maps of issue 9, and of the column-wise
+nonlinear preprocessing: random projections, NCA, FastICA, FactorAnalysis, sparse PCA, feature
+agglomeration, the PLS family, RBFSampler, SkewedChi2Sampler, Nystroem, BernoulliRBM,
+PowerTransformer, KBinsDiscretizer, KernelCenterer and MissingIndicator.
+
+Values within 1e-5 of their scale (the harness's default) under the interpreter, LiteRT and
+onnxruntime; bins and indicators identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import dataset, standardised
+from parity import assert_parity
+from sklearn.cluster import FeatureAgglomeration
+from sklearn.cross_decomposition import CCA, PLSSVD, PLSCanonical, PLSRegression
+from sklearn.decomposition import FactorAnalysis, FastICA, MiniBatchSparsePCA, SparsePCA
+from sklearn.impute import MissingIndicator
+from sklearn.kernel_approximation import Nystroem, RBFSampler, SkewedChi2Sampler
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
+from sklearn.neural_network import BernoulliRBM
+from sklearn.preprocessing import KBinsDiscretizer, KernelCenterer, MinMaxScaler, PowerTransformer
+from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
+
+TRANSFORMERS: dict[str, Any] = {
+    "gaussian-projection": lambda: GaussianRandomProjection(5, random_state=0),
+    "sparse-projection": lambda: SparseRandomProjection(5, random_state=0),
+    "fast-ica": lambda: FastICA(4, random_state=0, max_iter=500),
+    "fast-ica-unwhitened": lambda: FastICA(whiten=False, random_state=0, max_iter=500),
+    "factor-analysis": lambda: FactorAnalysis(3, random_state=0),
+    "sparse-pca": lambda: SparsePCA(3, random_state=0),
+    "mini-batch-sparse-pca": lambda: MiniBatchSparsePCA(3, random_state=0, max_iter=20),
+    "feature-agglomeration": lambda: FeatureAgglomeration(4),
+    "pls-svd": lambda: PLSSVD(2),
+    "rbf-sampler": lambda: RBFSampler(gamma=0.1, n_components=20, random_state=0),
+    "nystroem-rbf": lambda: Nystroem(gamma=0.05, n_components=30, random_state=0),
+    "nystroem-poly": lambda: Nystroem("poly", degree=2, n_components=30, random_state=0),
+    # ten components: the cosine kernel of 30 wine rows is nearly singular, and normalization_
+    # (its inverse square root) would magnify float32's rounding past 1e-5
+    "nystroem-cosine": lambda: Nystroem("cosine", n_components=10, random_state=0),
+    "nystroem-laplacian": lambda: Nystroem("laplacian", gamma=0.05, n_components=30, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMERS))
+def test_transformers(name: str) -> None:
+    X, y = standardised("wine")
+    model = TRANSFORMERS[name]()
+    model.fit(X, np.column_stack([y, X[:, 0]])) if name == "pls-svd" else model.fit(X, y)
+    assert_parity(model, X)
+
+
+def test_nca_and_pls_models() -> None:
+    X, y = standardised("wine")
+    assert_parity(NeighborhoodComponentsAnalysis(2, random_state=0, max_iter=30).fit(X, y), X)
+    Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 2]])
+    for model in (PLSRegression(2), PLSCanonical(2), CCA(2, max_iter=1000)):
+        assert_parity(model.fit(X[:, 3:], Y), X[:, 3:])
+    assert_parity(PLSRegression(2).fit(X[:, 3:], Y[:, 0]), X[:, 3:])
+
+
+def test_count_features() -> None:
+    """SkewedChi2Sampler and BernoulliRBM on digits' non-negative pixel counts."""
+    X, _ = dataset("digits")
+    assert_parity(SkewedChi2Sampler(skewedness=1.0, n_components=20, random_state=0).fit(X), X)
+    scaled = MinMaxScaler().fit_transform(X)
+    assert_parity(BernoulliRBM(n_components=16, random_state=0, n_iter=3).fit(scaled), scaled)
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_power_transformer(standardize: bool) -> None:
+    X, _ = standardised("diabetes")
+    assert_parity(PowerTransformer(standardize=standardize).fit(X), X)
+    # wine's raw measurements are positive, with spreads that give box-cox ordinary lambdas
+    # (breast cancer's narrow columns give lambdas up to 1e39, whose powers float32 cannot hold)
+    positive, _ = dataset("wine")
+    model = PowerTransformer("box-cox", standardize=standardize).fit(positive)
+    assert_parity(model, positive, rtol=standardising_tolerance(model, positive))
+
+
+def standardising_tolerance(model: PowerTransformer, X: np.ndarray) -> float:
+    """1e-5, or where larger float32's rounding of the transformed values before standardising,
+    relative to the spread they are divided by: ``8 cond 2^-24`` with ``cond = max |v| / scale``
+    (wine's proline reaches about 40 times its spread after box-cox)."""
+    if not model.standardize:
+        return 1e-5
+    raw = PowerTransformer(model.method, standardize=False).fit(X).transform(X)
+    cond = float((np.abs(raw).max(axis=0) / model._scaler.scale_).max())
+    return max(1e-5, 8 * cond * 2.0 ** -24)
+
+
+@pytest.mark.parametrize("encode", ["ordinal", "onehot", "onehot-dense"])
+@pytest.mark.parametrize("strategy", ["uniform", "quantile", "kmeans"])
+def test_k_bins_discretizer(strategy: str, encode: str) -> None:
+    X, _ = standardised("wine")
+    model = KBinsDiscretizer(n_bins=4, encode=encode, strategy=strategy, random_state=0)
+    assert_parity(model.fit(X), np.vstack([X, X[:10] * 3]))
+
+
+def test_kernel_centerer() -> None:
+    X, _ = standardised("iris")
+    K_fit = rbf_kernel(X[::2], X[::2], gamma=0.3)
+    K = rbf_kernel(X, X[::2], gamma=0.3)
+    assert_parity(KernelCenterer().fit(K_fit), K)
+
+
+def test_missing_indicator() -> None:
+    X, _ = standardised("wine")
+    X = X.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+    X[:, 4] = np.where(np.isnan(X[:, 4]), 0.0, X[:, 4])  # a feature never missing at fit
+    for features in ("missing-only", "all"):
+        assert_parity(MissingIndicator(features=features).fit(X), X)
