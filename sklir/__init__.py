@@ -145,13 +145,14 @@ def print_module(module: Module, elide_constants: bool = False) -> str:
 def supported() -> dict[str, tuple[str, ...]]:
     """Every estimator sklir lowers, by public name (``sklearn.linear_model.Ridge``), with the
     outputs its artefacts have (``label``, ``probabilities``, ...; empty for compositions, whose
-    outputs are those of their final step). Private classes a composition fits for itself
-    (``_ConstantPredictor``) lower too, but are no one's model, so they are not listed."""
+    outputs are those of their final step). Only scikit-learn's classes are listed, the same
+    whatever was lowered before: scikeras's wrappers (registered when first lowered) and private
+    classes a composition fits for itself (``_ConstantPredictor``) lower too, but are not listed."""
     from sklir.check import contract_outputs
     from sklir.frontend.registry import public_name, supported_classes
 
     return {public_name(cls): tuple(contract_outputs(cls)) for cls in supported_classes()
-            if not cls.__name__.startswith("_")}
+            if cls.__module__.split(".")[0] == "sklearn" and not cls.__name__.startswith("_")}
 
 
 __all__ = ["__version__", "emit", "interpret", "lower", "parse", "print_module", "supported"]

@@ -98,6 +98,12 @@ def _weights(est: Any) -> np.ndarray:
     return np.ones(len(est.estimators_)) if weights is None else np.asarray(weights, np.float64)
 
 
+def _with_scores(outputs: dict[str, Value], inner: dict[str, Value]) -> dict[str, Value]:
+    """``outputs`` with the inner model's ``probabilities`` and ``decision``, which a composition
+    that decides the label itself passes through unchanged."""
+    return {**outputs, **{name: inner[name] for name in ("probabilities", "decision") if name in inner}}
+
+
 def _output(outputs: dict[str, Value], name: str, member: Any) -> Value:
     if name not in outputs:
         raise UnsupportedEstimatorError(f"{type(member).__name__} gives no {name} here "
@@ -167,11 +173,7 @@ def _stacking_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=True))
     # the final estimator was fitted on the encoded labels: its label is a class index
     index = b.call("cast", _output(final, "label", est.final_estimator_), to=DType.i64)
-    outputs = {"label": labels_from_index(b, index, est.classes_)}
-    for name in ("probabilities", "decision"):
-        if name in final:
-            outputs[name] = final[name]
-    return outputs
+    return _with_scores({"label": labels_from_index(b, index, est.classes_)}, final)
 
 
 @lowers(StackingRegressor)
@@ -299,11 +301,7 @@ def _threshold(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     if isinstance(threshold, str):  # "auto": 0.5 for probabilities, 0 for decisions
         threshold = 0.5 if method == "predict_proba" else 0.0
     positive = b.call("compare", response, b.const(float(threshold)), predicate="ge")
-    outputs = {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_)}
-    for name in ("probabilities", "decision"):
-        if name in inner:
-            outputs[name] = inner[name]
-    return outputs
+    return _with_scores({"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_)}, inner)
 
 
 @lowers(DummyClassifier)

@@ -22,11 +22,11 @@ from sklir.ir.core import Value
 from sklir.ir.types import DType
 
 
-def _power(b: Builder, x: Value, lambdas: np.ndarray) -> Value:
-    """``expm1(l * log1p(x)) / l`` column-wise, ``log1p(x)`` in the columns where ``l`` is 0."""
+def _power(b: Builder, logged: Value, lambdas: np.ndarray) -> Value:
+    """``expm1(l * logged) / l`` column-wise, ``logged`` itself in the columns where ``l`` is 0:
+    ``(u^l - 1) / l`` from ``logged = log(u)``, its limit at 0 included."""
     zero = lambdas == 0
     safe = np.where(zero, 1.0, lambdas)
-    logged = b.call("log1p", x)
     powered = b.call("div", b.call("expm1", columnwise(b, logged, "mul", safe)), b.const(safe))
     return b.call("select", b.const(zero.reshape(1, -1)), logged, powered) if zero.any() else powered
 
@@ -34,18 +34,14 @@ def _power(b: Builder, x: Value, lambdas: np.ndarray) -> Value:
 def _yeo_johnson(b: Builder, x: Value, lambdas: np.ndarray) -> Value:
     zero = b.const(0.0)
     positive = b.call("compare", x, zero, predicate="ge")
-    above = _power(b, b.call("maximum", x, zero), lambdas)
-    below = b.call("neg", _power(b, b.call("maximum", b.call("neg", x), zero), 2.0 - lambdas))
+    above = _power(b, b.call("log1p", b.call("maximum", x, zero)), lambdas)
+    below = b.call("neg", _power(b, b.call("log1p", b.call("maximum", b.call("neg", x), zero)), 2.0 - lambdas))
     return b.call("select", positive, above, below)
 
 
 def _box_cox(b: Builder, x: Value, lambdas: np.ndarray) -> Value:
     # scipy's boxcox: expm1(l * log(x)) / l, log(x) where l is 0 (x > 0, which fit and transform require)
-    zero = lambdas == 0
-    safe = np.where(zero, 1.0, lambdas)
-    logged = b.call("log", x)
-    powered = b.call("div", b.call("expm1", columnwise(b, logged, "mul", safe)), b.const(safe))
-    return b.call("select", b.const(zero.reshape(1, -1)), logged, powered) if zero.any() else powered
+    return _power(b, b.call("log", x), lambdas)
 
 
 METHODS = {"yeo-johnson": _yeo_johnson, "box-cox": _box_cox}
