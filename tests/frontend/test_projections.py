@@ -17,7 +17,7 @@ from conftest import dataset, standardised
 from parity import assert_parity
 from sklearn.cluster import FeatureAgglomeration
 from sklearn.cross_decomposition import CCA, PLSSVD, PLSCanonical, PLSRegression
-from sklearn.decomposition import FactorAnalysis, FastICA, MiniBatchSparsePCA, SparsePCA
+from sklearn.decomposition import FactorAnalysis, FastICA, KernelPCA, MiniBatchSparsePCA, SparsePCA
 from sklearn.impute import MissingIndicator
 from sklearn.kernel_approximation import Nystroem, RBFSampler, SkewedChi2Sampler
 from sklearn.metrics.pairwise import rbf_kernel
@@ -43,6 +43,11 @@ TRANSFORMERS: dict[str, Any] = {
     # (its inverse square root) would magnify float32's rounding past 1e-5
     "nystroem-cosine": lambda: Nystroem("cosine", n_components=10, random_state=0),
     "nystroem-laplacian": lambda: Nystroem("laplacian", gamma=0.05, n_components=30, random_state=0),
+    "kernel-pca-rbf": lambda: KernelPCA(4, kernel="rbf", gamma=0.05),
+    "kernel-pca-linear": lambda: KernelPCA(4),
+    "kernel-pca-poly": lambda: KernelPCA(4, kernel="poly", degree=2, gamma=0.05),
+    "kernel-pca-sigmoid": lambda: KernelPCA(4, kernel="sigmoid", gamma=0.01),
+    "kernel-pca-cosine": lambda: KernelPCA(4, kernel="cosine"),
 }
 
 

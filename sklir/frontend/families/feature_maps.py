@@ -74,9 +74,14 @@ def _k_bins(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"transform": b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]}
 
 
+def centred_kernel(b: Builder, k: Value, centerer: Any) -> Value:
+    """A fitted KernelCenterer's ``transform`` of the kernel matrix ``k`` ``[N, M]`` (KernelPCA's too)."""
+    rows = np.asarray(centerer.K_fit_rows_, np.float64)
+    mean = b.call("div", b.call("reduce", k, kind="sum", axis=1, keepdims=True), b.const(float(len(rows))))
+    centred = b.call("sub", columnwise(b, k, "sub", rows), mean)
+    return b.call("add", centred, b.const(float(centerer.K_fit_all_)))
+
+
 @lowers(KernelCenterer)
 def _kernel_centerer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    rows = np.asarray(est.K_fit_rows_, np.float64)
-    mean = b.call("div", b.call("reduce", x, kind="sum", axis=1, keepdims=True), b.const(float(len(rows))))
-    centred = b.call("sub", columnwise(b, x, "sub", rows), mean)
-    return {"transform": b.call("add", centred, b.const(float(est.K_fit_all_)))}
+    return {"transform": centred_kernel(b, x, est)}

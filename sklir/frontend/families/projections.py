@@ -18,7 +18,10 @@ And the nonlinear feature maps:
 - RBFSampler: ``cos(x @ random_weights_ + random_offset_) * sqrt(2 / n_components)``;
 - SkewedChi2Sampler: the same of ``log(x + skewedness)``, times ``sqrt(2) / sqrt(n_components)``;
 - Nystroem: the kernel to ``components_`` (every kernel KernelRidge lowers) ``@ normalization_.T``;
-- BernoulliRBM: ``sigmoid(x @ components_.T + intercept_hidden_)``.
+- BernoulliRBM: ``sigmoid(x @ components_.T + intercept_hidden_)``;
+- KernelPCA: the kernel to the training rows (linear, poly, rbf, sigmoid, cosine), centred as at
+  fit, times the eigenvectors divided by the square roots of their eigenvalues (0 for a zero
+  eigenvalue, as scikit-learn does).
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ import numpy as np
 from scipy import linalg
 from sklearn.cluster import FeatureAgglomeration
 from sklearn.cross_decomposition import CCA, PLSSVD, PLSCanonical, PLSRegression
-from sklearn.decomposition import FactorAnalysis, FastICA, MiniBatchSparsePCA, SparsePCA
+from sklearn.decomposition import FactorAnalysis, FastICA, KernelPCA, MiniBatchSparsePCA, SparsePCA
 from sklearn.kernel_approximation import Nystroem, RBFSampler, SkewedChi2Sampler
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
 
 from sklir.frontend.affine import affine, columnwise
+from sklir.frontend.families.feature_maps import centred_kernel
 from sklir.frontend.families.kernel_ridge import KERNELS as KERNEL_NAMES
 from sklir.frontend.families.kernel_ridge import gram
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
@@ -145,3 +149,29 @@ def _nystroem(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 def _rbm(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"transform": b.call("sigmoid", affine(b, x, np.asarray(est.components_, np.float64).T,
                                                   est.intercept_hidden_))}
+
+
+KERNEL_PCA_KERNELS = ("linear", "poly", "rbf", "sigmoid", "cosine")
+
+
+def _check_kernel_pca(est: Any) -> None:
+    if not isinstance(est.kernel, str) or est.kernel not in KERNEL_PCA_KERNELS:
+        raise refuse(est, "kernel", est.kernel, KERNEL_PCA_KERNELS)
+
+
+PRECHECKS[KernelPCA] = _check_kernel_pca
+
+
+@lowers(KernelPCA)
+def _kernel_pca(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    _check_kernel_pca(est)
+    training = _dense(est.X_fit_)
+    params = {"gamma": est.gamma_, "degree": est.degree, "coef0": est.coef0, **(est.kernel_params or {})}
+    k = gram(b, x, training, est.kernel, params["gamma"], float(params["coef0"]), float(params["degree"]),
+             training.shape[1])
+    values = np.asarray(est.eigenvalues_, np.float64)
+    vectors = np.asarray(est.eigenvectors_, np.float64)
+    scaled = np.zeros_like(vectors)
+    nonzero = np.flatnonzero(values)
+    scaled[:, nonzero] = vectors[:, nonzero] / np.sqrt(values[nonzero])
+    return {"transform": affine(b, centred_kernel(b, k, est._centerer), scaled)}
