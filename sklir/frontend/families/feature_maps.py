@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.preprocessing import KBinsDiscretizer, KernelCenterer, PowerTransformer
 
 from sklir.frontend.affine import columnwise
+from sklir.frontend.outputs import same_for_every_row
 from sklir.frontend.registry import lowers, transform_into
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -61,8 +62,8 @@ def _k_bins(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     for j, edges in enumerate(est.bin_edges_):
         inner = np.asarray(edges, np.float64)[1:-1]
         column = b.call("gather", x, b.const(np.array([j], np.int64)), axis=1)  # [N, 1]
-        if len(inner) == 0:
-            code = b.call("mul", column, b.const(0.0))
+        if len(inner) == 0:  # one bin: code 0 for every row
+            code = b.call("expand_dims", same_for_every_row(b, x, 0.0), axis=1)
         else:
             at_or_below = b.call("compare", column, b.const(inner.reshape(1, -1)), predicate="ge")
             code = b.call("reduce", b.call("cast", at_or_below, to=DType.f64), kind="sum", axis=1, keepdims=True)

@@ -36,7 +36,7 @@ from sklearn.gaussian_process._gpc import COEFS, LAMBDAS
 from sklir.errors import UnsupportedEstimatorError
 from sklir.frontend.affine import affine, columnwise, squared_norm_of_affine
 from sklir.frontend.kernels import kernel
-from sklir.frontend.outputs import labels_from_index
+from sklir.frontend.outputs import labels_from_index, same_for_every_row
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -164,8 +164,8 @@ def _matrix(b: Builder, x: Value, part: Part, width: int) -> Value:
     """A part as ``[N, width]`` (a constant kernel's value in every column)."""
     if isinstance(part, Value):
         return part
-    return b.call("add", b.call("mul", kernel(b, x, np.zeros((width, x.type.static_dim(1))), "linear"),
-                                b.const(0.0)), b.const(float(part)))
+    rows = b.call("expand_dims", same_for_every_row(b, x, 0.0), axis=1)
+    return b.call("add", rows, b.const(np.full((1, width), float(part))))
 
 
 def _check_regressor(est: Any) -> None:

@@ -43,6 +43,8 @@ from sklearn.neighbors import (
     RadiusNeighborsTransformer,
 )
 
+from sklir.frontend.families.kernel_ridge import unit_rows
+from sklir.frontend.families.scalers import normalized
 from sklir.frontend.kernels import kernel
 from sklir.frontend.outputs import labels_of_outputs, outlier_labels
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
@@ -115,12 +117,12 @@ def _exact_distances(b: Builder, x: Value, training: np.ndarray, index: Value, m
 
 def _cosine_distances(b: Builder, x: Value, training: np.ndarray, index: Value) -> Value:
     norms = np.sqrt(np.einsum("ij,ij->i", training, training))
-    units = b.call("gather", b.const(training / np.where(norms == 0, 1.0, norms)[:, None]), index, axis=0)
-    norm = b.call("sqrt", b.call("reduce", b.call("square", x), kind="sum", axis=1, keepdims=True))
-    x_zero = b.call("compare", norm, b.const(0.0), predicate="eq")
-    unit = b.call("div", x, b.call("select", x_zero, b.const(1.0), norm))
-    diff = b.call("sub", units, b.call("expand_dims", unit, axis=1))
+    units = b.call("gather", b.const(unit_rows(training)), index, axis=0)
+    diff = b.call("sub", units, b.call("expand_dims", normalized(b, x), axis=1))
     half = b.call("mul", b.call("reduce", b.call("square", diff), kind="sum", axis=2, keepdims=False), b.const(0.5))
+    # a zero row is at distance 1 from everything (scikit-learn's cosine_distances)
+    x_zero = b.call("compare", b.call("reduce", b.call("abs", x), kind="max", axis=1, keepdims=True), b.const(0.0),
+                    predicate="eq")
     zero = b.call("logical_or", x_zero, b.call("gather", b.const(norms == 0), index, axis=0))
     return b.call("select", zero, b.const(1.0), half)
 
