@@ -50,7 +50,7 @@ def lower(model: Any, optimize: bool = True, passes: str | None = None, print_af
 
         # parsed first: a bad spec is refused before any work
         pipeline = default_pipeline(print_after) if passes is None else pipeline_from_spec(passes, print_after)
-    from sklir.frontend.chain import as_chain, lower_chain
+    from sklir.frontend.chain import Chain, lower_chain, resolve
     from sklir.loading import load_model
 
     if isinstance(model, (str, os.PathLike)):
@@ -62,25 +62,15 @@ def lower(model: Any, optimize: bool = True, passes: str | None = None, print_af
 
         chosen = "internals are" if internals else "class labels are"
         raise SklirError(f"{chosen} chosen when an estimator is lowered, not for an IR module")
-    chain = as_chain(model, classes)
-    if chain is None and classes is not None:
-        from sklir.errors import SklirError
-
-        raise SklirError(f"class labels apply to a Keras network; {type(model).__name__} has its own classes_")
+    if not isinstance(model, Module):
+        model = resolve(model, classes)
     if isinstance(model, Module):
         module = model
-    elif chain is not None and (len(chain.models) > 1 or chain.classes is not None
-                                or not _is_estimator_chain(chain)):
-        module = lower_chain(chain, internals)
+    elif isinstance(model, Chain):
+        module = lower_chain(model, internals)
     else:
-        module = lower_raw(model if chain is None else chain.models[0], internals)
+        module = lower_raw(model, internals)
     return module if pipeline is None else pipeline.run(module).module
-
-
-def _is_estimator_chain(chain: Any) -> bool:
-    from sklir.frontend.chain import is_keras_model
-
-    return not any(is_keras_model(m) for m in chain.models)
 
 
 def parse(text: str) -> Module:

@@ -132,15 +132,12 @@ def expected_outputs(estimator: Any, X: np.ndarray) -> dict[str, np.ndarray]:
     (decision_function) where the estimator has them; regressors: ``prediction``; transformers:
     ``transform``.
     """
-    from sklir.frontend.chain import as_chain, is_keras_model
+    from sklir.frontend.chain import Chain, resolve
+    from sklir.frontend.chain import reference_outputs as chain_outputs
 
-    chain = as_chain(estimator)
-    if chain is not None and (len(chain.models) > 1 or is_keras_model(chain.models[0])):
-        from sklir.frontend.chain import reference_outputs as chain_outputs
-
-        return chain_outputs(chain, X)
-    if chain is not None:
-        estimator = chain.models[0]
+    estimator = resolve(estimator)
+    if isinstance(estimator, Chain):
+        return chain_outputs(estimator, X)
     methods = contract_outputs(estimator)
     if not methods:
         raise InputFileError(f"no output contract for {type(estimator).__name__}: "
@@ -306,21 +303,20 @@ def source_mismatch(model: Any, artefact: str | Path) -> str | None:
         return None
     if recorded is None or "source" not in recorded:
         return None
-    from sklir.frontend.chain import as_chain, is_keras_model
+    from sklir.frontend.chain import Chain, resolve
     from sklir.frontend.chain import fingerprint as chain_fingerprint
 
-    chain = None if isinstance(model, Module) else as_chain(model)
-    if chain is not None and len(chain.models) == 1 and chain.classes is None \
-            and not is_keras_model(chain.models[0]):
-        model, chain = chain.models[0], None
     if isinstance(model, Module):
         given = model.attributes.get("source", model.name)
     else:
-        given = chain.describe() if chain is not None else describe(model)
+        model = resolve(model)
+        given = model.describe() if isinstance(model, Chain) else describe(model)
     if recorded["source"] != given:
         return f"{artefact} was lowered from {recorded['source']}, but the model given is {given}"
-    stamp = None if isinstance(model, Module) else chain_fingerprint(chain) if chain is not None else fingerprint(model)
-    if isinstance(model, Module) or recorded.get("fingerprint") in (None, stamp):
+    if isinstance(model, Module):
+        return None
+    stamp = chain_fingerprint(model) if isinstance(model, Chain) else fingerprint(model)
+    if recorded.get("fingerprint") in (None, stamp):
         return None
     return f"{artefact} was lowered from another fitted {given} than the model given (their fingerprints differ)"
 

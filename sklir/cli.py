@@ -170,11 +170,10 @@ def _check(args: argparse.Namespace) -> int:
 
     *paths, artefact = args.paths  # _validate made sure there are both
     args.artefact = artefact
-    from sklir.frontend.chain import Chain, is_keras_model
+    from sklir.frontend.chain import Chain, resolve
 
-    models = [load_model(path, args.trust) for path in paths]
-    single = len(models) == 1 and args.classes is None and not is_keras_model(models[0])
-    model = models[0] if single else Chain(tuple(models), args.classes)
+    model = resolve([load_model(path, args.trust) for path in paths], args.classes)
+    single = not isinstance(model, Chain)
     width = n_features(model)
     if args.data is None:
         X = generated_data(width)

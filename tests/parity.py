@@ -67,13 +67,14 @@ def assert_bit_exact_before_passes(estimator: Any, X: np.ndarray) -> None:
 
 
 def _has_network(model: Any) -> bool:
-    from sklir.frontend.chain import as_chain, is_keras_model
+    from sklir.frontend.chain import Chain, is_keras_model, resolve
 
-    chain = as_chain(model)
-    if chain is None and hasattr(model, "steps"):
+    model = resolve(model)
+    if isinstance(model, Chain):
+        return any(is_keras_model(m) or _has_network(m) for m in model.models)
+    if hasattr(model, "steps"):
         return any(_has_network(step) for _, step in model.steps)
-    return chain is not None and any(is_keras_model(m) or _has_network(m) for m in chain.models) or \
-        type(model).__module__.startswith("scikeras")
+    return type(model).__module__.startswith("scikeras")
 
 
 def assert_parity(estimator: Any, X: np.ndarray, rtol: float = 1e-5,

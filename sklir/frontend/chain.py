@@ -134,19 +134,10 @@ def _last(chain: Chain, b: Builder, x: Value) -> dict[str, Value]:
 
 
 def _attributes(chain: Chain) -> dict[str, Any]:
-    from sklir import __version__
-    from sklir.frontend.registry import classes_tensor_dtype
+    from sklir.frontend.registry import module_attributes
 
-    attrs: dict[str, Any] = {"sklir_version": __version__, "source": chain.describe(),
-                             "fingerprint": fingerprint(chain)}
-    names = getattr(chain.models[0], "feature_names_in_", None)
-    if names is not None:
-        attrs["feature_names"] = tuple(str(n) for n in names)
     classes = chain.classes if chain.classes is not None else getattr(chain.models[-1], "classes_", None)
-    if classes is not None and not isinstance(classes, list) and np.asarray(classes).ndim == 1:
-        dtype = classes_tensor_dtype(np.asarray(classes))
-        attrs["classes"] = tuple(str(c) if dtype is DType.str else c for c in np.asarray(classes).tolist())
-    return attrs
+    return module_attributes(chain.describe(), fingerprint(chain), chain.models[0], classes)
 
 
 def lower_chain(chain: Chain, internals: Iterable[str] = ()) -> Module:
@@ -185,17 +176,13 @@ def reference_outputs(chain: Chain, X: np.ndarray) -> dict[str, np.ndarray]:
     y = _predict(last, value)
     if chain.classes is None:
         return {"prediction": y}
-    return keras_classifier_reference(y, np.asarray(chain.classes), _output_activation(last))
+    from sklir.frontend import keras_frontend
+
+    return keras_classifier_reference(y, np.asarray(chain.classes), keras_frontend.output_activation(last))
 
 
 def _predict(model: Any, X: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(np.asarray(X, np.float32), verbose=0), np.float64)
-
-
-def _output_activation(model: Any) -> str | None:
-    from sklir.frontend import keras_frontend
-
-    return keras_frontend._output_activation(model)
 
 
 def keras_classifier_reference(y: np.ndarray, classes: np.ndarray, activation: str | None) -> dict[str, np.ndarray]:
@@ -211,12 +198,14 @@ def keras_classifier_reference(y: np.ndarray, classes: np.ndarray, activation: s
     return {"label": classes[np.argmax(y, axis=1)], key: y}
 
 
-def as_chain(model: Any, classes: Sequence[Any] | None = None) -> Chain | None:
-    """A :class:`Chain` for a list of models, a Keras model, or a Chain; None for anything else."""
+def resolve(model: Any, classes: Sequence[Any] | None = None) -> Any:
+    """What a user's model is to lower and check as: a :class:`Chain` for several models, a Keras
+    network or any model with labels; the model itself otherwise (a list of one scikit-learn
+    model unwrapped). The one place that tells a chain from a single estimator."""
+    labels = None if classes is None else tuple(classes)
     if isinstance(model, Chain):
-        return model if classes is None else Chain(model.models, tuple(classes))
-    if isinstance(model, (list, tuple)):
-        return Chain(tuple(model), None if classes is None else tuple(classes))
-    if is_keras_model(model):
-        return Chain((model,), None if classes is None else tuple(classes))
-    return None
+        return model if labels is None else Chain(model.models, labels)
+    models = tuple(model) if isinstance(model, (list, tuple)) else (model,)
+    if len(models) == 1 and labels is None and not is_keras_model(models[0]):
+        return models[0]
+    return Chain(models, labels)

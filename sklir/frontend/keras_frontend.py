@@ -226,7 +226,7 @@ def network(model: Any, b: Builder, x: Value) -> Value:
     return value_of(model.outputs[0])
 
 
-def _output_activation(model: Any) -> str | None:
+def output_activation(model: Any) -> str | None:
     """The activation of the layer that produces the output, where that is one."""
     layer = model.outputs[0]._keras_history[0]
     if isinstance(layer, (L.Dense, L.Activation)):
@@ -246,7 +246,7 @@ def outputs(model: Any, b: Builder, x: Value, classes: Any = None) -> dict[str, 
     y = network(model, b, x)
     if classes is None:
         return {"prediction": y}
-    return classifier_outputs(b, y, np.asarray(classes), _output_activation(model), model.name)
+    return classifier_outputs(b, y, np.asarray(classes), output_activation(model), model.name)
 
 
 def classifier_outputs(b: Builder, y: Value, classes: np.ndarray, activation: str | None,

@@ -45,11 +45,14 @@ def binary_probabilities(b: Builder, p1: Value) -> Value:
     return b.call("concat", b.call("sub", one, p1), p1, axis=1)
 
 
+def column(b: Builder, scores: Value, k: int) -> Value:
+    """``scores[:, k]`` as ``[N]``: one class's score (a positive-class probability, ...)."""
+    return b.call("squeeze", b.call("gather", scores, b.const(np.array([k], np.int64)), axis=1), axis=1)
+
+
 def class_difference(b: Builder, scores: Value) -> Value:
     """``scores[:, 1] - scores[:, 0]``: a two-class model's decision from its ``[N, 2]`` class scores."""
-    first, second = (b.call("squeeze", b.call("gather", scores, b.const(np.array([k], np.int64)), axis=1), axis=1)
-                     for k in (0, 1))
-    return b.call("sub", second, first)
+    return b.call("sub", column(b, scores, 1), column(b, scores, 0))
 
 
 def outlier_labels(b: Builder, inlier: Value) -> Value:

@@ -233,23 +233,27 @@ def describe(estimator: Any) -> str:
     return f"{name}({', '.join(describe(c) for c in children(estimator))})" if children else name
 
 
-def _module_attributes(estimator: Any) -> dict[str, Any]:
+def module_attributes(source: str, stamp: str | None, first: Any, classes: Any) -> dict[str, Any]:
+    """A lowered module's metadata: sklir's version, the ``source`` description, the fitted state's
+    fingerprint, the feature names ``first`` was fitted with, and the class labels (one table; a
+    multi-output classifier's list of them has none to record). Single models and chains share it."""
     from sklir import __version__
 
-    attrs: dict[str, Any] = {"sklir_version": __version__, "source": describe(estimator)}
-    stamp = fingerprint(estimator)
+    attrs: dict[str, Any] = {"sklir_version": __version__, "source": source}
     if stamp is not None:
         attrs["fingerprint"] = stamp
-    names = getattr(estimator, "feature_names_in_", None)
+    names = getattr(first, "feature_names_in_", None)
     if names is not None:
         attrs["feature_names"] = tuple(str(n) for n in names)
-    classes = getattr(estimator, "classes_", None)
-    # one table of labels; a multi-output classifier's list of them has none to record
     if classes is not None and not isinstance(classes, list) and np.asarray(classes).ndim == 1:
-        dtype = classes_tensor_dtype(classes)
-        values = np.asarray(classes).tolist()
-        attrs["classes"] = tuple(str(c) if dtype is DType.str else c for c in values)
+        dtype = classes_tensor_dtype(np.asarray(classes))
+        attrs["classes"] = tuple(str(c) if dtype is DType.str else c for c in np.asarray(classes).tolist())
     return attrs
+
+
+def _module_attributes(estimator: Any) -> dict[str, Any]:
+    return module_attributes(describe(estimator), fingerprint(estimator), estimator,
+                             getattr(estimator, "classes_", None))
 
 
 # class -> the input width of a fitted estimator that records no n_features_in_ (an

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.isotonic import IsotonicRegression
 
-from sklir.frontend.outputs import labels_from_scores, same_for_every_row
+from sklir.frontend.outputs import column, labels_from_scores, same_for_every_row
 from sklir.frontend.registry import INPUT_WIDTHS, lower_into, lowers
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -65,10 +65,6 @@ def _isotonic(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"prediction": interpolate(b, est, b.call("squeeze", x, axis=1))}
 
 
-def _column(b: Builder, scores: Value, k: int) -> Value:
-    return b.call("squeeze", b.call("gather", scores, b.const(np.array([k], np.int64)), axis=1), axis=1)
-
-
 def _calibrated(b: Builder, calibrated: Any, x: Value, n_classes: int) -> Value:
     """One ``_CalibratedClassifier``'s ``predict_proba``, ``[N, classes]``."""
     base = calibrated.estimator
@@ -79,26 +75,26 @@ def _calibrated(b: Builder, calibrated: Any, x: Value, n_classes: int) -> Value:
         if decision is None:
             logits = b.call("log", b.call("add", scores, b.const(1e-12)))
         elif len(scores.type.shape) == 1:
-            column = b.call("expand_dims", scores, axis=1)
-            logits = b.call("concat", b.call("neg", column), column, axis=1)
+            as_column = b.call("expand_dims", scores, axis=1)
+            logits = b.call("concat", b.call("neg", as_column), as_column, axis=1)
         else:
             logits = scores
         return b.call("softmax", b.call("mul", logits, b.const(float(calibrated.calibrators[0].beta_))), axis=1)
     if scores.type.rank == 1:
         columns = [scores]  # a two-class decision
     elif decision is None and n_classes == 2:
-        columns = [_column(b, scores, 1)]  # the positive class's probability
+        columns = [column(b, scores, 1)]  # the positive class's probability
     else:
-        columns = [_column(b, scores, k) for k in range(scores.type.static_dim(1))]
+        columns = [column(b, scores, k) for k in range(scores.type.static_dim(1))]
     positions = np.searchsorted(calibrated.classes, base.classes_)
     if n_classes == 2:
         positions = positions[:1] + 1
     per_class: dict[int, Value] = {}
-    for position, column, calibrator in zip(positions, columns, calibrated.calibrators, strict=False):
+    for position, values, calibrator in zip(positions, columns, calibrated.calibrators, strict=False):
         if calibrated.method == "isotonic":
-            per_class[int(position)] = interpolate(b, calibrator, column)
+            per_class[int(position)] = interpolate(b, calibrator, values)
         else:
-            linear = b.call("add", b.call("mul", column, b.const(float(calibrator.a_))), b.const(float(calibrator.b_)))
+            linear = b.call("add", b.call("mul", values, b.const(float(calibrator.a_))), b.const(float(calibrator.b_)))
             per_class[int(position)] = b.call("sigmoid", b.call("neg", linear))
     if n_classes == 2:
         p = per_class[1]

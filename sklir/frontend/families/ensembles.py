@@ -67,6 +67,7 @@ from sklir.errors import UnsupportedEstimatorError
 from sklir.frontend.affine import select_columns
 from sklir.frontend.kernels import kernel
 from sklir.frontend.outputs import (
+    column,
     label_index,
     labels_from_index,
     labels_from_scores,
@@ -293,8 +294,7 @@ def _threshold(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     if isinstance(method, list):
         method = next(m for m in method if hasattr(est.estimator_, m))
     if method == "predict_proba":
-        response = b.call("squeeze", b.call("gather", _output(inner, "probabilities", est.estimator_),
-                                             b.const(np.array([1], np.int64)), axis=1), axis=1)
+        response = column(b, _output(inner, "probabilities", est.estimator_), 1)
     else:
         response = _output(inner, "decision", est.estimator_)
     threshold = est.threshold if isinstance(est, FixedThresholdClassifier) else est.best_threshold_
@@ -398,7 +398,7 @@ def _score(outputs: dict[str, Value], member: Any, b: Builder) -> tuple[Value, f
     if "decision" in outputs:
         return outputs["decision"], 0.0
     proba = _output(outputs, "probabilities", member)
-    return b.call("squeeze", b.call("gather", proba, b.const(np.array([1], np.int64)), axis=1), axis=1), 0.5
+    return column(b, proba, 1), 0.5
 
 
 CHILDREN[OneVsOneClassifier] = lambda est: list(est.estimators_)
@@ -424,7 +424,7 @@ def _one_vs_one(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     (votes,) = b.apply(Vote(pairs=Tensor(pairs), classes=n), b.call("sub", b.const(0.5), prediction))
     decision = ovr_decision(b, votes, b.call("neg", confidence), pairs, n)
     if n == 2:
-        second = b.call("squeeze", b.call("gather", decision, b.const(np.array([1], np.int64)), axis=1), axis=1)
+        second = column(b, decision, 1)
         positive = b.call("compare", second, b.const(thresholds[0]), predicate="gt")
         return {"label": labels_from_index(b, b.call("cast", positive, to=DType.i64), est.classes_),
                 "decision": second}
