@@ -97,12 +97,20 @@ def descriptions(module: Module) -> Descriptions:
     attrs = module.attributes
     source = attrs.get("source", module.name)
     classes = attrs.get("classes")
-    names = attrs.get("feature_names")
+    # a model with several inputs records each one's columns; a single input reads them all
+    recorded = attrs.get("inputs")
+    columns_of = ({entry["name"]: entry["columns"] for entry in recorded} if recorded
+                  else {module.inputs[0].name or "x": attrs.get("feature_names")})
     inputs = {}
     for v in module.inputs:
         width = v.type.shape[-1]
+        names = columns_of.get(v.name or "x")
         columns = f": {', '.join(map(str, names))}" if names else ""
-        inputs[v.name or "x"] = f"float32 features, one row per sample, {width} columns{columns}"
+        if v.type.dtype is DType.str:
+            inputs[v.name or "x"] = (f"strings, one row per sample, {width} columns{columns} "
+                                     "(an empty string is a missing value)")
+        else:
+            inputs[v.name or "x"] = f"float32 features, one row per sample, {width} columns{columns}"
     outputs = {name: OUTPUT_DESCRIPTIONS.get(name, name) for name in module.outputs}
     labelled = tuple(name for name, v in module.outputs.items()
                      if classes and name in ("probabilities", "decision") and v.type.shape[-1] == len(classes))

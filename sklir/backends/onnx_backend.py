@@ -5,14 +5,15 @@ class -> function) that appends ONNX nodes to a :class:`Graph` and returns the n
 op's result. The emitted model:
 
 - uses opset 17 of ``ai.onnx`` only (no ``ai.onnx.ml``) and the lowest IR version that opset
-  allows, so it loads in older and mobile onnxruntime builds and in ONNX-to-TF converters;
+  allows, so it loads in older and mobile onnxruntime builds and in ONNX-to-TF converters; a
+  model that compares strings (string categories of a DataFrame column) uses opset 19, the first
+  whose ``Equal`` takes strings (:func:`opset_for`);
 - keeps the module's input and output names, with the batch dimension as ``dim_param "N"``;
 - carries ``module.attributes`` as JSON under the metadata key ``"sklir"``.
 
 Precision: f64 values are emitted natively as ONNX ``double`` (onnxruntime has double kernels
 for every op used here), so the backend never raises on f64; the precision pass decides what
-the model computes in. String compares other than through ``label_lookup`` are refused:
-``Equal`` on strings needs opset 19 and ordering on strings has no ONNX op at all.
+the model computes in. Ordering strings is refused: it has no ONNX op at all.
 """
 
 from __future__ import annotations
@@ -37,7 +38,23 @@ from sklir.ir.types import Batch, DType, TensorType
 from sklir.runtimes import METADATA_NAME, artefact_bytes
 
 OPSET = 17
-IR_VERSION = helper.find_min_ir_version_for([helper.make_opsetid("", OPSET)])
+# the opset of a model that compares strings: Equal takes strings from opset 19 on
+STRING_OPSET = 19
+
+
+def opset_for(module: Module) -> int:
+    """:data:`STRING_OPSET` when ``module`` compares strings, else :data:`OPSET`."""
+    strings = any(isinstance(node.op, arith.Compare) and node.operands[0].type.dtype is DType.str
+                  for node in module.nodes)
+    return STRING_OPSET if strings else OPSET
+
+
+def ir_version(opset: int) -> int:
+    """The lowest ONNX IR version that carries ``opset``."""
+    return int(helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
+
+
+IR_VERSION = ir_version(OPSET)
 
 ELEMENT_TYPES: dict[DType, int] = {
     DType.f32: TensorProto.FLOAT,
@@ -63,6 +80,7 @@ class Graph:
     """The ONNX graph under construction: nodes, initializers and the names already handed out."""
 
     used: set[str] = field(default_factory=set)
+    opset: int = OPSET
     nodes: list[_PendingNode] = field(default_factory=list)
     initializers: list[TensorProto] = field(default_factory=list)
     _constants: dict[tuple[Any, ...], str] = field(default_factory=dict)
@@ -277,7 +295,10 @@ COMPARE_ONNX: dict[str, tuple[str, bool]] = {
 def _compare(g: Graph, node: Node, args: list[str]) -> str:
     dtype = _dtype(node)
     if dtype is DType.str:
-        raise _fail(node, "comparing strings needs ai.onnx opset 19 (Equal) or has no ONNX op (ordering)")
+        if node.op.predicate not in ("eq", "ne"):  # type: ignore[attr-defined]
+            raise _fail(node, "ONNX has no op that orders strings")
+        if g.opset < STRING_OPSET:
+            raise _fail(node, f"comparing strings needs ai.onnx opset {STRING_OPSET} (Equal)")
     if dtype is DType.bool:
         # ONNX orders numbers only; False < True as 0 < 1
         args = [g.cast(a, DType.i32) for a in args]
@@ -328,22 +349,22 @@ def _label_lookup(g: Graph, node: Node, args: list[str]) -> str:
 
 # ---- linear algebra and reductions ---------------------------------------------------------
 
-# reduce kind -> (ONNX op, axes given as an input rather than an attribute at opset 17,
+# reduce kind -> (ONNX op, the opset from which its axes are an input rather than an attribute,
 #                 numpy propagates NaN where onnxruntime's kernel skips it)
-REDUCE_ONNX: dict[str, tuple[str, bool, bool]] = {
-    "sum": ("ReduceSum", True, False),
-    "mean": ("ReduceMean", False, False),
-    "max": ("ReduceMax", False, True),
-    "min": ("ReduceMin", False, True),
+REDUCE_ONNX: dict[str, tuple[str, int, bool]] = {
+    "sum": ("ReduceSum", 13, False),
+    "mean": ("ReduceMean", 18, False),
+    "max": ("ReduceMax", 18, True),
+    "min": ("ReduceMin", 18, True),
 }
 
 
 def _reduce(g: Graph, node: Node, args: list[str]) -> str:
     op: linalg.Reduce = node.op  # type: ignore[assignment]
     (x,) = args
-    op_type, axes_input, nan_guard = REDUCE_ONNX[op.kind]
+    op_type, axes_input_since, nan_guard = REDUCE_ONNX[op.kind]
     keepdims = int(op.keepdims)
-    if axes_input:
+    if g.opset >= axes_input_since:
         out = g.op(op_type, x, _axes(g, op.axis), keepdims=keepdims)
     else:
         out = g.op(op_type, x, axes=[op.axis], keepdims=keepdims)
@@ -415,7 +436,8 @@ def _emit_node(g: Graph, node: Node, names: dict[Value, str]) -> None:
 
 def build_model(module: Module) -> onnx.ModelProto:
     """The ONNX model for a verified module (not yet checked)."""
-    g = Graph(used={v.name or "" for v in module.inputs} | set(module.outputs))
+    opset = opset_for(module)
+    g = Graph(used={v.name or "" for v in module.inputs} | set(module.outputs), opset=opset)
     names: dict[Value, str] = {v: v.name or "" for v in module.inputs}
     for node in module.nodes:
         _emit_node(g, node, names)
@@ -429,7 +451,7 @@ def build_model(module: Module) -> onnx.ModelProto:
         doc_string=about.model,
     )
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
+        graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version(opset),
         producer_name="sklir", producer_version=__version__, doc_string=about.model,
     )
     helper.set_model_props(model, metadata_props(module, about))

@@ -36,7 +36,7 @@ from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
 from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
 from sklir.ir.types import DType, N  # noqa: E402
-from sklir.runtimes import METADATA_NAME, SIGNATURE, check_width, decode_strings  # noqa: E402
+from sklir.runtimes import METADATA_NAME, SIGNATURE, Batch, as_input, check_width, decode_strings, named_batch  # noqa: E402
 from sklir.runtimes.litert import operator_names  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -450,13 +450,18 @@ def emit_savedmodel(module: Module, directory: Path) -> None:
     seal_directory(directory, module)
 
 
-def call_savedmodel(loaded: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+def call_savedmodel(loaded: Any, X: Batch) -> dict[str, np.ndarray]:
     """Call a loaded SavedModel's ``serving_default`` by keyword, as TF Serving does; strings as ``str``."""
     signature = loaded.signatures[SIGNATURE]
-    _, inputs = signature.structured_input_signature
-    ((name, spec),) = inputs.items()
-    check_width(spec.shape[-1], X)
-    outputs = signature(**{name: tf.constant(X, dtype=spec.dtype)})
+    # a loaded signature keeps its inputs by name, in an order that varies: sorted, they are stable
+    _, specs = signature.structured_input_signature
+    feed = {}
+    for name, arr in named_batch(X, sorted(specs)).items():
+        spec = specs[name]
+        check_width(spec.shape[-1], arr, name if len(specs) > 1 else None)
+        feed[name] = tf.constant(as_input(arr, np.dtype(object) if spec.dtype == tf.string else
+                                          np.dtype(spec.dtype.as_numpy_dtype), name), dtype=spec.dtype)
+    outputs = signature(**feed)
     return {key: decode_strings(value.numpy()) for key, value in outputs.items()}
 
 
@@ -464,7 +469,7 @@ def call_savedmodel(loaded: Any, X: np.ndarray) -> dict[str, np.ndarray]:
 _LOADED_SAVEDMODELS: dict[Path, tuple[float, Any]] = {}
 
 
-def run_savedmodel(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarray]:
+def run_savedmodel(artefact: bytes | Path, X: Batch) -> dict[str, np.ndarray]:
     """Run the SavedModel directory ``artefact`` on ``X`` (loaded once per directory and version)."""
     if not isinstance(artefact, (str, Path)):
         raise BackendError("a SavedModel is a directory: give its path")
@@ -486,4 +491,4 @@ def run_savedmodel(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarra
         if SIGNATURE not in loaded.signatures:
             raise BackendError(f"this SavedModel has no '{SIGNATURE}' signature")
         cached = _LOADED_SAVEDMODELS[directory] = (stamp, loaded)
-    return call_savedmodel(cached[1], np.asarray(X, dtype=np.float32))
+    return call_savedmodel(cached[1], X)

@@ -1,9 +1,12 @@
 """Runs emitted artefacts under their real runtimes: LiteRT for .tflite, onnxruntime for .onnx,
 TensorFlow for a SavedModel directory.
 
-Each runner takes the artefact (bytes or a path) and a float32 batch ``X`` and returns the
-outputs by name, strings decoded to ``str`` in object arrays, so results compare directly with
-scikit-learn's.
+Each runner takes the artefact (bytes or a path) and a batch: a float32 array ``X`` for a model
+with the single input ``x``, or a mapping from input name to array for a model with several typed
+inputs (a model fitted on a DataFrame with string columns takes ``x`` and ``strings``). It returns
+the outputs by name, strings decoded to ``str`` in object arrays, so results compare directly with
+scikit-learn's. In a string input the empty string stands for a missing value (pandas' NaN or
+None): :func:`string_array` makes that substitution.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -48,6 +51,12 @@ METADATA_READERS: dict[str, tuple[str, str]] = {
 MANIFEST_KEY = "files"
 
 T = TypeVar("T")
+
+# a batch: one array for a model's single input, or input name -> array
+Batch = np.ndarray | Mapping[str, np.ndarray]
+
+# what a string input holds where the data has no value (pandas' NaN, None)
+MISSING_STRING = ""
 
 
 def artefact_bytes(artefact: bytes | str | Path) -> bytes:
@@ -88,11 +97,53 @@ def decode_strings(arr: np.ndarray) -> np.ndarray:
     return np.array(flat, dtype=object).reshape(arr.shape)
 
 
-def check_width(width: int | None, X: np.ndarray) -> None:
-    """Raise a clear error when a batch does not have the artefact's input width (runtimes fail deep inside)."""
+def string_array(values: object) -> np.ndarray:
+    """``values`` as an object array of ``str``: bytes decoded, None and float NaN (pandas' missing
+    values) as :data:`MISSING_STRING`, anything else through ``str``."""
+    arr = np.asarray(values, dtype=object)
+    flat = [MISSING_STRING if v is None or (isinstance(v, float) and v != v)
+            else v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel().tolist()]
+    return np.array(flat, dtype=object).reshape(arr.shape)
+
+
+def named_batch(X: Batch, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The batch by input name, for an artefact whose inputs are ``names``: an array is the single
+    input's; a mapping must give every input, and only those, with one row count."""
+    if not isinstance(X, Mapping):
+        if len(names) != 1:
+            raise SklirError(f"the artefact takes {len(names)} inputs ({', '.join(names)}): pass them by name")
+        return {names[0]: np.asarray(X)}
+    missing = [name for name in names if name not in X]
+    if missing:
+        raise SklirError(f"no data for the artefact's input '{missing[0]}' (it takes {', '.join(names)})")
+    extra = [name for name in X if name not in names]
+    if extra:
+        raise SklirError(f"the artefact has no input '{extra[0]}' (it takes {', '.join(names)})")
+    batch = {name: np.asarray(X[name]) for name in names}
+    rows = {len(arr) if arr.ndim else 0 for arr in batch.values()}
+    if len(rows) > 1:
+        counts = ", ".join(f"{name} {len(arr)}" for name, arr in batch.items())
+        raise SklirError(f"the inputs have different numbers of rows ({counts})")
+    return batch
+
+
+def as_input(arr: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``arr`` in an input's dtype: strings as ``str`` (missing values as the empty string),
+    numbers cast; a clear error for strings given to a numeric input."""
+    if dtype.kind in "OSU":
+        return string_array(arr)
+    if np.asarray(arr).dtype.kind in "OSU":
+        raise SklirError(f"the artefact's input '{name}' takes numbers, the data has strings")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_width(width: int | None, X: np.ndarray, name: str | None = None) -> None:
+    """Raise a clear error when a batch does not have the artefact's input width (runtimes fail
+    deep inside); ``name`` names the input of a model with several."""
     if X.ndim != 2 or (width is not None and X.shape[1] != width):
         shape = "x".join(map(str, X.shape))
-        raise SklirError(f"the artefact takes {width} features per row, the data is {shape}")
+        what = f"'s input '{name}' takes {width} columns" if name is not None else f" takes {width} features"
+        raise SklirError(f"the artefact{what} per row, the data is {shape}")
 
 
 def artefact_metadata(artefact: str | Path, kind: str) -> dict[str, object] | None:
@@ -138,7 +189,7 @@ def ir_metadata_json(path: Path) -> str | None:
     return json.dumps(fields) if "sklir_version" in fields else None
 
 
-def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarray]]:
+def runner(kind: str) -> Callable[[bytes | Path, Batch], dict[str, np.ndarray]]:
     """The run function for an artefact kind (imported on first use)."""
     if kind not in RUNNERS:
         raise SklirError(f"no runtime for artefact kind '{kind}' (known: {', '.join(RUNNERS)})")
@@ -146,7 +197,9 @@ def runner(kind: str) -> Callable[[bytes | Path, np.ndarray], dict[str, np.ndarr
     return getattr(importlib.import_module(module), function)
 
 
-def run(artefact: bytes | str | Path, kind: str, X: np.ndarray) -> dict[str, np.ndarray]:
-    """Run ``artefact`` of ``kind`` on ``X`` and return its named outputs."""
+def run(artefact: bytes | str | Path, kind: str, X: Batch) -> dict[str, np.ndarray]:
+    """Run ``artefact`` of ``kind`` on ``X`` (an array, or input name -> array) and return its named outputs."""
     data = Path(artefact) if isinstance(artefact, str) else artefact
-    return runner(kind)(data, np.ascontiguousarray(X, dtype=np.float32))
+    if not isinstance(X, Mapping):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    return runner(kind)(data, X)

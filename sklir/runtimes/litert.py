@@ -18,7 +18,17 @@ import numpy as np
 
 from sklir.errors import SklirError
 from sklir.io import silenced_native_output
-from sklir.runtimes import METADATA_NAME, SIGNATURE, ContentCache, artefact_bytes, check_width, decode_strings
+from sklir.runtimes import (
+    METADATA_NAME,
+    SIGNATURE,
+    Batch,
+    ContentCache,
+    artefact_bytes,
+    as_input,
+    check_width,
+    decode_strings,
+    named_batch,
+)
 
 # one interpreter per artefact content and thread count
 _MODELS: ContentCache[LiteRTModel] = ContentCache()
@@ -102,31 +112,44 @@ class LiteRTModel:
         outputs = runner.get_output_details()
         # a live runner pins the interpreter's buffers and makes resize_tensor_input fail
         del runner
-        if len(inputs) != 1:
-            raise SklirError(f"expected one input in '{SIGNATURE}', found {', '.join(inputs)}")
-        ((self.input_name, detail),) = inputs.items()
-        self.input_index: int = detail["index"]
-        self.input_dtype = np.dtype(detail["dtype"])
-        self.width = int(detail["shape_signature"][-1])
+        # name -> (tensor index, dtype, width), in the graph's order (the signature lists names sorted)
+        position = {d["index"]: i for i, d in enumerate(self.interpreter.get_input_details())}
+        self.inputs: dict[str, tuple[int, np.dtype, int]] = {
+            name: (d["index"], np.dtype(d["dtype"]), int(d["shape_signature"][-1]))
+            for name, d in sorted(inputs.items(), key=lambda item: position.get(item[1]["index"], 0))}
+        # the first input's, for benchmarks of single-input models
+        self.input_name = next(iter(self.inputs))
+        self.input_index, self.input_dtype, self.width = self.inputs[self.input_name]
         self.outputs: dict[str, int] = {name: d["index"] for name, d in outputs.items()}
-        self._shape: tuple[int, ...] | None = None
+        self._shapes: dict[str, tuple[int, ...]] | None = None
 
-    def resize(self, shape: tuple[int, ...]) -> None:
-        """Size the input for batches of ``shape`` and allocate the tensors."""
-        shape = tuple(int(d) for d in shape)
-        self.interpreter.resize_tensor_input(self.input_index, list(shape))
+    def resize(self, shape: tuple[int, ...] | dict[str, tuple[int, ...]]) -> None:
+        """Size the inputs for batches of ``shape`` (the single input's, or one per input name) and
+        allocate the tensors."""
+        shapes = shape if isinstance(shape, dict) else {self.input_name: shape}
+        shapes = {name: tuple(int(d) for d in s) for name, s in shapes.items()}
+        for name, s in shapes.items():
+            self.interpreter.resize_tensor_input(self.inputs[name][0], list(s))
         # allocation (re)creates the XNNPACK delegate, which announces itself on stderr
         with silenced_native_output():
             self.interpreter.allocate_tensors()
-        self._shape = shape
+        self._shapes = shapes
 
-    def __call__(self, X: np.ndarray, decode: bool = True) -> dict[str, np.ndarray]:
-        """Run on ``X``; strings come back as ``str`` in object arrays unless ``decode`` is False."""
-        if X.shape != self._shape:
-            check_width(self.width, X)
-            self.resize(X.shape)
+    def __call__(self, X: Batch, decode: bool = True) -> dict[str, np.ndarray]:
+        """Run on ``X`` (an array for a single input, else input name -> array); strings come back
+        as ``str`` in object arrays unless ``decode`` is False."""
+        batch = X if isinstance(X, np.ndarray) and len(self.inputs) == 1 else named_batch(X, list(self.inputs))
+        if isinstance(batch, np.ndarray):
+            batch = {self.input_name: batch}
+        shapes = {name: arr.shape for name, arr in batch.items()}
+        if shapes != self._shapes:
+            for name, arr in batch.items():
+                check_width(self.inputs[name][2], arr, name if len(self.inputs) > 1 else None)
+            self.resize(shapes)
         it = self.interpreter
-        it.set_tensor(self.input_index, np.ascontiguousarray(X, dtype=self.input_dtype))
+        for name, arr in batch.items():
+            index, dtype, _ = self.inputs[name]
+            it.set_tensor(index, as_input(arr, dtype, name))
         it.invoke()
         if not decode:
             return {name: it.get_tensor(i) for name, i in self.outputs.items()}
@@ -146,6 +169,6 @@ def prepared(artefact: bytes | str | Path, batch: int, num_threads: int = 1) -> 
     return model
 
 
-def run_tflite(artefact: bytes | str | Path, X: np.ndarray) -> dict[str, np.ndarray]:
+def run_tflite(artefact: bytes | str | Path, X: Batch) -> dict[str, np.ndarray]:
     """Run a ``.tflite`` artefact (bytes or path) on the batch ``X``; outputs by signature name."""
-    return load(artefact)(np.asarray(X))
+    return load(artefact)(X)

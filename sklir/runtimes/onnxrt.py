@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from sklir.errors import SklirError
-from sklir.runtimes import ContentCache, artefact_bytes, check_width, decode_strings
+from sklir.runtimes import Batch, ContentCache, artefact_bytes, as_input, check_width, decode_strings, named_batch
 
 # onnxruntime's element type strings -> numpy, for feeding the input in the dtype it declares
 _INPUT_DTYPES: dict[str, np.dtype] = {
@@ -21,6 +21,7 @@ _INPUT_DTYPES: dict[str, np.dtype] = {
     "tensor(double)": np.dtype(np.float64),
     "tensor(int32)": np.dtype(np.int32),
     "tensor(int64)": np.dtype(np.int64),
+    "tensor(string)": np.dtype(object),
 }
 
 
@@ -36,23 +37,32 @@ class PreparedOnnx:
             self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for a bad model
             raise SklirError(f"onnxruntime cannot load the model: {str(e).strip().splitlines()[0]}") from e
-        (inp,) = self.session.get_inputs()
-        self.input_name: str = inp.name
-        if inp.type not in _INPUT_DTYPES:
-            raise SklirError(f"onnx model input {inp.name} has unsupported type {inp.type}")
-        self.input_dtype: np.dtype = _INPUT_DTYPES[inp.type]
-        self.width: int | None = inp.shape[-1] if isinstance(inp.shape[-1], int) else None
+        # name -> (dtype, width or None), in the model's order
+        self.inputs: dict[str, tuple[np.dtype, int | None]] = {}
+        for inp in self.session.get_inputs():
+            if inp.type not in _INPUT_DTYPES:
+                raise SklirError(f"onnx model input {inp.name} has unsupported type {inp.type}")
+            self.inputs[inp.name] = (_INPUT_DTYPES[inp.type], inp.shape[-1] if isinstance(inp.shape[-1], int) else None)
+        # the first input's, for benchmarks of single-input models
+        self.input_name: str = next(iter(self.inputs))
+        self.input_dtype, self.width = self.inputs[self.input_name]
         self.output_names: tuple[str, ...] = tuple(o.name for o in self.session.get_outputs())
 
     def raw(self, X: np.ndarray) -> list[np.ndarray]:
         """The outputs in :attr:`output_names` order; ``X`` must already have :attr:`input_dtype`."""
         return self.session.run(None, {self.input_name: X})
 
-    def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """The outputs by name; strings as object arrays of ``str``."""
-        check_width(self.width, X)
-        X = np.ascontiguousarray(X, dtype=self.input_dtype)
-        return {name: decode_strings(np.asarray(out)) for name, out in zip(self.output_names, self.raw(X), strict=True)}
+    def __call__(self, X: Batch) -> dict[str, np.ndarray]:
+        """The outputs by name (``X`` an array for a single input, else input name -> array);
+        strings as object arrays of ``str``."""
+        several = len(self.inputs) > 1
+        feed = {}
+        for name, arr in named_batch(X, list(self.inputs)).items():
+            dtype, width = self.inputs[name]
+            check_width(width, arr, name if several else None)
+            feed[name] = as_input(arr, dtype, name)
+        outputs = self.session.run(None, feed)
+        return {name: decode_strings(np.asarray(out)) for name, out in zip(self.output_names, outputs, strict=True)}
 
 
 # one session per artefact content
@@ -65,6 +75,6 @@ def prepare_onnx(artefact: bytes | Path) -> PreparedOnnx:
     return _SESSIONS.get(data, lambda: PreparedOnnx(data))
 
 
-def run_onnx(artefact: bytes | Path, X: np.ndarray) -> dict[str, np.ndarray]:
+def run_onnx(artefact: bytes | Path, X: Batch) -> dict[str, np.ndarray]:
     """Run the ONNX artefact on the batch ``X``; return every output by name."""
     return prepare_onnx(artefact)(X)
