@@ -5,7 +5,9 @@ all a string column needs: TFLite has no builtin gather or select on strings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,8 +93,8 @@ def test_reductions_at_the_string_opset_match_the_interpreter(backend: str) -> N
     x = Value(TensorType(DType.f32, (N, 3)), "x")
     s = Value(TensorType(DType.str, (N, 1)), "city")
     b = Builder(CoreModule("reductions", [x, s]))
-    hit = b.call("cast", b.call("compare", s, b.call("constant", value=Tensor(np.array(["a"], dtype=object), DType.str)),
-                                predicate="eq"), to=DType.f32)
+    a = b.call("constant", value=Tensor(np.array(["a"], dtype=object), DType.str))
+    hit = b.call("cast", b.call("compare", s, a, predicate="eq"), to=DType.f32)
     y = b.call("add", x, hit)
     for kind in ("sum", "mean", "max", "min"):
         b.output(kind, b.call("reduce", y, kind=kind, axis=1, keepdims=False))
@@ -107,13 +109,16 @@ def test_reductions_at_the_string_opset_match_the_interpreter(backend: str) -> N
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("feed, message", [
     (lambda d: d["x"], "the artefact takes 3 inputs (x, city, colour): pass them by name"),
-    (lambda d: {"x": d["x"], "city": d["city"]}, "no data for the artefact's input 'colour' (it takes x, city, colour)"),
+    (lambda d: {"x": d["x"], "city": d["city"]},
+     "no data for the artefact's input 'colour' (it takes x, city, colour)"),
     (lambda d: {**d, "y": d["x"]}, "the artefact has no input 'y' (it takes x, city, colour)"),
     (lambda d: {**d, "x": d["x"][:3]}, "the inputs have different numbers of rows (x 3, city 7, colour 7)"),
     (lambda d: {**d, "x": d["x"][:, :1]}, "the artefact's input 'x' takes 2 columns per row"),
-    (lambda d: {**d, "x": np.hstack([d["city"], d["colour"]])}, "the artefact's input 'x' takes numbers, the data has strings"),
+    (lambda d: {**d, "x": np.hstack([d["city"], d["colour"]])},
+     "the artefact's input 'x' takes numbers, the data has strings"),
 ])
-def test_a_bad_batch_is_one_clear_error(artefacts: dict[str, Path | bytes], backend: str, feed, message: str) -> None:
+def test_a_bad_batch_is_one_clear_error(artefacts: dict[str, Path | bytes], backend: str,
+                                        feed: Callable[[dict[str, np.ndarray]], Any], message: str) -> None:
     if backend == "savedmodel":  # a loaded SavedModel's signature lists its inputs sorted by name
         message = message.replace("x, city, colour", "city, colour, x").replace("x 3, city 7, colour 7",
                                                                                 "city 7, colour 7, x 3")
