@@ -150,8 +150,8 @@ def _named_columns(estimator: Any, X: np.ndarray) -> Any:
     """``X`` as a DataFrame with the fitted column names when the estimator was fitted on one
     (a ColumnTransformer that selects columns by name needs them); else ``X`` itself."""
     names = getattr(estimator, "feature_names_in_", None)
-    if names is None or len(names) != X.shape[1]:
-        return X
+    if names is None or len(names) != X.shape[1] or hasattr(X, "columns"):
+        return X  # an array without names to give, or a DataFrame already
     try:
         import pandas as pd
     except ImportError:
@@ -251,27 +251,39 @@ def artefact_kind(path: str | Path) -> str:
     return kind
 
 
-def check_artefact(model: Any, artefact: str | Path, X: np.ndarray, rtol: float = DEFAULT_RTOL,
+def check_artefact(model: Any, artefact: str | Path, X: Any, rtol: float = DEFAULT_RTOL,
                    data_name: str | Path | None = None) -> list[OutputParity]:
     """Run ``artefact`` under its runtime and the reference on ``X``; compare every output.
 
-    ``X`` is rounded to float32 first, so the reference sees exactly the numbers the artefact sees.
-    Data the reference refuses (scikit-learn's NaN and infinity checks) is an
-    :class:`~sklir.errors.InputFileError` naming ``data_name`` and the first offending value.
+    ``X`` is an array, or a pandas DataFrame for a model fitted on one with string columns (the
+    artefact's metadata lists the inputs its columns feed). Numbers are rounded to float32
+    first, so the reference sees exactly the numbers the artefact sees. Data the reference
+    refuses (scikit-learn's NaN and infinity checks) is an :class:`~sklir.errors.InputFileError`
+    naming ``data_name`` and the first offending value.
     """
-    from sklir.runtimes import run
+    from sklir.runtimes import artefact_metadata, dataframe_batch, float32_numbers, run
 
     kind = artefact_kind(artefact)
-    X32 = np.asarray(X, dtype=np.float32)
-    want = _reference_or_refusal(model, X32.astype(np.float64), data_name)
+    batch: Any
+    if hasattr(X, "columns"):
+        inputs: Any = (artefact_metadata(artefact, kind) or {}).get("inputs")
+        try:  # the artefact's inputs first: they name a column of the wrong kind
+            batch = dataframe_batch(inputs, X) if inputs else X.to_numpy(np.float32)
+        except (SklirError, ValueError) as e:
+            raise InputFileError(f"{data_name or 'the data'}: {e}") from None
+        want = _reference_or_refusal(model, float32_numbers(X), data_name)
+    else:
+        X32 = np.asarray(X, dtype=np.float32)
+        want = _reference_or_refusal(model, X32.astype(np.float64), data_name)
+        batch = X32
     try:
-        got = run(Path(artefact), kind, X32)
+        got = run(Path(artefact), kind, batch)
     except SklirError as e:
         raise InputFileError(f"{artefact}: {e}") from None
     return compare_outputs(got, want, rtol)
 
 
-def _reference_or_refusal(model: Any, X: np.ndarray, data_name: str | Path | None) -> dict[str, np.ndarray]:
+def _reference_or_refusal(model: Any, X: Any, data_name: str | Path | None) -> dict[str, np.ndarray]:
     import warnings
 
     from sklir.loading import first_non_finite
@@ -282,7 +294,7 @@ def _reference_or_refusal(model: Any, X: np.ndarray, data_name: str | Path | Non
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
             return reference_outputs(model, X)
     except ValueError as e:
-        where = first_non_finite(X, data_name)
+        where = first_non_finite(X, data_name) if isinstance(X, np.ndarray) else None
         name = type(model).__name__ if not isinstance(model, Module) else model.name
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         data = f"{data_name}: " if data_name is not None else ""

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import sklir
 from sklir.check import DEFAULT_RTOL
-from sklir.errors import SklirError
+from sklir.errors import InputFileError, SklirError
 from sklir.ir.core import Module
 from sklir.passes.manager import PrintAfter
 
@@ -166,7 +166,7 @@ def _refuse_to_cover_the_model(out: Path, model: Path) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from sklir.check import check_artefact, format_table, generated_data, passed, source_mismatch
-    from sklir.loading import load_data, load_model, n_features
+    from sklir.loading import load_data, load_frame, load_model, n_features
 
     *paths, artefact = args.paths  # _validate made sure there are both
     args.artefact = artefact
@@ -174,12 +174,19 @@ def _check(args: argparse.Namespace) -> int:
 
     model = resolve([load_model(path, args.trust) for path in paths], args.classes)
     single = not isinstance(model, Chain)
-    width = n_features(model)
-    if args.data is None:
-        X = generated_data(width)
+    columns = _named_columns(model, args.artefact, args.data)
+    X: Any
+    if columns is not None:
+        if args.data is None:
+            raise InputFileError("this model reads string columns: give --data, a .csv file with a header row "
+                                 "or a .parquet file holding its columns")
+        X = load_frame(args.data, columns)
+        source = f"{len(X)} rows from {args.data}"
+    elif args.data is None:
+        X = generated_data(n_features(model))
         source = f"{len(X)} generated rows (standard normal, seed 0; pass --data for real inputs)"
     else:
-        X = load_data(args.data, width)
+        X = load_data(args.data, n_features(model))
         source = f"{len(X)} rows from {args.data}"
     mismatch = source_mismatch(model, args.artefact)
     try:
@@ -193,6 +200,27 @@ def _check(args: argparse.Namespace) -> int:
     print(f"{args.artefact} vs {reference} on {source}")
     print(format_table(rows, args.rtol))
     return 0 if passed(rows) else 1
+
+
+def _named_columns(model: Any, artefact: str, data: str | None) -> list[str] | None:
+    """The columns to read by name from ``data``: a model whose artefact takes string columns (its
+    metadata lists its inputs) reads every fitted column by name, as does a model fitted on a
+    DataFrame checked on a Parquet file; None where the data is a plain matrix."""
+    from sklir.check import artefact_kind
+    from sklir.runtimes import artefact_metadata
+
+    names: Any = getattr(model, "feature_names_in_", None)
+    try:
+        kind = artefact_kind(artefact)
+    except InputFileError:
+        kind = None  # named where the artefact is run, after the data is read
+    metadata = (artefact_metadata(artefact, kind) if kind is not None else None) or {}
+    if metadata.get("inputs") is None and not (data is not None and data.lower().endswith(".parquet")):
+        return None
+    names = metadata.get("feature_names", names)
+    if names is None:
+        raise InputFileError(f"{data}: a .parquet file holds named columns, and the model records no column names")
+    return [str(n) for n in names]
 
 
 def supported_table() -> str:
@@ -297,7 +325,8 @@ def build_parser() -> _Parser:
                             "the artefact: a .tflite or .onnx file, or a SavedModel directory")
     check.add_argument("--classes", type=_classes, metavar="A,B,...",
                        help="the class labels the artefact was lowered with (a Keras network's)")
-    check.add_argument("--data", metavar="FILE", help="inputs as .npy or .csv (default: generated)")
+    check.add_argument("--data", metavar="FILE",
+                       help="inputs as .npy, .csv or .parquet (named columns; default: generated)")
     check.add_argument("--rtol", type=_rtol, default=DEFAULT_RTOL,
                        help="tolerance relative to each output's scale (default 1e-5)")
     check.add_argument("--trust", **trust)

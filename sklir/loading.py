@@ -280,6 +280,50 @@ def load_data(path: str | Path, width: int) -> np.ndarray:
     return arr
 
 
+def _read_csv_frame(path: Path) -> Any:
+    import pandas as pd
+
+    return pd.read_csv(path, skipinitialspace=True, comment="#")
+
+
+def _read_parquet(path: Path) -> Any:
+    import pandas as pd
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise InputFileError(f"{path}: reading Parquet needs pyarrow: pip install 'sklir[parquet]'") from None
+    return pd.read_parquet(path)
+
+
+# file suffix -> reader of a table with named columns
+FRAME_READERS: dict[str, Callable[[Path], Any]] = {".csv": _read_csv_frame, ".parquet": _read_parquet}
+
+
+def load_frame(path: str | Path, columns: Sequence[str]) -> Any:
+    """A pandas DataFrame of ``columns`` (in that order) from a CSV file with a header row or a
+    Parquet file: what a model fitted on a DataFrame with string columns is checked on."""
+    path = Path(path)
+    reader = FRAME_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputFileError(f"{path}: this model reads named columns: give a .csv file with a header row "
+                             "or a .parquet file")
+    require_file(path)
+    try:
+        frame = reader(path)
+    except InputFileError:
+        raise
+    except Exception as e:  # pandas and pyarrow raise assorted errors on a damaged file
+        raise InputFileError(f"{path}: cannot read it as a {path.suffix[1:]} table ({_first_line(str(e))})") from None
+    frame.columns = [str(c) for c in frame.columns]
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise InputFileError(f"{path}: has no column '{absent[0]}' (the model reads {', '.join(columns)})")
+    if len(frame) == 0:
+        raise InputFileError(f"{path}: has no rows")
+    return frame[list(columns)]
+
+
 def first_non_finite(X: np.ndarray, data: str | Path | None = None) -> str | None:
     """Where the first NaN or infinity of ``X`` (read from ``data``) is: ``row R, column C: nan``."""
     bad = np.argwhere(~np.isfinite(X))

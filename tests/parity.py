@@ -31,7 +31,7 @@ import sklir
 from sklir.check import compare_outputs, expected_outputs, format_table, passed
 from sklir.ir.core import Module
 from sklir.ir.printer import print_module
-from sklir.runtimes import run
+from sklir.runtimes import dataframe_batch, float32_numbers, run
 
 # the interpreter computes in float64 like scikit-learn; only summation order differs
 INTERPRETER_RTOL = 1e-9
@@ -77,21 +77,38 @@ def _has_network(model: Any) -> bool:
     return type(model).__module__.startswith("scikeras")
 
 
-def assert_parity(estimator: Any, X: np.ndarray, rtol: float = 1e-5,
+def batch_of(module: Module, X: Any) -> Any:
+    """What the artefact of ``module`` is fed for ``X``: the array, or for a DataFrame the named
+    inputs the module's metadata lists (its numeric columns as one array when it has one input)."""
+    if not hasattr(X, "columns"):
+        return X
+    inputs = module.attributes.get("inputs")
+    if inputs is not None:
+        return dataframe_batch(inputs, X)
+    return X[list(module.attributes["feature_names"])].to_numpy(np.float32)
+
+
+def assert_parity(estimator: Any, X: Any, rtol: float = 1e-5,
                   backends: list[str] | None = None) -> Module:
-    """Check every output of ``estimator``'s lowering against scikit-learn on ``X``; return the module."""
-    X = np.asarray(X, dtype=np.float32)
-    want = expected_outputs(estimator, X.astype(np.float64))
+    """Check every output of ``estimator``'s lowering against scikit-learn on ``X`` (an array, or a
+    DataFrame with string columns); return the module."""
+    if hasattr(X, "columns"):
+        X = float32_numbers(X)
+        want = expected_outputs(estimator, X)
+    else:
+        X = np.asarray(X, dtype=np.float32)
+        want = expected_outputs(estimator, X.astype(np.float64))
     module = sklir.lower(estimator)
+    batch = batch_of(module, X)
     assert_round_trip(module)
     assert set(module.outputs) == set(want), f"outputs {sorted(module.outputs)} != contract {sorted(want)}"
     # a Keras network computes in float32 itself: the interpreter meets it at rtol, not 1e-9
     exact = INTERPRETER_RTOL if not _has_network(estimator) else rtol
     for backend in backends or BACKENDS:
         if backend == "interpreter":
-            got, tolerance = sklir.interpret(module, X), exact
+            got, tolerance = sklir.interpret(module, batch), exact
         else:
-            got, tolerance = run(artefact(module, backend), backend, X), rtol
+            got, tolerance = run(artefact(module, backend), backend, batch), rtol
         rows = compare_outputs(got, want, tolerance)
         assert passed(rows), f"{backend} vs scikit-learn:\n{format_table(rows, tolerance)}"
     return module

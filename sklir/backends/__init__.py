@@ -99,7 +99,7 @@ def descriptions(module: Module) -> Descriptions:
     classes = attrs.get("classes")
     # a model with several inputs records each one's columns; a single input reads them all
     recorded = attrs.get("inputs")
-    columns_of = ({entry["name"]: entry["columns"] for entry in recorded} if recorded
+    columns_of = ({name: columns for name, _, columns in recorded} if recorded
                   else {module.inputs[0].name or "x": attrs.get("feature_names")})
     inputs = {}
     for v in module.inputs:

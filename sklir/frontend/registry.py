@@ -4,6 +4,12 @@ A converter is ``fn(estimator, builder, x) -> {output name: value}`` where ``x``
 value the estimator sees. Transformers return ``{"transform": v}``; compositions (Pipeline, ...)
 call :func:`lower_into` on their steps, so a converter never cares where its input came from.
 
+A model fitted on a DataFrame with string columns reads a :class:`~sklir.frontend.frame.Frame`
+(one input per string column beside the numbers' ``x``). Converters registered with ``frames=``
+(the compositions that route columns, and the steps that read strings) receive it as it is, and
+may return a frame as their ``transform``; every other converter receives the numbers only, and a
+string column reaching one is refused by name.
+
 Beside the contract's outputs a converter may return *internals* (:data:`INTERNALS`): values a
 composition or a test reads, such as the leaf each tree reaches. :func:`lower` exports the
 contract only, and the internals asked for by name.
@@ -18,16 +24,23 @@ import numpy as np
 
 from sklir.check import OUTPUT_ORDER, output_rank
 from sklir.errors import IRError, NotFittedError, SklirError, UnsupportedEstimatorError
+from sklir.frontend.frame import Frame, Input, NumberColumn, StringColumn, numeric
 from sklir.ir.builder import Builder
 from sklir.ir.core import Module, Value
-from sklir.ir.types import DType
+from sklir.ir.types import DType, N, TensorType
 from sklir.ir.verifier import verify
 
 Converter = Callable[[Any, Builder, Value], dict[str, Value]]
+# a converter that reads a frame with string columns as it is, and may return one as its transform
+FrameConverter = Callable[[Any, Builder, Input], dict[str, Input]]
 T = TypeVar("T")
 
 # scikit-learn class -> converter; filled by @lowers
 CONVERTERS: dict[type, Converter] = {}
+# the classes registered with frames=: converter, and which of a fitted estimator's input columns
+# hold strings (a bool per column)
+FRAME_CONVERTERS: dict[type, FrameConverter] = {}
+STRING_COLUMNS: dict[type, Callable[[Any], np.ndarray]] = {}
 
 # scikit-learn class -> a check of its hyper-parameters that runs before anything else is read
 # (an SVM with a callable kernel records no n_features_in_: its kernel is the problem to name)
@@ -39,17 +52,48 @@ INTERNALS: dict[str, str] = {
 }
 
 
-def lowers(*classes: type) -> Callable[[Converter], Converter]:
-    """Decorator: register the converter for each scikit-learn class in ``classes``."""
+def lowers(*classes: type, frames: Callable[[Any], np.ndarray] | None = None) -> Callable[[Any], Any]:
+    """Decorator: register the converter for each scikit-learn class in ``classes``. With
+    ``frames`` (a fitted estimator -> a bool per input column, true where it holds strings) the
+    converter is a :data:`FrameConverter`: it reads string columns itself."""
 
-    def register(fn: Converter) -> Converter:
+    def register(fn: Any) -> Any:
         for cls in classes:
             if cls in CONVERTERS:
                 raise TypeError(f"{cls.__name__} already has a converter")
             CONVERTERS[cls] = fn
+            if frames is not None:
+                FRAME_CONVERTERS[cls] = fn
+                STRING_COLUMNS[cls] = frames
         return fn
 
     return register
+
+
+def members_strings(members: Callable[[Any], list[Any]]) -> Callable[[Any], np.ndarray]:
+    """The ``frames=`` rule of a composition whose ``members`` all read its input: a column holds
+    strings where any member reads strings there."""
+
+    def strings(estimator: Any) -> np.ndarray:
+        out = np.zeros(input_width(estimator) or 0, dtype=bool)
+        for member in members(estimator):
+            if member is not None and not isinstance(member, str):
+                mask = string_columns(member)
+                if mask.shape == out.shape:
+                    out |= mask
+        return out
+
+    return strings
+
+
+def string_columns(estimator: Any) -> np.ndarray:
+    """A bool per input column of a fitted estimator: true where it reads strings (what its
+    encoders' categories, or its imputer's statistics, say)."""
+    _load_converters()
+    strings = STRING_COLUMNS.get(type(estimator))
+    if strings is not None:
+        return np.asarray(strings(estimator), dtype=bool)
+    return np.zeros(input_width(estimator) or 0, dtype=bool)
 
 
 def supported_classes() -> list[type]:
@@ -141,11 +185,33 @@ def converter_for(estimator: Any) -> Converter:
     return fn
 
 
-def lower_into(estimator: Any, b: Builder, x: Value) -> dict[str, Value]:
+def lower_into(estimator: Any, b: Builder, x: Input) -> dict[str, Value]:
     """Lower a fitted estimator applied to ``x`` into ``b``'s module; return its outputs."""
+    outputs = lower_frame_into(estimator, b, x)
+    return {name: _numbers_out(b, estimator, name, value) for name, value in outputs.items()}
+
+
+def lower_frame_into(estimator: Any, b: Builder, x: Input) -> dict[str, Input]:
+    """:func:`lower_into` for a caller that routes frames on (a Pipeline's last step): a
+    transformer's output may be a frame with string columns."""
     fn = converter_for(estimator)
     check_fitted(estimator)
-    return _in_context(estimator, lambda: fn(estimator, b, x))
+    frame_fn = FRAME_CONVERTERS.get(type(estimator))
+    if frame_fn is not None:
+        return _in_context(estimator, lambda: frame_fn(estimator, b, x))
+    numbers = numeric(b, x, type(estimator).__name__)
+    return dict(_in_context(estimator, lambda: fn(estimator, b, numbers)))
+
+
+def _numbers_out(b: Builder, estimator: Any, name: str, value: Input) -> Value:
+    if isinstance(value, Value):
+        return value
+    if value.has_strings:
+        names = ", ".join(repr(n) for n in value.string_names())
+        raise UnsupportedEstimatorError(
+            f"{type(estimator).__name__}'s {name} holds strings (column(s) {names}): sklir lowers string "
+            "columns into an encoder that reads them (OneHotEncoder, OrdinalEncoder, TargetEncoder)")
+    return numeric(b, value, type(estimator).__name__)
 
 
 def _in_context(estimator: Any, convert: Callable[[], T]) -> T:
@@ -175,13 +241,20 @@ def transforms_as(*classes: type) -> Callable[[TransformLowering], TransformLowe
     return register
 
 
-def transform_into(estimator: Any, b: Builder, x: Value) -> Value:
+def transform_into(estimator: Any, b: Builder, x: Input) -> Value:
     """Lower ``estimator`` used as a transformer on ``x``; return its transformed value."""
+    return _numbers_out(b, estimator, "transform", transform_frame_into(estimator, b, x))
+
+
+def transform_frame_into(estimator: Any, b: Builder, x: Input) -> Input:
+    """:func:`transform_into` for a caller that routes frames on (Pipeline, ColumnTransformer,
+    FeatureUnion): the result may be a frame with string columns (an imputer's)."""
     as_transformer = AS_TRANSFORMER.get(type(estimator))
     if as_transformer is not None:
         check_fitted(estimator)
-        return _in_context(estimator, lambda: as_transformer(estimator, b, x))
-    outputs = lower_into(estimator, b, x)
+        numbers = numeric(b, x, type(estimator).__name__)
+        return _in_context(estimator, lambda: as_transformer(estimator, b, numbers))
+    outputs = lower_frame_into(estimator, b, x)
     if "transform" not in outputs:
         raise UnsupportedEstimatorError(
             f"{type(estimator).__name__} cannot be an intermediate step: it has no transform "
@@ -205,10 +278,8 @@ def fingerprint(estimator: Any) -> str | None:
     (a FunctionTransformer of a lambda): such a model cannot be saved for ``check`` either."""
     import pickle
 
-    import joblib
-
     try:
-        return str(joblib.hash(estimator))
+        return _hash(estimator)
     except ValueError:
         # joblib's hasher trips on masked arrays (a search's cv_results_): hash the pickle instead
         import hashlib
@@ -219,6 +290,22 @@ def fingerprint(estimator: Any) -> str | None:
             return None
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
+
+
+def _hash(estimator: Any) -> str:
+    """joblib's hash of ``estimator``, with structured arrays packed first: a tree's node records
+    have padding bytes that hold whatever the memory held, so the same forest loaded in two
+    processes would hash differently."""
+    from joblib.hashing import NumpyHasher
+    from numpy.lib.recfunctions import repack_fields
+
+    class PackedHasher(NumpyHasher):  # type: ignore[misc]
+        def save(self, obj: Any) -> None:
+            if isinstance(obj, np.ndarray) and obj.dtype.fields is not None:
+                obj = repack_fields(obj)
+            super().save(obj)
+
+    return str(PackedHasher(hash_name="md5").hash(estimator))
 
 
 def describe(estimator: Any) -> str:
@@ -291,10 +378,67 @@ def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
     if n_features is None:
         raise UnsupportedEstimatorError(f"{type(estimator).__name__} does not record n_features_in_; "
                                         "fit it on a 2-D array before lowering")
-    b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
-    x64 = b.call("cast", x, to=DType.f64)
-    outputs = _in_context(estimator, lambda: fn(estimator, b, x64))
-    return finish_module(b, outputs, wanted, type(estimator).__name__)
+    strings = string_columns(estimator)
+    if not strings.any():
+        b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
+        x64 = b.call("cast", x, to=DType.f64)
+        outputs = _in_context(estimator, lambda: fn(estimator, b, x64))
+        return finish_module(b, outputs, wanted, type(estimator).__name__)
+    b, frame = frame_inputs(estimator, strings)
+    return finish_module(b, lower_into(estimator, b, frame), wanted, type(estimator).__name__)
+
+
+def input_name(column: str, taken: set[str]) -> str:
+    """An input name for the DataFrame column ``column`` that every runtime and the IR text accept
+    (letters, digits and ``_``, not starting with ``_``), unique among ``taken``."""
+    import re
+
+    base = re.sub(r"[^A-Za-z0-9_]", "_", column)
+    if not base or base.startswith("_"):
+        base = f"s{base}"
+    name, i = base, 2
+    while name in taken:
+        name, i = f"{base}_{i}", i + 1
+    taken.add(name)
+    return name
+
+
+def frame_inputs(estimator: Any, strings: np.ndarray) -> tuple[Builder, Frame]:
+    """A builder on a module with the numeric input ``x: f32[N, numbers]`` (when there are any)
+    and one ``str[N, 1]`` input per string column, named after it; the metadata's ``inputs`` lists
+    each input as ``(name, dtype, columns)``, in order, for an app developer to build them."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        raise UnsupportedEstimatorError(f"{type(estimator).__name__} reads string columns but records no "
+                                        "column names: fit it on a pandas DataFrame")
+    names = [str(n) for n in names]
+    numbers = [j for j in range(len(names)) if not strings[j]]
+    string_columns_at = [j for j in range(len(names)) if strings[j]]
+    attrs = _module_attributes(estimator)
+    inputs: list[Value] = []
+    recorded: list[tuple[str | None, str, tuple[str, ...]]] = []
+    taken = {"x"}
+    if numbers:
+        inputs.append(Value(TensorType(DType.f32, (N, len(numbers))), "x"))
+        recorded.append(("x", "float32", tuple(names[j] for j in numbers)))
+    string_inputs: dict[int, Value] = {}
+    for j in string_columns_at:
+        value = Value(TensorType(DType.str, (N, 1)), input_name(names[j], taken))
+        string_inputs[j] = value
+        inputs.append(value)
+        recorded.append((value.name, "string", (names[j],)))
+    attrs["inputs"] = tuple(recorded)
+    b = Builder(Module(type(estimator).__name__, inputs, attributes=attrs))
+    x64 = b.call("cast", inputs[0], to=DType.f64) if numbers else None
+    position = {j: k for k, j in enumerate(numbers)}
+    columns: list[NumberColumn | StringColumn] = []
+    for j, name in enumerate(names):
+        if j in string_inputs:
+            columns.append(StringColumn(string_inputs[j], name))
+        else:
+            assert x64 is not None
+            columns.append(NumberColumn(x64, position[j]))
+    return b, Frame(tuple(columns))
 
 
 def finish_module(b: Builder, outputs: dict[str, Value], wanted: tuple[str, ...], name: str) -> Module:

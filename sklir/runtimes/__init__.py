@@ -16,7 +16,7 @@ import importlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -104,6 +104,38 @@ def string_array(values: object) -> np.ndarray:
     flat = [MISSING_STRING if v is None or (isinstance(v, float) and v != v)
             else v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel().tolist()]
     return np.array(flat, dtype=object).reshape(arr.shape)
+
+
+def float32_numbers(frame: Any) -> Any:
+    """A copy of a DataFrame with its numeric columns rounded to float32 (as float64): what an
+    artefact's ``x`` holds, so a reference computed on it sees the artefact's numbers."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype.kind in "fiub":
+            out[name] = out[name].to_numpy(np.float64).astype(np.float32).astype(np.float64)
+    return out
+
+
+def dataframe_batch(inputs: Sequence[Sequence[Any]], frame: Any) -> dict[str, np.ndarray]:
+    """The batch for a model's ``inputs`` metadata (``(name, dtype, columns)`` per input, as
+    ``lower`` records it for a model fitted on a DataFrame with string columns) from a pandas
+    DataFrame holding those columns: numbers as float32, strings as ``str`` (missing values as
+    the empty string). A clear error names a missing column."""
+    batch = {}
+    for name, dtype, columns in inputs:
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            raise SklirError(f"the data has no column '{absent[0]}' (the model reads {', '.join(map(str, columns))})")
+        values = frame[list(columns)].to_numpy(dtype=object)
+        if dtype == "string":
+            batch[str(name)] = string_array(values)
+        else:
+            try:
+                batch[str(name)] = values.astype(np.float64).astype(np.float32)
+            except (TypeError, ValueError):
+                raise SklirError(f"the model reads numbers in column(s) {', '.join(map(str, columns))}, "
+                                 "the data has other values there") from None
+    return batch
 
 
 def named_batch(X: Batch, names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -135,9 +135,8 @@ def test_descriptions_name_each_inputs_columns() -> None:
     from sklir.backends import descriptions
 
     module = two_inputs()
-    module.attributes["inputs"] = [{"name": "x", "dtype": "float32", "columns": ["age", "fare"]},
-                                   {"name": "city", "dtype": "string", "columns": ["home city"]},
-                                   {"name": "colour", "dtype": "string", "columns": ["colour"]}]
+    module.attributes["inputs"] = (("x", "float32", ("age", "fare")), ("city", "string", ("home city",)),
+                                   ("colour", "string", ("colour",)))
     about = descriptions(module)
     assert about.inputs["x"] == "float32 features, one row per sample, 2 columns: age, fare"
     assert about.inputs["city"] == ("strings, one row per sample, 1 columns: home city "

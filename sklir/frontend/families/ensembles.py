@@ -64,7 +64,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.semi_supervised import SelfTrainingClassifier
 
 from sklir.errors import UnsupportedEstimatorError
-from sklir.frontend.affine import select_columns
+from sklir.frontend.frame import Input, join, numeric, select
 from sklir.frontend.kernels import kernel
 from sklir.frontend.outputs import (
     column,
@@ -75,7 +75,15 @@ from sklir.frontend.outputs import (
     ovr_decision,
     same_for_every_row,
 )
-from sklir.frontend.registry import CHILDREN, lower_into, lowers, refuse, transform_into
+from sklir.frontend.registry import (
+    CHILDREN,
+    lower_into,
+    lowers,
+    members_strings,
+    refuse,
+    string_columns,
+    transform_frame_into,
+)
 from sklir.ir.builder import Builder
 from sklir.ir.core import Tensor, Value
 from sklir.ir.dialects.ml import Vote
@@ -113,10 +121,13 @@ def _output(outputs: dict[str, Value], name: str, member: Any) -> Value:
 
 
 CHILDREN[VotingClassifier] = CHILDREN[VotingRegressor] = lambda est: list(est.estimators_)
+# the compositions whose members all read the composition's input: a DataFrame's string columns
+# reach the members (a Pipeline with a ColumnTransformer) as they are
+_MEMBERS_READ_STRINGS = members_strings(lambda est: list(est.estimators_))
 
 
-@lowers(VotingClassifier)
-def _voting_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(VotingClassifier, frames=_MEMBERS_READ_STRINGS)
+def _voting_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     weights = _weights(est)
     n = len(est.classes_)
     members = [lower_into(member, b, x) for member in est.estimators_]
@@ -135,8 +146,8 @@ def _voting_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"label": labels_from_scores(b, _sum(b, parts), est.classes_)}
 
 
-@lowers(VotingRegressor)
-def _voting_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(VotingRegressor, frames=_MEMBERS_READ_STRINGS)
+def _voting_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     weights = _weights(est)
     parts = [b.call("mul", _output(lower_into(m, b, x), "prediction", m), b.const(float(w)))
              for m, w in zip(est.estimators_, weights, strict=True)]
@@ -150,7 +161,7 @@ CHILDREN[StackingClassifier] = CHILDREN[StackingRegressor] = \
     lambda est: [*est.estimators_, est.final_estimator_]
 
 
-def _meta_features(est: Any, b: Builder, x: Value, classifier: bool) -> Value:
+def _meta_features(est: Any, b: Builder, x: Input, classifier: bool) -> Value:
     columns = []
     for member, method in zip(est.estimators_, est.stack_method_, strict=True):
         if member == "drop":
@@ -165,20 +176,20 @@ def _meta_features(est: Any, b: Builder, x: Value, classifier: bool) -> Value:
             value = b.call("gather", value, b.const(np.array([1], np.int64)), axis=1)
         columns.append(value)
     if est.passthrough:
-        columns.append(x)
+        columns.append(numeric(b, x, f"{type(est).__name__}(passthrough=True)"))
     return b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]
 
 
-@lowers(StackingClassifier)
-def _stacking_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(StackingClassifier, frames=_MEMBERS_READ_STRINGS)
+def _stacking_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=True))
     # the final estimator was fitted on the encoded labels: its label is a class index
     index = b.call("cast", _output(final, "label", est.final_estimator_), to=DType.i64)
     return _with_scores({"label": labels_from_index(b, index, est.classes_)}, final)
 
 
-@lowers(StackingRegressor)
-def _stacking_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(StackingRegressor, frames=_MEMBERS_READ_STRINGS)
+def _stacking_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=False))
     return {"prediction": _output(final, "prediction", est.final_estimator_)}
 
@@ -186,36 +197,53 @@ def _stacking_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[FeatureUnion] = lambda est: [t for _, t in est.transformer_list]
 
 
-@lowers(FeatureUnion)
-def _feature_union(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(FeatureUnion, frames=members_strings(CHILDREN[FeatureUnion]))
+def _feature_union(est: Any, b: Builder, x: Input) -> dict[str, Input]:
     weights = est.transformer_weights or {}
     parts = []
     for name, member in est.transformer_list:
         if isinstance(member, str) and member == "drop":
             continue
-        value = x if isinstance(member, str) and member == "passthrough" else transform_into(member, b, x)
+        value = x if isinstance(member, str) and member == "passthrough" else transform_frame_into(member, b, x)
         if name in weights:
-            value = b.call("mul", value, b.const(float(weights[name])))
+            value = b.call("mul", numeric(b, value, "FeatureUnion(transformer_weights)"),
+                           b.const(float(weights[name])))
         parts.append(value)
-    return {"transform": b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]}
+    return {"transform": join(b, parts)}
 
 
 CHILDREN[ColumnTransformer] = lambda est: [t for _, t, _ in est.transformers_]
 
 
-@lowers(ColumnTransformer)
-def _column_transformer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+def _columns_of(est: ColumnTransformer, name: str) -> np.ndarray:
+    return np.asarray(est._transformer_to_input_indices.get(name, []), np.int64)
+
+
+def _column_transformer_strings(est: ColumnTransformer) -> np.ndarray:
+    """Where the input holds strings: the columns each transformer reads strings from."""
+    out = np.zeros(est.n_features_in_, dtype=bool)
+    for name, member, _ in est.transformers_:
+        columns = _columns_of(est, name)
+        if not isinstance(member, str) and len(columns):
+            mask = string_columns(member)
+            if mask.shape == columns.shape:
+                out[columns] |= mask
+    return out
+
+
+@lowers(ColumnTransformer, frames=_column_transformer_strings)
+def _column_transformer(est: Any, b: Builder, x: Input) -> dict[str, Input]:
     parts = []
     for name, member, _ in est.transformers_:
-        columns = np.asarray(est._transformer_to_input_indices.get(name, []), np.int64)
+        columns = _columns_of(est, name)
         if isinstance(member, str) and member == "drop" or len(columns) == 0:
             continue
-        selected = select_columns(b, x, columns)
+        selected = select(b, x, columns)
         parts.append(selected if isinstance(member, str) and member == "passthrough"
-                     else transform_into(member, b, selected))
+                     else transform_frame_into(member, b, selected))
     if not parts:
         raise UnsupportedEstimatorError("ColumnTransformer: every column is dropped")
-    return {"transform": b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]}
+    return {"transform": join(b, parts)}
 
 
 # numpy function -> the IR op of the same name (TransformedTargetRegressor's inverse_func)
@@ -225,8 +253,8 @@ INVERSE_FUNCS = {np.exp: "exp", np.expm1: "expm1", np.log: "log", np.log1p: "log
 CHILDREN[TransformedTargetRegressor] = lambda est: [est.regressor_]
 
 
-@lowers(TransformedTargetRegressor)
-def _transformed_target(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(TransformedTargetRegressor, frames=members_strings(CHILDREN[TransformedTargetRegressor]))
+def _transformed_target(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     prediction = _output(lower_into(est.regressor_, b, x), "prediction", est.regressor_)
     transformer = est.transformer_
     func = getattr(transformer, "func", "unset")
@@ -272,23 +300,24 @@ CHILDREN.update(dict.fromkeys(SEARCHES, lambda est: [est.best_estimator_]))
 CHILDREN[FrozenEstimator] = lambda est: [est.estimator]
 
 
-@lowers(*SEARCHES)
-def _search(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(*SEARCHES, frames=members_strings(CHILDREN[GridSearchCV]))
+def _search(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     if not hasattr(est, "best_estimator_"):
         raise refuse(est, "refit", est.refit, "True (the search keeps no best_estimator_ otherwise)")
     return lower_into(est.best_estimator_, b, x)
 
 
-@lowers(FrozenEstimator)
-def _frozen(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(FrozenEstimator, frames=members_strings(CHILDREN[FrozenEstimator]))
+def _frozen(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     return lower_into(est.estimator, b, x)
 
 
 CHILDREN[FixedThresholdClassifier] = CHILDREN[TunedThresholdClassifierCV] = lambda est: [est.estimator_]
 
 
-@lowers(FixedThresholdClassifier, TunedThresholdClassifierCV)
-def _threshold(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(FixedThresholdClassifier, TunedThresholdClassifierCV,
+        frames=members_strings(CHILDREN[FixedThresholdClassifier]))
+def _threshold(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     inner = lower_into(est.estimator_, b, x)
     method = est._get_response_method() if hasattr(est, "_get_response_method") else est.response_method
     if isinstance(method, list):
@@ -334,8 +363,8 @@ def _dummy_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[OneVsRestClassifier] = lambda est: list(est.estimators_)
 
 
-@lowers(OneVsRestClassifier)
-def _one_vs_rest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(OneVsRestClassifier, frames=_MEMBERS_READ_STRINGS)
+def _one_vs_rest(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     if est.label_binarizer_.y_type_ not in ("binary", "multiclass"):
         raise refuse(est, "target type", est.label_binarizer_.y_type_, ["binary", "multiclass"])
     members = [lower_into(member, b, x) for member in est.estimators_]
@@ -375,8 +404,8 @@ def _one_vs_rest(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[MultiOutputRegressor] = CHILDREN[RegressorChain] = lambda est: list(est.estimators_)
 
 
-@lowers(MultiOutputRegressor)
-def _multi_output_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(MultiOutputRegressor, frames=_MEMBERS_READ_STRINGS)
+def _multi_output_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     columns = [_column(b, _output(lower_into(m, b, x), "prediction", m)) for m in est.estimators_]
     return {"prediction": b.call("concat", *columns, axis=1)}
 
@@ -404,8 +433,8 @@ def _score(outputs: dict[str, Value], member: Any, b: Builder) -> tuple[Value, f
 CHILDREN[OneVsOneClassifier] = lambda est: list(est.estimators_)
 
 
-@lowers(OneVsOneClassifier)
-def _one_vs_one(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(OneVsOneClassifier, frames=_MEMBERS_READ_STRINGS)
+def _one_vs_one(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     if est.pairwise_indices_ is not None:
         raise refuse(est, "estimator", "a precomputed kernel", "estimators of features")
     n = len(est.classes_)
@@ -434,8 +463,8 @@ def _one_vs_one(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[MultiOutputClassifier] = CHILDREN[ClassifierChain] = lambda est: list(est.estimators_)
 
 
-@lowers(MultiOutputClassifier)
-def _multi_output_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(MultiOutputClassifier, frames=_MEMBERS_READ_STRINGS)
+def _multi_output_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     indices, tables, probabilities = [], [], []
     for member in est.estimators_:
         outputs = lower_into(member, b, x)
@@ -486,8 +515,8 @@ def _classifier_chain(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[OutputCodeClassifier] = lambda est: list(est.estimators_)
 
 
-@lowers(OutputCodeClassifier)
-def _output_code(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(OutputCodeClassifier, frames=_MEMBERS_READ_STRINGS)
+def _output_code(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     scores = [b.call("expand_dims", _score(lower_into(m, b, x), m, b)[0], axis=1) for m in est.estimators_]
     codes = b.call("concat", *scores, axis=1) if len(scores) > 1 else scores[0]
     distances = kernel(b, codes, np.asarray(est.code_book_, np.float64), "sqeuclidean")
@@ -497,8 +526,8 @@ def _output_code(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[SelfTrainingClassifier] = lambda est: [est.estimator_]
 
 
-@lowers(SelfTrainingClassifier)
-def _self_training(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(SelfTrainingClassifier, frames=members_strings(CHILDREN[SelfTrainingClassifier]))
+def _self_training(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     return lower_into(est.estimator_, b, x)
 
 

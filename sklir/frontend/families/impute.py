@@ -20,12 +20,15 @@ from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 
 from sklir.frontend.affine import select_columns
 from sklir.frontend.families.neighbours import inverse_distance_weights
+from sklir.frontend.frame import Frame, Input, StringColumn, join, numeric, strings_lost
+from sklir.frontend.frame import column as frame_column
 from sklir.frontend.outputs import same_for_every_row
 from sklir.frontend.registry import PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.linalg import TopK
 from sklir.ir.types import DType
+from sklir.runtimes import MISSING_STRING
 
 
 def _is_nan(value: Any) -> bool:
@@ -50,11 +53,22 @@ def missing_indicator(b: Builder, x: Value, features: np.ndarray) -> Value:
     return b.call("cast", b.call("isnan", select_columns(b, x, features)), to=DType.f64)
 
 
-@lowers(SimpleImputer)
-def lower_simple_imputer(est: SimpleImputer, b: Builder, x: Value) -> dict[str, Value]:
+def _imputer_strings(est: SimpleImputer) -> np.ndarray:
+    """Where the input holds strings: the columns whose fitted statistic is a string."""
+    return np.array([isinstance(v, str) for v in np.asarray(est.statistics_, dtype=object)], dtype=bool)
+
+
+@lowers(SimpleImputer, frames=_imputer_strings)
+def lower_simple_imputer(est: SimpleImputer, b: Builder, x: Input) -> dict[str, Input]:
     """Drop all-missing features (unless kept), fill NaN, then append the indicator if asked."""
+    if isinstance(x, Frame) and x.has_strings:
+        return {"transform": _impute_frame(est, b, x)}
+    x = numeric(b, x, "SimpleImputer")
+    strings = np.flatnonzero(_imputer_strings(est))
+    if strings.size:
+        raise strings_lost("SimpleImputer", int(strings[0]))
     if not _is_nan(est.missing_values):
-        raise refuse(est, "missing_values", est.missing_values, "np.nan")
+        raise refuse(est, "missing_values", est.missing_values, "np.nan (None or a string for string columns)")
     stats = fill_values(est)
     keep = kept_features(est, stats)
     columns = select_columns(b, x, keep)
@@ -63,6 +77,34 @@ def lower_simple_imputer(est: SimpleImputer, b: Builder, x: Value) -> dict[str, 
     if indicator_features.size == 0:
         return {"transform": filled}
     return {"transform": b.call("concat", filled, missing_indicator(b, x, indicator_features), axis=1)}
+
+
+def _impute_frame(est: SimpleImputer, b: Builder, x: Frame) -> Input:
+    """SimpleImputer on a DataFrame with string columns: a string column's missing value (the empty
+    string for NaN or None, else the ``missing_values`` string) is read as its statistic, an alias
+    the encoder after it applies (no backend selects strings); numbers are filled as above."""
+    missing = est.missing_values
+    if not (_is_nan(missing) or missing is None or isinstance(missing, str)):
+        raise refuse(est, "missing_values", missing, "np.nan, None or a string on string columns")
+    marker = missing if isinstance(missing, str) else MISSING_STRING
+    stats = np.asarray(est.statistics_, dtype=object)
+    empty = [v is None or (isinstance(v, float) and np.isnan(v)) for v in stats]
+    keep = range(len(stats)) if est.keep_empty_features else [j for j in range(len(stats)) if not empty[j]]
+    parts: list[Input] = []
+    for j in keep:
+        col = frame_column(b, x, j)
+        if isinstance(col, StringColumn):
+            parts.append(Frame((col.aliased(marker, str(stats[j])),)))
+        else:
+            fill = b.const(np.array([float(stats[j])]))
+            parts.append(b.call("select", b.call("isnan", col), fill, col))
+    if est.add_indicator:
+        for j in est.indicator_.features_:
+            col = frame_column(b, x, int(j))
+            hit = (b.call("compare", col.value, b.const(np.array(marker, dtype=object), DType.str), predicate="eq")
+                   if isinstance(col, StringColumn) else b.call("isnan", col))
+            parts.append(b.call("cast", hit, to=DType.f64))
+    return join(b, parts)
 
 
 def nan_euclidean(b: Builder, x: Value, training: np.ndarray) -> tuple[Value, Value]:

@@ -10,12 +10,20 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
 from sklearn.pipeline import Pipeline
 
 from sklir.errors import NotFittedError, UnsupportedEstimatorError
-from sklir.frontend.registry import CHILDREN, lower_into, lowers, transform_into
+from sklir.frontend.frame import Input
+from sklir.frontend.registry import (
+    CHILDREN,
+    input_width,
+    lower_frame_into,
+    lowers,
+    string_columns,
+    transform_frame_into,
+)
 from sklir.ir.builder import Builder
-from sklir.ir.core import Value
 
 T = TypeVar("T")
 
@@ -36,13 +44,21 @@ def _in_step(name: str, lowering: Callable[[], T]) -> T:
 CHILDREN[Pipeline] = lambda pipe: [step for _, step in pipe.steps]
 
 
-@lowers(Pipeline)
-def lower_pipeline(est: Pipeline, b: Builder, x: Value) -> dict[str, Value]:
+def _pipeline_strings(pipe: Pipeline) -> np.ndarray:
+    """Where the input holds strings: where the first step that is not skipped reads them."""
+    for _, step in pipe.steps:
+        if not is_passthrough(step):
+            return string_columns(step)
+    return np.zeros(input_width(pipe) or 0, dtype=bool)
+
+
+@lowers(Pipeline, frames=_pipeline_strings)
+def lower_pipeline(est: Pipeline, b: Builder, x: Input) -> dict[str, Input]:
     """Chain the steps: intermediate steps give ``transform``; the last step's outputs are returned."""
     *head, (last_name, last) = est.steps
     for name, step in head:
         if not is_passthrough(step):
-            x = _in_step(name, functools.partial(transform_into, step, b, x))
+            x = _in_step(name, functools.partial(transform_frame_into, step, b, x))
     if is_passthrough(last):
         return {"transform": x}
-    return _in_step(last_name, lambda: lower_into(last, b, x))
+    return _in_step(last_name, lambda: lower_frame_into(last, b, x))
