@@ -150,3 +150,34 @@ def test_fold_affine_is_a_no_op_without_chains() -> None:
     b.output("transform", b.call("exp", b.call("cast", x, to=DType.f64)))
     result = pipeline_from_spec("fold-affine").run(b.module)
     assert not result.modified and result.module is b.module
+
+
+def test_column_transformer_of_scalers_into_logistic_regression_is_one_matmul() -> None:
+    """Issue 9's folding case: StandardScaler, MinMaxScaler and RobustScaler on columns picked by
+    name (a DataFrame), MaxAbsScaler as the remainder, then LogisticRegression: before the passes a
+    gather, an affine step and a concat per block and a matmul; after them one matmul, one add."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
+
+    import sklir
+
+    X, y = dataset("wine")
+    frame = pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
+    columns = ColumnTransformer([("standard", StandardScaler(), ["c0", "c3", "c5"]),
+                                 ("minmax", MinMaxScaler(), ["c1", "c7"]),
+                                 ("robust", RobustScaler(), ["c2", "c4", "c6"])], remainder=MaxAbsScaler())
+    pipe = make_pipeline(columns, LogisticRegression(max_iter=5000)).fit(frame, y)
+    raw = sklir.lower(pipe, optimize=False)
+    module = sklir.lower(pipe)
+    before = Counter(_ops(raw))
+    assert before["gather"] == 4 and before["concat"] == 1 and before["matmul"] == 1, \
+        print_module(raw, elide_constants=True)
+    assert sorted(_ops(module)) == ["add", "argmax", "label_lookup", "matmul", "softmax"], \
+        print_module(module, elide_constants=True)
+    assert_same_outputs(raw, module, X, rtol=1e-9)
+    out = interpret(module, X)
+    np.testing.assert_array_equal(out["label"], pipe.predict(frame))
+    np.testing.assert_allclose(out["probabilities"], pipe.predict_proba(frame), rtol=0, atol=1e-9)
