@@ -17,9 +17,19 @@ from conftest import dataset, standardised
 from parity import assert_parity
 from sklearn.cluster import FeatureAgglomeration
 from sklearn.cross_decomposition import CCA, PLSSVD, PLSCanonical, PLSRegression
-from sklearn.decomposition import FactorAnalysis, FastICA, KernelPCA, MiniBatchSparsePCA, SparsePCA
+from sklearn.decomposition import (
+    DictionaryLearning,
+    FactorAnalysis,
+    FastICA,
+    KernelPCA,
+    MiniBatchDictionaryLearning,
+    MiniBatchSparsePCA,
+    SparseCoder,
+    SparsePCA,
+)
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.impute import MissingIndicator
-from sklearn.kernel_approximation import Nystroem, RBFSampler, SkewedChi2Sampler
+from sklearn.kernel_approximation import AdditiveChi2Sampler, Nystroem, RBFSampler, SkewedChi2Sampler
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
@@ -69,11 +79,39 @@ def test_nca_and_pls_models() -> None:
 
 
 def test_count_features() -> None:
-    """SkewedChi2Sampler and BernoulliRBM on digits' non-negative pixel counts."""
+    """SkewedChi2Sampler, AdditiveChi2Sampler, TfidfTransformer and BernoulliRBM on digits'
+    non-negative pixel counts (zeros among them, which the chi2 map and sublinear tf skip)."""
     X, _ = dataset("digits")
     assert_parity(SkewedChi2Sampler(skewedness=1.0, n_components=20, random_state=0).fit(X), X)
+    for sampler in (AdditiveChi2Sampler(), AdditiveChi2Sampler(sample_steps=3),
+                    AdditiveChi2Sampler(sample_steps=4, sample_interval=0.3)):
+        assert_parity(sampler.fit(X), X[:300])
+    for tfidf in (TfidfTransformer(), TfidfTransformer(sublinear_tf=True, norm="l1"),
+                  TfidfTransformer(use_idf=False, norm=None)):
+        assert_parity(tfidf.fit(X), X[:300])
     scaled = MinMaxScaler().fit_transform(X)
     assert_parity(BernoulliRBM(n_components=16, random_state=0, n_iter=3).fit(scaled), scaled)
+
+
+def test_sparse_coding_by_threshold() -> None:
+    X, _ = standardised("wine")
+    atoms = np.random.default_rng(0).normal(size=(5, X.shape[1]))
+    for model in (DictionaryLearning(6, transform_algorithm="threshold", transform_alpha=0.3, random_state=0),
+                  MiniBatchDictionaryLearning(6, fit_algorithm="cd", transform_algorithm="threshold",
+                                              positive_code=True, split_sign=True, random_state=0, max_iter=20),
+                  SparseCoder(atoms, transform_algorithm="threshold", split_sign=True)):
+        assert_parity(model.fit(X), X)
+
+
+@pytest.mark.parametrize("algorithm", ["omp", "lasso_lars", "lasso_cd", "lars"])
+def test_sparse_coding_by_optimisation_is_refused_with_the_reason(algorithm: str) -> None:
+    import sklir
+    from sklir.errors import UnsupportedEstimatorError
+
+    X, _ = standardised("wine")
+    model = DictionaryLearning(4, transform_algorithm=algorithm, random_state=0, max_iter=5).fit(X)
+    with pytest.raises(UnsupportedEstimatorError, match="solves an optimisation per row"):
+        sklir.lower(model)
 
 
 @pytest.mark.parametrize("standardize", [True, False])

@@ -19,6 +19,14 @@ And the nonlinear feature maps:
 - SkewedChi2Sampler: the same of ``log(x + skewedness)``, times ``sqrt(2) / sqrt(n_components)``;
 - Nystroem: the kernel to ``components_`` (every kernel KernelRidge lowers) ``@ normalization_.T``;
 - BernoulliRBM: ``sigmoid(x @ components_.T + intercept_hidden_)``;
+- AdditiveChi2Sampler: ``sqrt(x * interval)``, then for each step ``j`` the factor
+  ``sqrt(2 x interval / cosh(pi j interval))`` times ``cos`` and ``sin`` of ``j interval log(x)``;
+  a zero entry stays 0 in every block (scikit-learn computes only the nonzero entries);
+- DictionaryLearning, MiniBatchDictionaryLearning, SparseCoder with ``transform_algorithm=
+  "threshold"``: the soft threshold of ``x @ components_.T`` at ``alpha``, ``c - clip(c, -a, a)``
+  (exactly ``sign(c) * max(|c| - a, 0)``), clipped at 0 for ``positive_code``, split by sign for
+  ``split_sign``. Their other algorithms (lasso, lars, omp) solve an optimisation per row, which no
+  fixed graph computes: refused with that reason;
 - KernelPCA: the kernel to the training rows (linear, poly, rbf, sigmoid, cosine), centred as at
   fit, times the eigenvectors divided by the square roots of their eigenvalues (0 for a zero
   eigenvalue, as scikit-learn does).
@@ -32,17 +40,27 @@ import numpy as np
 from scipy import linalg
 from sklearn.cluster import FeatureAgglomeration
 from sklearn.cross_decomposition import CCA, PLSSVD, PLSCanonical, PLSRegression
-from sklearn.decomposition import FactorAnalysis, FastICA, KernelPCA, MiniBatchSparsePCA, SparsePCA
-from sklearn.kernel_approximation import Nystroem, RBFSampler, SkewedChi2Sampler
+from sklearn.decomposition import (
+    DictionaryLearning,
+    FactorAnalysis,
+    FastICA,
+    KernelPCA,
+    MiniBatchDictionaryLearning,
+    MiniBatchSparsePCA,
+    SparseCoder,
+    SparsePCA,
+)
+from sklearn.kernel_approximation import AdditiveChi2Sampler, Nystroem, RBFSampler, SkewedChi2Sampler
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
 
+from sklir.errors import UnsupportedEstimatorError
 from sklir.frontend.affine import affine, columnwise
 from sklir.frontend.families.feature_maps import centred_kernel
 from sklir.frontend.families.kernel_ridge import KERNELS as KERNEL_NAMES
 from sklir.frontend.families.kernel_ridge import gram
-from sklir.frontend.registry import PRECHECKS, lowers, refuse
+from sklir.frontend.registry import INPUT_WIDTHS, PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
@@ -123,6 +141,58 @@ def _skewed_chi2_sampler(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     logged = b.call("log", b.call("add", x, b.const(float(est.skewedness))))
     scale = float(np.sqrt(2.0) / np.sqrt(est.n_components))
     return {"transform": _cosine_features(b, logged, est.random_weights_, est.random_offset_, scale)}
+
+
+# AdditiveChi2Sampler's sample_interval where it is not given, by sample_steps (scikit-learn's table)
+CHI2_INTERVALS = {1: 0.8, 2: 0.5, 3: 0.4}
+
+
+@lowers(AdditiveChi2Sampler)
+def _additive_chi2(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    interval = est.sample_interval if est.sample_interval is not None else CHI2_INTERVALS.get(est.sample_steps)
+    if interval is None:
+        raise refuse(est, "sample_steps", est.sample_steps, "1, 2, 3, or any with sample_interval given")
+    zero = b.const(0.0)
+    nonzero = b.call("compare", x, zero, predicate="ne")
+    # ones where x is 0, so that log and sqrt never see the entries scikit-learn skips
+    safe = b.call("select", nonzero, x, b.const(1.0))
+    blocks = [b.call("select", nonzero, b.call("sqrt", b.call("mul", safe, b.const(float(interval)))), zero)]
+    log_step = b.call("mul", b.const(float(interval)), b.call("log", safe))
+    step = b.call("mul", b.call("mul", b.const(2.0), safe), b.const(float(interval)))
+    for j in range(1, est.sample_steps):
+        factor = b.call("sqrt", b.call("div", step, b.const(float(np.cosh(np.pi * j * interval)))))
+        angle = b.call("mul", b.const(float(j)), log_step)
+        for wave in ("cos", "sin"):
+            blocks.append(b.call("select", nonzero, b.call("mul", factor, b.call(wave, angle)), zero))
+    return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0]}
+
+
+def _check_sparse_coding(est: Any) -> None:
+    if est.transform_algorithm != "threshold":
+        raise UnsupportedEstimatorError(
+            f"{type(est).__name__}: transform_algorithm={est.transform_algorithm!r} solves an optimisation "
+            "per row (lasso, lars or orthogonal matching pursuit), which no fixed graph of TFLite or ONNX "
+            "ops computes; transform_algorithm='threshold' lowers")
+
+
+PRECHECKS.update(dict.fromkeys((DictionaryLearning, MiniBatchDictionaryLearning, SparseCoder), _check_sparse_coding))
+INPUT_WIDTHS[SparseCoder] = lambda est: int(np.asarray(est.dictionary).shape[1])
+
+
+@lowers(DictionaryLearning, MiniBatchDictionaryLearning, SparseCoder)
+def _sparse_coding(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    _check_sparse_coding(est)
+    atoms = np.asarray(est.dictionary if isinstance(est, SparseCoder) else est.components_, np.float64)
+    alpha = est.transform_alpha if est.transform_alpha is not None else getattr(est, "alpha", None)
+    alpha = 1.0 if alpha is None else float(alpha)
+    correlation = affine(b, x, atoms.T)
+    code = b.call("sub", correlation, b.call("clip", correlation, min=-alpha, max=alpha))
+    if est.positive_code:
+        code = b.call("clip", code, min=0.0, max=float("inf"))
+    if est.split_sign:
+        zero = b.const(0.0)
+        code = b.call("concat", b.call("maximum", code, zero), b.call("neg", b.call("minimum", code, zero)), axis=1)
+    return {"transform": code}
 
 
 def _check_nystroem(est: Any) -> None:

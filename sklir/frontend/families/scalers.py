@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import Binarizer, MaxAbsScaler, MinMaxScaler, Normalizer, RobustScaler, StandardScaler
 
 from sklir.frontend.affine import columnwise
@@ -80,6 +81,23 @@ def normalized(b: Builder, x: Value, norm: str = "l2") -> Value:
 def lower_normalizer(est: Normalizer, b: Builder, x: Value) -> dict[str, Value]:
     if est.norm not in ROW_NORMS:
         raise refuse(est, "norm", est.norm, ROW_NORMS)
+    return {"transform": normalized(b, x, est.norm)}
+
+
+@lowers(TfidfTransformer)
+def lower_tfidf(est: TfidfTransformer, b: Builder, x: Value) -> dict[str, Value]:
+    """Counts to tf-idf: ``1 + log(tf)`` for the nonzero counts with ``sublinear_tf`` (a zero
+    count stays 0), times ``idf_``, then ``normalize`` by ``norm``."""
+    if est.sublinear_tf:
+        nonzero = b.call("compare", x, _scalar(b, 0.0), predicate="ne")
+        logged = b.call("add", b.call("log", b.call("select", nonzero, x, _scalar(b, 1.0))), _scalar(b, 1.0))
+        x = b.call("select", nonzero, logged, _scalar(b, 0.0))
+    if est.use_idf:
+        x = b.call("mul", x, b.const(np.asarray(est.idf_, np.float64)))
+    if est.norm is None:
+        return {"transform": x}
+    if est.norm not in ROW_NORMS:
+        raise refuse(est, "norm", est.norm, [*ROW_NORMS, None])
     return {"transform": normalized(b, x, est.norm)}
 
 
