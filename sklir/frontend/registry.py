@@ -128,7 +128,13 @@ def public_name(cls: type) -> str:
 
 def unsupported_message(estimator: Any) -> str:
     """Why ``estimator`` cannot be lowered, by its public name, with what to do next."""
-    return (f"sklir cannot lower {public_name(type(estimator))} yet"
+    from sklir.frontend.not_lowered import reason
+
+    public = public_name(type(estimator))
+    known = reason(public)
+    if known is not None:
+        return f"sklir does not lower {public}: {known[1]}"
+    return (f"sklir cannot lower {public} yet"
             "; 'sklir supported' (sklir.supported() in Python) lists the supported estimators")
 
 

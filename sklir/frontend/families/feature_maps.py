@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import KBinsDiscretizer, KernelCenterer, PowerTransformer
+from sklearn.preprocessing import KBinsDiscretizer, KernelCenterer, PowerTransformer, QuantileTransformer
 
 from sklir.frontend.affine import columnwise
 from sklir.frontend.outputs import same_for_every_row
@@ -86,3 +86,116 @@ def centred_kernel(b: Builder, k: Value, centerer: Any) -> Value:
 @lowers(KernelCenterer)
 def _kernel_centerer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"transform": centred_kernel(b, x, est)}
+
+
+# QuantileTransformer's margin at the ends of the fitted range (scikit-learn's BOUNDS_THRESHOLD)
+QUANTILE_BOUND = 1e-7
+
+# Acklam's rational approximation of the normal quantile function (relative error below 1.15e-9):
+# the central region's numerator and denominator in r = (p - 1/2)^2, the tails' in q = sqrt(-2 log p)
+_CENTRAL = ([-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+             -3.066479806614716e+01, 2.506628277459239e+00],
+            [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+             -1.328068155288572e+01, 1.0])
+_TAIL = ([-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+          4.374664141464968e+00, 2.938163982698783e+00],
+         [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00, 1.0])
+_TAIL_START = 0.02425
+
+
+def _polynomial(b: Builder, t: Value, coefficients: list[float]) -> Value:
+    """Horner's rule, highest power first."""
+    out = b.const(coefficients[0])
+    for c in coefficients[1:]:
+        out = b.call("add", b.call("mul", out, t), b.const(c))
+    return out
+
+
+def normal_quantile(b: Builder, p: Value, complement: Value) -> Value:
+    """``scipy.stats.norm.ppf(p)`` for ``p`` in (0, 1), by Acklam's approximation (relative error
+    below 1.15e-9; in the centre refined by a Newton step): a rational function of ``(p - 1/2)^2`` in the centre, of ``sqrt(-2 log p)``
+    in the lower tail and of ``sqrt(-2 log(1 - p))`` in the upper. ``complement`` is ``1 - p``
+    computed on its own: in float32 ``1 - p`` near 1 keeps no digits, so the upper tail reads it."""
+    q = b.call("sub", p, b.const(0.5))
+    r = b.call("mul", q, q)
+    central = b.call("div", b.call("mul", _polynomial(b, r, _CENTRAL[0]), q), _polynomial(b, r, _CENTRAL[1]))
+    # one Newton step on Phi(z) = p: the central fraction's alternating coefficients cancel in
+    # float32 (1e-5 relative); Phi through erf is good to 1e-7 there, where the density is not small
+    cdf = b.call("mul", b.const(0.5), b.call("add", b.const(1.0),
+                                              b.call("erf", b.call("mul", central, b.const(float(np.sqrt(0.5)))))))
+    inverse_density = b.call("mul", b.const(float(np.sqrt(2 * np.pi))),
+                             b.call("exp", b.call("mul", b.const(0.5), b.call("mul", central, central))))
+    central = b.call("sub", central, b.call("mul", b.call("sub", cdf, p), inverse_density))
+    upper = b.call("compare", p, b.const(0.5), predicate="gt")
+    near = b.call("select", upper, complement, p)
+    # kept away from 0 where the centre is used anyway
+    t = b.call("sqrt", b.call("mul", b.const(-2.0), b.call("log", b.call("maximum", near, b.const(1e-30)))))
+    tail = b.call("div", _polynomial(b, t, _TAIL[0]), _polynomial(b, t, _TAIL[1]))
+    signed = b.call("select", upper, b.call("neg", tail), tail)
+    in_tail = b.call("compare", near, b.const(_TAIL_START), predicate="lt")
+    return b.call("select", in_tail, signed, central)
+
+
+def _interp(b: Builder, x: Value, xp: np.ndarray, fp: np.ndarray) -> Value:
+    """``numpy.interp`` of each column of ``x`` ``[N, F]`` on its own table (``xp``, ``fp``:
+    ``[F, Q]``, ``xp`` non-decreasing) as numpy computes it: ``j`` the last knot at or below
+    ``x``; ``fp[0]`` below the first knot, ``fp[-1]`` from the last, ``fp[j]`` on a knot, else
+    ``slope[j] * (x - xp[j]) + fp[j]``."""
+    features, knots = xp.shape
+    at_or_below = b.call("compare", b.call("expand_dims", x, axis=2), b.const(xp), predicate="ge")
+    count = b.call("reduce", b.call("cast", at_or_below, to=DType.f64), kind="sum", axis=2, keepdims=False)
+    j = b.call("cast", b.call("clip", b.call("sub", count, b.const(1.0)), min=0.0, max=float(knots - 2)),
+               to=DType.i64)
+    flat = b.call("add", j, b.const(np.arange(features, dtype=np.int64) * knots))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = np.diff(fp, axis=1) / np.diff(xp, axis=1)
+    slopes = np.concatenate([np.where(np.isfinite(slopes), slopes, 0.0), np.zeros((features, 1))], axis=1)
+
+    def at(table: np.ndarray) -> Value:
+        return b.call("gather", b.const(table.reshape(-1)), flat, axis=0)
+
+    x_j = at(xp)
+    inside = b.call("add", b.call("mul", at(slopes), b.call("sub", x, x_j)), at(fp))
+    out = b.call("select", b.call("compare", x, x_j, predicate="eq"), at(fp), inside)
+    out = b.call("select", b.call("compare", count, b.const(float(knots)), predicate="ge"), b.const(fp[:, -1]), out)
+    return b.call("select", b.call("compare", x, b.const(xp[:, 0]), predicate="lt"), b.const(fp[:, 0]), out)
+
+
+@lowers(QuantileTransformer)
+def _quantile_transformer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """The average of ``interp`` forwards and backwards (ties between quantiles land midway), the
+    ends of the fitted range pinned to 0 and 1, then the normal quantile function for
+    ``output_distribution="normal"``, clipped as scikit-learn clips it; NaN stays NaN."""
+    quantiles = np.asarray(est.quantiles_, np.float64).T  # [F, Q]
+    references = np.broadcast_to(np.asarray(est.references_, np.float64), quantiles.shape)
+
+    def position(values: np.ndarray) -> Value:
+        """``0.5 * (interp(x, q, values) - interp(-x, -q[::-1], -values[::-1]))``."""
+        forward = _interp(b, x, quantiles, values)
+        backward = _interp(b, b.call("neg", x), -quantiles[:, ::-1], -values[:, ::-1])
+        return b.call("mul", b.const(0.5), b.call("sub", forward, backward))
+
+    low, high = quantiles[:, 0], quantiles[:, -1]
+    if est.output_distribution == "normal":
+        # x - bound < low, written as a comparison with a constant: to-f32 rounds the bound so that
+        # float32 inputs decide as they do in float64 (adding 1e-7 to a float32 x would do nothing)
+        at_low = b.call("compare", x, b.const(low + QUANTILE_BOUND), predicate="lt")
+        at_high = b.call("compare", x, b.const(high - QUANTILE_BOUND), predicate="gt")
+    else:
+        at_low = b.call("compare", x, b.const(low), predicate="eq")
+        at_high = b.call("compare", x, b.const(high), predicate="eq")
+
+    def pinned(v: Value, at_zero: Value, at_one: Value) -> Value:
+        return b.call("select", at_zero, b.const(0.0), b.call("select", at_one, b.const(1.0), v))
+
+    u = pinned(position(references), at_low, at_high)
+    if est.output_distribution == "normal":
+        from scipy import stats
+
+        # 1 - u from the complementary references (interp is linear in them): exact near 1 in float32
+        complement = pinned(position(1.0 - references), at_high, at_low)
+        spacing = float(np.spacing(1))
+        lowest = float(stats.norm.ppf(QUANTILE_BOUND - spacing))
+        highest = float(stats.norm.ppf(1 - (QUANTILE_BOUND - spacing)))
+        u = b.call("clip", normal_quantile(b, u, complement), min=lowest, max=highest)
+    return {"transform": b.call("select", b.call("isnan", x), x, u)}
