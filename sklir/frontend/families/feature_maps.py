@@ -113,8 +113,9 @@ def _polynomial(b: Builder, t: Value, coefficients: list[float]) -> Value:
 
 def normal_quantile(b: Builder, p: Value, complement: Value) -> Value:
     """``scipy.stats.norm.ppf(p)`` for ``p`` in (0, 1), by Acklam's approximation (relative error
-    below 1.15e-9; in the centre refined by a Newton step): a rational function of ``(p - 1/2)^2`` in the centre, of ``sqrt(-2 log p)``
-    in the lower tail and of ``sqrt(-2 log(1 - p))`` in the upper. ``complement`` is ``1 - p``
+    below 1.15e-9; in the centre refined by a Newton step): a rational function of
+    ``(p - 1/2)^2`` in the centre, of ``sqrt(-2 log p)`` in the lower tail and of
+    ``sqrt(-2 log(1 - p))`` in the upper. ``complement`` is ``1 - p``
     computed on its own: in float32 ``1 - p`` near 1 keeps no digits, so the upper tail reads it."""
     q = b.call("sub", p, b.const(0.5))
     r = b.call("mul", q, q)
