@@ -68,7 +68,8 @@ def output_rank(name: str) -> tuple[int, str]:
 
 
 def estimator_kind(estimator: Any) -> str | None:
-    """``classifier``, ``regressor``, ``outlier``, ``clusterer``, ``density``, ``transformer`` or
+    """``classifier``, ``regressor``, ``outlier``, ``clusterer``, ``density`` (a mixture, or an
+    estimator with ``score_samples`` and none of the others: KernelDensity), ``transformer`` or
     ``covariance`` (an estimator with ``mahalanobis`` and none of the others) for an estimator or
     an estimator class (a clusterer that also transforms, KMeans, is a clusterer)."""
     from sklearn.base import (
@@ -88,7 +89,7 @@ def estimator_kind(estimator: Any) -> str | None:
         mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
                   "clusterer": ClusterMixin, "density": DensityMixin, "transformer": TransformerMixin}
         kind = next((kind for kind, mixin in mixins.items() if issubclass(estimator, mixin)), None)
-        return kind or ("covariance" if hasattr(estimator, "mahalanobis") else None)
+        return kind or _by_methods(estimator)
     if is_classifier(estimator):
         return "classifier"
     if is_regressor(estimator):
@@ -112,6 +113,13 @@ def estimator_kind(estimator: Any) -> str | None:
         return "density"
     if hasattr(estimator, "transform"):
         return "transformer"
+    return _by_methods(estimator)
+
+
+def _by_methods(estimator: Any) -> str | None:
+    # no mixin says it: KernelDensity has score_samples, the covariance estimators mahalanobis
+    if hasattr(estimator, "score_samples"):
+        return "density"
     return "covariance" if hasattr(estimator, "mahalanobis") else None
 
 

@@ -16,7 +16,7 @@ def _run_module(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    result = _run_module("ruff", "check", "sklir", "tests", "benchmarks")
+    result = _run_module("ruff", "check", "sklir", "tests", "benchmarks", "tools")
     assert result.returncode == 0, f"ruff check failed:\n{result.stdout}{result.stderr}"
 
 
