@@ -29,7 +29,13 @@ from sklearn.decomposition import (
 )
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.impute import MissingIndicator
-from sklearn.kernel_approximation import AdditiveChi2Sampler, Nystroem, RBFSampler, SkewedChi2Sampler
+from sklearn.kernel_approximation import (
+    AdditiveChi2Sampler,
+    Nystroem,
+    PolynomialCountSketch,
+    RBFSampler,
+    SkewedChi2Sampler,
+)
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
@@ -97,6 +103,17 @@ def test_count_features() -> None:
         assert_parity(tfidf.fit(X), X[:300])
     scaled = MinMaxScaler().fit_transform(X)
     assert_parity(BernoulliRBM(n_components=16, random_state=0, n_iter=3).fit(scaled), scaled)
+
+
+@pytest.mark.parametrize("sketch", [
+    PolynomialCountSketch(random_state=0),
+    PolynomialCountSketch(degree=3, coef0=1.0, gamma=0.5, n_components=64, random_state=0),
+    PolynomialCountSketch(degree=1, n_components=20, random_state=0),
+], ids=repr)
+def test_polynomial_count_sketch(sketch: PolynomialCountSketch) -> None:
+    """scipy's FFT and inverse FFT as matmuls with the DFT's cosines and sines."""
+    X, _ = standardised("wine")
+    assert_parity(sketch.fit(X), X)
 
 
 def test_sparse_coding_by_threshold() -> None:

@@ -27,6 +27,10 @@ And the nonlinear feature maps:
   (exactly ``sign(c) * max(|c| - a, 0)``), clipped at 0 for ``positive_code``, split by sign for
   ``split_sign``. Their other algorithms (lasso, lars, omp) solve an optimisation per row, which no
   fixed graph computes: refused with that reason;
+- PolynomialCountSketch: each degree's count sketch of ``[sqrt(gamma) x, sqrt(coef0)]`` is
+  linear in ``x``, and so is its discrete Fourier transform: one matrix per degree for the real
+  part and one for the imaginary, their complex product over the degrees, then the real part of
+  the inverse transform, ``(Re @ C - Im @ S) / n``: what scipy's FFTs compute, as matmuls;
 - KernelPCA: the kernel to the training rows (linear, poly, rbf, sigmoid, cosine), centred as at
   fit, times the eigenvectors divided by the square roots of their eigenvalues (0 for a zero
   eigenvalue, as scikit-learn does).
@@ -50,7 +54,13 @@ from sklearn.decomposition import (
     SparseCoder,
     SparsePCA,
 )
-from sklearn.kernel_approximation import AdditiveChi2Sampler, Nystroem, RBFSampler, SkewedChi2Sampler
+from sklearn.kernel_approximation import (
+    AdditiveChi2Sampler,
+    Nystroem,
+    PolynomialCountSketch,
+    RBFSampler,
+    SkewedChi2Sampler,
+)
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
@@ -165,6 +175,34 @@ def _additive_chi2(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         for wave in ("cos", "sin"):
             blocks.append(b.call("select", nonzero, b.call("mul", factor, b.call(wave, angle)), zero))
     return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0]}
+
+
+@lowers(PolynomialCountSketch)
+def _count_sketch(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    n = int(est.n_components)
+    index, sign = np.asarray(est.indexHash_), np.asarray(est.bitHash_, np.float64)
+    width = index.shape[1]  # the features, and a constant one for coef0
+    angles = 2 * np.pi * np.outer(np.arange(n), np.arange(n)) / n
+    cos, sin = np.cos(angles), np.sin(angles)
+    scale = np.full(width, np.sqrt(est.gamma))
+    if est.coef0 != 0:
+        scale[-1] = np.sqrt(est.coef0)
+    real: Value | None = None
+    imag: Value | None = None
+    for d in range(int(est.degree)):
+        sketch = np.zeros((width, n))
+        sketch[np.arange(width), index[d]] = sign[d] * scale
+        features, constant = (sketch[:-1], sketch[-1]) if est.coef0 != 0 else (sketch, np.zeros(n))
+        re = affine(b, x, features @ cos, constant @ cos)
+        im = affine(b, x, -(features @ sin), -(constant @ sin))
+        if real is None or imag is None:
+            real, imag = re, im
+        else:
+            real, imag = (b.call("sub", b.call("mul", real, re), b.call("mul", imag, im)),
+                          b.call("add", b.call("mul", real, im), b.call("mul", imag, re)))
+    assert real is not None and imag is not None
+    inverse = b.call("sub", b.call("matmul", real, b.const(cos)), b.call("matmul", imag, b.const(sin)))
+    return {"transform": b.call("mul", inverse, b.const(1.0 / n))}
 
 
 def _check_sparse_coding(est: Any) -> None:
