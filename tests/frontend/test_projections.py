@@ -36,6 +36,7 @@ from sklearn.kernel_approximation import (
     RBFSampler,
     SkewedChi2Sampler,
 )
+from sklearn.manifold import Isomap
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
@@ -114,6 +115,14 @@ def test_polynomial_count_sketch(sketch: PolynomialCountSketch) -> None:
     """scipy's FFT and inverse FFT as matmuls with the DFT's cosines and sines."""
     X, _ = standardised("wine")
     assert_parity(sketch.fit(X), X)
+
+
+@pytest.mark.parametrize("isomap", [Isomap(n_components=2), Isomap(n_neighbors=8, n_components=3, metric="manhattan")],
+                         ids=repr)
+def test_isomap(isomap: Isomap) -> None:
+    """Rows moved by noise: no ties among the nearest training rows."""
+    X, _ = standardised("wine")
+    assert_parity(isomap.fit(X), X + np.random.default_rng(0).normal(scale=0.05, size=X.shape))
 
 
 def test_sparse_coding_by_threshold() -> None:

@@ -31,6 +31,8 @@ And the nonlinear feature maps:
   linear in ``x``, and so is its discrete Fourier transform: one matrix per degree for the real
   part and one for the imaginary, their complex product over the degrees, then the real part of
   the inverse transform, ``(Re @ C - Im @ S) / n``: what scipy's FFTs compute, as matmuls;
+- Isomap (``n_neighbors``): the geodesic distances to the training rows through each row's nearest
+  ones, then its KernelPCA on them (a precomputed kernel);
 - KernelPCA: the kernel to the training rows (linear, poly, rbf, sigmoid, cosine), centred as at
   fit, times the eigenvectors divided by the square roots of their eigenvalues (0 for a zero
   eigenvalue, as scikit-learn does).
@@ -61,6 +63,7 @@ from sklearn.kernel_approximation import (
     RBFSampler,
     SkewedChi2Sampler,
 )
+from sklearn.manifold import Isomap
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.neural_network import BernoulliRBM
 from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
@@ -70,6 +73,7 @@ from sklir.frontend.affine import affine, columnwise
 from sklir.frontend.families.feature_maps import centred_kernel
 from sklir.frontend.families.kernel_ridge import KERNELS as KERNEL_NAMES
 from sklir.frontend.families.kernel_ridge import gram
+from sklir.frontend.families.neighbours import nearest
 from sklir.frontend.registry import INPUT_WIDTHS, PRECHECKS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -277,9 +281,30 @@ def _kernel_pca(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     params = {"gamma": est.gamma_, "degree": est.degree, "coef0": est.coef0, **(est.kernel_params or {})}
     k = gram(b, x, training, est.kernel, params["gamma"], float(params["coef0"]), float(params["degree"]),
              training.shape[1])
+    return {"transform": kernel_pca_projection(b, est, k)}
+
+
+def kernel_pca_projection(b: Builder, est: Any, k: Value) -> Value:
+    """A fitted KernelPCA's transform of the kernel ``k`` ``[N, M]`` to its training rows: centred as
+    at fit, times the eigenvectors over the square roots of their eigenvalues (0 for a zero one)."""
     values = np.asarray(est.eigenvalues_, np.float64)
     vectors = np.asarray(est.eigenvectors_, np.float64)
     scaled = np.zeros_like(vectors)
     nonzero = np.flatnonzero(values)
     scaled[:, nonzero] = vectors[:, nonzero] / np.sqrt(values[nonzero])
-    return {"transform": affine(b, centred_kernel(b, k, est._centerer), scaled)}
+    return affine(b, centred_kernel(b, k, est._centerer), scaled)
+
+
+@lowers(Isomap)
+def _isomap(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """The geodesic distance from each row to every training row through its nearest training
+    rows (``min`` over them of the distance to it plus its graph distance), then KernelPCA of
+    ``-0.5 * d**2`` as a precomputed kernel."""
+    if est.n_neighbors is None:
+        raise refuse(est, "radius", est.radius, "None (n_neighbors: a radius gives each row its own number)")
+    distances, index = nearest(est.nbrs_, b, x, int(est.n_neighbors))
+    graph = b.call("gather", b.const(np.asarray(est.dist_matrix_, np.float64)), index, axis=0)  # [N, k, M]
+    through = b.call("add", graph, b.call("expand_dims", distances, axis=2))
+    geodesic = b.call("reduce", through, kind="min", axis=1, keepdims=False)
+    k = b.call("mul", b.call("square", geodesic), b.const(-0.5))
+    return {"transform": kernel_pca_projection(b, est.kernel_pca_, k)}
