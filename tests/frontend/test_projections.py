@@ -46,6 +46,7 @@ from sklearn.preprocessing import (
     MinMaxScaler,
     PowerTransformer,
     QuantileTransformer,
+    SplineTransformer,
 )
 from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
 
@@ -158,6 +159,31 @@ def test_quantile_transformer(distribution: str, quantiles: int) -> None:
     model = QuantileTransformer(n_quantiles=quantiles, output_distribution=distribution).fit(X)
     edges = np.vstack([X.min(0) - 1, X.max(0) + 1, X.min(0), X.max(0), np.full(X.shape[1], np.nan)])
     assert_parity(model, np.vstack([X, edges]))
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"extrapolation": "linear"}, {"extrapolation": "continue", "degree": 2}, {"extrapolation": "periodic"},
+    {"knots": "quantile", "n_knots": 4, "include_bias": False}, {"degree": 1, "extrapolation": "linear"},
+    {"degree": 0, "extrapolation": "linear"},
+], ids=repr)
+def test_spline_transformer(params: dict[str, Any]) -> None:
+    """Rows inside, on and beyond the fitted range. Degree 0 and 1 with linear extrapolation
+    reproduce scikit-learn's loop, which raises its degree for the features after the first."""
+    X, _ = standardised("wine")
+    X = X[:, :4]
+    model = SplineTransformer(**params).fit(X)
+    assert_parity(model, np.vstack([X, X.min(0) - 1, X.max(0) + 1, X.min(0), X.max(0)]))
+
+
+def test_spline_transformer_that_refuses_the_outside_gives_nan_there() -> None:
+    """``extrapolation="error"``: scikit-learn raises beyond the fitted range, an artefact gives NaN."""
+    import sklir
+
+    X, _ = standardised("wine")
+    model = SplineTransformer(extrapolation="error").fit(X[:, :2])
+    assert_parity(model, X[:, :2])
+    out = sklir.interpret(sklir.lower(model), np.array([[100.0, 0.0]], np.float32))["transform"]
+    assert np.isnan(out[0, :7]).all() and np.isfinite(out[0, 7:]).all()
 
 
 @pytest.mark.parametrize("standardize", [True, False])

@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import KBinsDiscretizer, KernelCenterer, PowerTransformer, QuantileTransformer
+from sklearn.preprocessing import (
+    KBinsDiscretizer,
+    KernelCenterer,
+    PowerTransformer,
+    QuantileTransformer,
+    SplineTransformer,
+)
 
 from sklir.frontend.affine import columnwise
 from sklir.frontend.outputs import same_for_every_row
@@ -200,3 +206,95 @@ def _quantile_transformer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         highest = float(stats.norm.ppf(1 - (QUANTILE_BOUND - spacing)))
         u = b.call("clip", normal_quantile(b, u, complement), min=lowest, max=highest)
     return {"transform": b.call("select", b.call("isnan", x), x, u)}
+
+
+def _bspline_basis(b: Builder, x: Value, knots: np.ndarray, degree: int) -> Value:
+    """Every B-spline basis function of ``knots`` at ``x`` ``[N, 1]``: ``[N, len(knots) - degree - 1]``,
+    by the Cox-de Boor recursion on the interval scipy evaluates (the last knot at or below ``x``,
+    clamped to the base interval, so that beyond it the end pieces continue as with
+    ``extrapolate=True``)."""
+    count = len(knots)
+    n = count - degree - 1
+    at_or_below = b.call("cast", b.call("compare", x, b.const(knots), predicate="ge"), to=DType.f64)
+    interval = b.call("clip", b.call("sub", b.call("reduce", at_or_below, kind="sum", axis=1, keepdims=True),
+                                     b.const(1.0)), min=float(degree), max=float(n - 1))
+    basis = b.call("cast", b.call("compare", interval, b.const(np.arange(count - 1, dtype=np.float64)),
+                                  predicate="eq"), to=DType.f64)
+    for d in range(1, degree + 1):
+        j = np.arange(count - 1 - d)
+        with np.errstate(divide="ignore"):
+            left = np.where(knots[j + d] > knots[j], 1.0 / (knots[j + d] - knots[j]), 0.0)
+            right = np.where(knots[j + d + 1] > knots[j + 1], 1.0 / (knots[j + d + 1] - knots[j + 1]), 0.0)
+        lower = b.call("gather", basis, b.const(j), axis=1)
+        upper = b.call("gather", basis, b.const(j + 1), axis=1)
+        rising = b.call("mul", b.call("mul", b.call("sub", x, b.const(knots[j])), b.const(left)), lower)
+        falling = b.call("mul", b.call("mul", b.call("sub", b.const(knots[j + d + 1]), x), b.const(right)), upper)
+        basis = b.call("add", rising, falling)
+    return basis
+
+
+def _spline_feature(b: Builder, est: Any, x: Value, spline: Any, boundary: int) -> Value:
+    """One feature's columns of ``SplineTransformer.transform``; ``boundary`` is the degree its
+    loop uses for the fitted range's ends (see :func:`_spline_transformer`)."""
+    knots, degree = np.asarray(spline.t, np.float64), int(spline.k)
+    coefficients = np.asarray(spline.c, np.float64)
+    n = len(knots) - degree - 1
+    if est.extrapolation == "periodic":
+        period = knots[n] - knots[degree]
+        if period > 0:
+            shifted = b.call("sub", x, b.const(knots[degree]))
+            wrapped = b.call("sub", shifted, b.call("mul", b.call("floor", b.call("div", shifted, b.const(period))),
+                                                    b.const(period)))
+            x_at = b.call("add", wrapped, b.const(knots[degree]))
+        else:  # a constant feature
+            x_at = b.call("mul", x, b.const(0.0))
+    else:
+        x_at = x
+    basis = _bspline_basis(b, x_at, knots, degree)
+    values = basis if np.array_equal(coefficients, np.eye(n)) else b.call("matmul", basis, b.const(coefficients))
+    width = coefficients.shape[1]
+    zero = b.const(0.0)
+    if est.extrapolation in ("constant", "linear"):
+        low, high = knots[boundary], knots[-boundary - 1]
+        f_low, f_high = spline(low), spline(high)
+        below = b.call("compare", x, b.const(low), predicate="lt")
+        above = b.call("compare", x, b.const(high), predicate="gt")
+        # scikit-learn continues one more basis function linearly for degree 0 and 1
+        ends = boundary if est.extrapolation == "constant" or boundary > 1 else boundary + 1
+        first, last = np.zeros(width), np.zeros(width)
+        first[:ends], last[width - ends:] = f_low[:ends], f_high[width - ends:]
+        under: Value = b.const(first)
+        over: Value = b.const(last)
+        if est.extrapolation == "linear":
+            slope_low, slope_high = np.zeros(width), np.zeros(width)
+            slope_low[:ends], slope_high[width - ends:] = spline(low, nu=1)[:ends], spline(high, nu=1)[width - ends:]
+            under = b.call("add", under, b.call("mul", b.call("sub", x, b.const(low)), b.const(slope_low)))
+            over = b.call("add", over, b.call("mul", b.call("sub", x, b.const(high)), b.const(slope_high)))
+        values = b.call("select", below, under, b.call("select", above, over, values))
+    elif est.extrapolation == "error":
+        # scikit-learn refuses a value beyond the fitted range; an artefact gives NaN for it
+        low, high = knots[degree], knots[n]
+        outside = b.call("logical_or", b.call("compare", x, b.const(low), predicate="lt"),
+                         b.call("compare", x, b.const(high), predicate="gt"))
+        values = b.call("select", outside, b.const(np.nan), values)
+    values = b.call("select", b.call("isnan", x), zero, values)
+    if not est.include_bias:
+        values = b.call("gather", values, b.const(np.arange(width - 1)), axis=1)
+    return values
+
+
+@lowers(SplineTransformer)
+def _spline_transformer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """Each feature's B-spline basis (periodic: the input wrapped into the base interval and the
+    wrapped basis summed as the fitted coefficients say), beyond the fitted range continued,
+    held constant or linear as ``extrapolation`` says; NaN rows give 0."""
+    columns = []
+    # scikit-learn 1.9's loop over the features raises its own degree by one for linear
+    # extrapolation of degree 0 or 1, and keeps it raised for the next features, whose fitted range
+    # ends then sit at knots[degree] and knots[-degree - 1] of that raised degree: reproduced
+    boundary = int(est.degree)
+    for f, spline in enumerate(est.bsplines_):
+        columns.append(_spline_feature(b, est, b.call("gather", x, b.const(np.array([f])), axis=1), spline, boundary))
+        if est.extrapolation == "linear" and boundary <= 1:
+            boundary += 1
+    return {"transform": b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]}
