@@ -243,13 +243,18 @@ def row(name: str, cls: type) -> Row:
     return Row(name, module, tflite, onnx, notes)
 
 
-def rows(only: set[str] | None = None) -> list[Row]:
+def classes() -> list[tuple[str, type]]:
+    """``all_estimators()`` with the halving searches' experimental switch on (sklir's converters
+    turn it on when they load, so every run lists the same classes)."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.utils import all_estimators
 
-    import sklir.frontend.families  # noqa: F401 - the halving searches' switch, so every run lists the same classes
+    return list(all_estimators())
 
+
+def rows(only: set[str] | None = None) -> list[Row]:
     out = []
-    for name, cls in all_estimators():
+    for name, cls in classes():
         if only is not None and name not in only:
             continue
         out.append(row(name, cls))
@@ -267,7 +272,8 @@ def summary(table: list[Row]) -> str:
     import sklearn
 
     c = counts(table)
-    return (f"Of the {c['classes']} classes of scikit-learn {sklearn.__version__}'s `all_estimators()`, sklir lowers "
+    return (f"Of the {c['classes']} classes of scikit-learn {sklearn.__version__}'s `all_estimators()` (the halving "
+            f"searches' experimental switch on), sklir lowers "
             f"{c['tflite']} with parity under LiteRT and {c['onnx']} under onnxruntime; {c['n/a']} have no method "
             f"for new data and {c['blocked']} are blocked, each with its reason (skl2onnx converts "
             f"{SKL2ONNX[0]} of {SKL2ONNX[1]}, to ONNX only).")
