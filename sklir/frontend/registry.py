@@ -230,7 +230,8 @@ def _in_context(estimator: Any, convert: Callable[[], T]) -> T:
         raise IRError(f"{type(estimator).__name__}: {e}") from None
 
 
-TransformLowering = Callable[[Any, Builder, Value], Value]
+# x is a Value, or a Frame for a class registered with frames= (voting passes one to its members)
+TransformLowering = Callable[[Any, Builder, Any], Value]
 
 # class -> how to lower it as a transformer when its converter lowers it as a predictor
 AS_TRANSFORMER: dict[type, TransformLowering] = {}
@@ -258,8 +259,9 @@ def transform_frame_into(estimator: Any, b: Builder, x: Input) -> Input:
     as_transformer = AS_TRANSFORMER.get(type(estimator))
     if as_transformer is not None:
         check_fitted(estimator)
-        numbers = numeric(b, x, type(estimator).__name__)
-        return _in_context(estimator, lambda: as_transformer(estimator, b, numbers))
+        # a composition that reads frames (voting) passes one to its members
+        read = x if type(estimator) in FRAME_CONVERTERS else numeric(b, x, type(estimator).__name__)
+        return _in_context(estimator, lambda: as_transformer(estimator, b, read))
     outputs = lower_frame_into(estimator, b, x)
     if "transform" not in outputs:
         raise UnsupportedEstimatorError(

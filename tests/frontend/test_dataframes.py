@@ -141,6 +141,9 @@ def test_the_same_through_voting_and_stacking() -> None:
     assert_parity(hard, SCORED)
     stack = StackingClassifier([("forest", FOREST), ("linear", LINEAR)], cv=3).fit(FRAME, LABELS)
     assert_parity(stack, SCORED)
+    # the voting's transform as a pipeline's step passes the frame to its members too
+    votes = VotingClassifier([("forest", FOREST), ("linear", LINEAR)], voting="soft")
+    assert_parity(make_pipeline(votes, LogisticRegression(max_iter=2000)).fit(FRAME, LABELS), SCORED)
 
 
 def test_ordinal_encoding_into_histogram_boosting_with_named_columns_and_remainder() -> None:

@@ -77,6 +77,26 @@ def test_voting_with_a_dropped_member_and_a_regressor() -> None:
     assert_parity(regressor.fit(Xd, yd), Xd)
 
 
+@pytest.mark.parametrize("voting", ["hard", "soft"])
+def test_voting_as_an_intermediate_step(voting: str) -> None:
+    """A VotingClassifier's transform (each member's probabilities, or its class index) feeding a
+    logistic regression, and a VotingRegressor's (each member's prediction) feeding a ridge."""
+    X, y = _wine()
+    vote = VotingClassifier(_members(), voting=voting)
+    assert_parity(make_pipeline(vote, LogisticRegression(max_iter=2000)).fit(X, y), X)
+    Xd, yd = standardised("diabetes")
+    regressors = VotingRegressor([("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=4, random_state=0))])
+    assert_parity(make_pipeline(regressors, Ridge()).fit(Xd, yd), Xd)
+
+
+def test_voting_transform_without_flattening_is_refused() -> None:
+    X, y = _wine()
+    vote = VotingClassifier(_members(), voting="soft", flatten_transform=False)
+    pipe = make_pipeline(vote, FunctionTransformer(lambda v: np.hstack(list(v)))).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="flatten_transform=False is not supported"):
+        sklir.lower(pipe)
+
+
 @pytest.mark.parametrize("passthrough", [False, True])
 @pytest.mark.parametrize("stack_method", ["auto", "predict", "predict_proba"])
 def test_stacking_classifier(stack_method: str, passthrough: bool) -> None:

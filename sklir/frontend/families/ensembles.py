@@ -83,6 +83,7 @@ from sklir.frontend.registry import (
     refuse,
     string_columns,
     transform_frame_into,
+    transforms_as,
 )
 from sklir.ir.builder import Builder
 from sklir.ir.core import Tensor, Value
@@ -152,6 +153,23 @@ def _voting_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     parts = [b.call("mul", _output(lower_into(m, b, x), "prediction", m), b.const(float(w)))
              for m, w in zip(est.estimators_, weights, strict=True)]
     return {"prediction": b.call("div", _sum(b, parts), b.const(float(weights.sum())))}
+
+
+@transforms_as(VotingClassifier, VotingRegressor)
+def _voting_transform(est: Any, b: Builder, x: Input) -> Value:
+    """``transform`` inside a pipeline: each member's probabilities side by side (soft voting,
+    ``flatten_transform``), else each member's prediction as a column (a classifier's the encoded
+    class index, as scikit-learn's ``_predict`` gives it)."""
+    classifier = isinstance(est, VotingClassifier)
+    soft = classifier and est.voting == "soft"
+    if soft and not est.flatten_transform:
+        raise refuse(est, "flatten_transform", False, "True (a stack of matrices per member is no feature matrix)")
+    name = "probabilities" if soft else "label" if classifier else "prediction"
+    parts = []
+    for member in est.estimators_:
+        value = _output(lower_into(member, b, x), name, member)
+        parts.append(value if soft else _column(b, b.call("cast", value, to=DType.f64)))
+    return b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]
 
 
 # stack_method_ -> the contract output it reads
