@@ -117,8 +117,17 @@ def estimator_kind(estimator: Any) -> str | None:
 
 
 def _by_methods(estimator: Any) -> str | None:
-    # no mixin says it: KernelDensity has score_samples, the covariance estimators mahalanobis
-    if hasattr(estimator, "score_samples"):
+    # no mixin says it: KernelDensity has score_samples, the covariance estimators mahalanobis. A
+    # class counts only a method of its own: a Pipeline's or a search's score_samples is a
+    # descriptor that exists when the final step has one
+    import inspect
+    import types
+
+    if isinstance(estimator, type):
+        own = isinstance(inspect.getattr_static(estimator, "score_samples", None), types.FunctionType)
+    else:
+        own = hasattr(estimator, "score_samples")
+    if own:
         return "density"
     return "covariance" if hasattr(estimator, "mahalanobis") else None
 

@@ -174,13 +174,13 @@ def _check(args: argparse.Namespace) -> int:
 
     model = resolve([load_model(path, args.trust) for path in paths], args.classes)
     single = not isinstance(model, Chain)
-    columns = _named_columns(model, args.artefact, args.data)
+    columns = _columns_by_name(model, args.artefact, args.data)
     X: Any
     if columns is not None:
         if args.data is None:
             raise InputFileError("this model reads string columns: give --data, a .csv file with a header row "
                                  "or a .parquet file holding its columns")
-        X = load_frame(args.data, columns)
+        X = load_frame(args.data, columns, _string_columns(args.artefact))
         source = f"{len(X)} rows from {args.data}"
     elif args.data is None:
         X = generated_data(n_features(model))
@@ -202,7 +202,16 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if passed(rows) else 1
 
 
-def _named_columns(model: Any, artefact: str, data: str | None) -> list[str] | None:
+def _string_columns(artefact: str) -> set[str]:
+    """The columns the artefact reads as strings (its metadata's inputs of dtype string)."""
+    from sklir.check import artefact_kind
+    from sklir.runtimes import artefact_metadata
+
+    inputs: Any = (artefact_metadata(artefact, artefact_kind(artefact)) or {}).get("inputs") or ()
+    return {str(c) for _, dtype, columns in inputs if dtype == "string" for c in columns}
+
+
+def _columns_by_name(model: Any, artefact: str, data: str | None) -> list[str] | None:
     """The columns to read by name from ``data``: a model whose artefact takes string columns (its
     metadata lists its inputs) reads every fitted column by name, as does a model fitted on a
     DataFrame checked on a Parquet file; None where the data is a plain matrix."""

@@ -10,7 +10,7 @@ another :class:`~sklir.errors.SklirError` with a one-line message naming the fil
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -280,13 +280,22 @@ def load_data(path: str | Path, width: int) -> np.ndarray:
     return arr
 
 
-def _read_csv_frame(path: Path) -> Any:
+# what a CSV cell holding no number means in a numeric column (pandas' defaults, without "None")
+NUMERIC_MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "null", "NULL", "#N/A"]
+
+
+def _read_csv_frame(path: Path, strings: Collection[str]) -> Any:
+    """A CSV file with a header row: string columns exactly as written (an empty cell is missing;
+    "NA", "None", "01" and "#" stay text), numeric columns parsed."""
     import pandas as pd
 
-    return pd.read_csv(path, skipinitialspace=True, comment="#")
+    header = pd.read_csv(path, nrows=0).columns
+    missing = {str(c): ([""] if str(c) in strings else NUMERIC_MISSING) for c in header}
+    return pd.read_csv(path, skipinitialspace=True, dtype={c: str for c in header if str(c) in strings},
+                       keep_default_na=False, na_values=missing)
 
 
-def _read_parquet(path: Path) -> Any:
+def _read_parquet(path: Path, strings: Collection[str]) -> Any:
     import pandas as pd
 
     try:
@@ -296,13 +305,15 @@ def _read_parquet(path: Path) -> Any:
     return pd.read_parquet(path)
 
 
-# file suffix -> reader of a table with named columns
-FRAME_READERS: dict[str, Callable[[Path], Any]] = {".csv": _read_csv_frame, ".parquet": _read_parquet}
+# file suffix -> reader of a table with named columns (and the names of its string columns)
+FRAME_READERS: dict[str, Callable[[Path, Collection[str]], Any]] = {".csv": _read_csv_frame,
+                                                                    ".parquet": _read_parquet}
 
 
-def load_frame(path: str | Path, columns: Sequence[str]) -> Any:
+def load_frame(path: str | Path, columns: Sequence[str], strings: Collection[str] = ()) -> Any:
     """A pandas DataFrame of ``columns`` (in that order) from a CSV file with a header row or a
-    Parquet file: what a model fitted on a DataFrame with string columns is checked on."""
+    Parquet file: what a model fitted on a DataFrame with string columns is checked on; the
+    columns named in ``strings`` are read as text."""
     path = Path(path)
     reader = FRAME_READERS.get(path.suffix.lower())
     if reader is None:
@@ -310,7 +321,7 @@ def load_frame(path: str | Path, columns: Sequence[str]) -> Any:
                              "or a .parquet file")
     require_file(path)
     try:
-        frame = reader(path)
+        frame = reader(path, strings)
     except InputFileError:
         raise
     except Exception as e:  # pandas and pyarrow raise assorted errors on a damaged file

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sklir.errors import UnsupportedEstimatorError
+from sklir.errors import IRError, UnsupportedEstimatorError
 from sklir.frontend.affine import select_columns
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -53,7 +53,14 @@ class StringColumn:
         return StringColumn(self.value, self.name, ((was, now), *aliases))
 
 
-Column = NumberColumn | StringColumn
+@dataclass(frozen=True)
+class UnreadColumn:
+    """A column the model never reads (a ColumnTransformer drops it): it has no input."""
+
+    name: str
+
+
+Column = NumberColumn | StringColumn | UnreadColumn
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ def numeric(b: Builder, x: Input, reader: str) -> Value:
             "(OneHotEncoder, OrdinalEncoder or TargetEncoder, e.g. in a ColumnTransformer)")
     runs: list[tuple[Value, list[int]]] = []
     for c in x.columns:
+        if isinstance(c, UnreadColumn):
+            raise IRError(f"{reader} reads the column {c.name!r}, which the model was found not to read")
         assert isinstance(c, NumberColumn)
         if runs and runs[-1][0] is c.source:
             runs[-1][1].append(c.position)
@@ -131,11 +140,11 @@ def numeric(b: Builder, x: Input, reader: str) -> Value:
 def strings_lost(reader: str, j: int) -> UnsupportedEstimatorError:
     """The error for ``reader``, which reads strings in its column ``j``, given numbers by a
     composition that does not pass a frame's string columns on."""
+    from sklir.frontend.registry import frame_compositions
+
     return UnsupportedEstimatorError(
         f"{reader} reads strings in its column {j}, but the composition around it gives it numbers: sklir "
-        "passes a DataFrame's string columns through Pipeline, ColumnTransformer, FeatureUnion, voting, "
-        "stacking, one-vs-rest/one-vs-one, output codes, multi-output, searches, FrozenEstimator, "
-        "TransformedTargetRegressor, thresholds and SelfTrainingClassifier")
+        f"passes a DataFrame's string columns through {', '.join(frame_compositions())} only")
 
 
 def column(b: Builder, x: Input, j: int) -> Value | StringColumn:
@@ -143,4 +152,6 @@ def column(b: Builder, x: Input, j: int) -> Value | StringColumn:
     c = frame_of(x).columns[j] if isinstance(x, Frame) else NumberColumn(x, j)
     if isinstance(c, StringColumn):
         return c
+    if isinstance(c, UnreadColumn):
+        raise IRError(f"the column {c.name!r} is read, though the model was found not to read it")
     return select_columns(b, c.source, np.array([c.position]))

@@ -17,14 +17,16 @@ contract only, and the internals asked for by name.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
 from sklir.check import OUTPUT_ORDER, output_rank
 from sklir.errors import IRError, NotFittedError, SklirError, UnsupportedEstimatorError
-from sklir.frontend.frame import Frame, Input, NumberColumn, StringColumn, numeric
+from sklir.frontend.frame import Column, Frame, Input, NumberColumn, StringColumn, UnreadColumn, numeric
 from sklir.ir.builder import Builder
 from sklir.ir.core import Module, Value
 from sklir.ir.types import DType, N, TensorType
@@ -37,14 +39,27 @@ T = TypeVar("T")
 
 # scikit-learn class -> converter; filled by @lowers
 CONVERTERS: dict[type, Converter] = {}
-# the classes registered with frames=: converter, and which of a fitted estimator's input columns
-# hold strings (a bool per column)
-FRAME_CONVERTERS: dict[type, FrameConverter] = {}
-STRING_COLUMNS: dict[type, Callable[[Any], np.ndarray]] = {}
-
 # scikit-learn class -> a check of its hyper-parameters that runs before anything else is read
 # (an SVM with a callable kernel records no n_features_in_: its kernel is the problem to name)
 PRECHECKS: dict[type, Callable[[Any], None]] = {}
+
+# the classes registered with frames=: their converter and their FrameRule
+FRAME_CONVERTERS: dict[type, FrameConverter] = {}
+FRAME_RULES: dict[type, FrameRule] = {}
+
+
+def _every_column(estimator: Any) -> np.ndarray:
+    return np.ones(input_width(estimator) or 0, dtype=bool)
+
+
+@dataclass(frozen=True)
+class FrameRule:
+    """How a converter registered with ``frames=`` reads a DataFrame, as a bool per input column
+    of the fitted estimator: where it reads strings, and where it reads anything at all (a
+    ColumnTransformer drops columns; the module gets no input for a column nothing reads)."""
+
+    strings: Callable[[Any], np.ndarray]
+    reads: Callable[[Any], np.ndarray] = _every_column
 
 # internal output name -> what it holds: a converter may return these beside the contract's outputs
 INTERNALS: dict[str, str] = {
@@ -52,10 +67,10 @@ INTERNALS: dict[str, str] = {
 }
 
 
-def lowers(*classes: type, frames: Callable[[Any], np.ndarray] | None = None) -> Callable[[Any], Any]:
+def lowers(*classes: type, frames: FrameRule | Callable[[Any], np.ndarray] | None = None) -> Callable[[Any], Any]:
     """Decorator: register the converter for each scikit-learn class in ``classes``. With
-    ``frames`` (a fitted estimator -> a bool per input column, true where it holds strings) the
-    converter is a :data:`FrameConverter`: it reads string columns itself."""
+    ``frames`` (a :class:`FrameRule`, or its ``strings`` alone for a step that reads every
+    column) the converter is a :data:`FrameConverter`: it reads string columns itself."""
 
     def register(fn: Any) -> Any:
         for cls in classes:
@@ -64,36 +79,56 @@ def lowers(*classes: type, frames: Callable[[Any], np.ndarray] | None = None) ->
             CONVERTERS[cls] = fn
             if frames is not None:
                 FRAME_CONVERTERS[cls] = fn
-                STRING_COLUMNS[cls] = frames
+                FRAME_RULES[cls] = frames if isinstance(frames, FrameRule) else FrameRule(frames)
         return fn
 
     return register
 
 
-def members_strings(members: Callable[[Any], list[Any]]) -> Callable[[Any], np.ndarray]:
-    """The ``frames=`` rule of a composition whose ``members`` all read its input: a column holds
-    strings where any member reads strings there."""
+def read_by_members(members: Callable[[Any], list[Any]]) -> FrameRule:
+    """The :class:`FrameRule` of a composition whose ``members`` all read its input: a column holds
+    strings where a member reads strings there, and is read where a member reads it."""
 
-    def strings(estimator: Any) -> np.ndarray:
-        out = np.zeros(input_width(estimator) or 0, dtype=bool)
-        for member in members(estimator):
-            if member is not None and not isinstance(member, str):
-                mask = string_columns(member)
-                if mask.shape == out.shape:
+    def any_member(columns_of: Callable[[Any], np.ndarray]) -> Callable[[Any], np.ndarray]:
+        def rule(estimator: Any) -> np.ndarray:
+            out = np.zeros(input_width(estimator) or 0, dtype=bool)
+            for member in members(estimator):
+                if member is not None and not isinstance(member, str):
+                    mask = columns_of(member)
+                    if mask.shape != out.shape:
+                        raise IRError(f"{type(member).__name__} reads {mask.size} columns where "
+                                      f"{type(estimator).__name__} has {out.size}")
                     out |= mask
-        return out
+            return out
 
-    return strings
+        return rule
+
+    return FrameRule(any_member(string_columns), any_member(read_columns))
+
+
+def frame_compositions() -> list[str]:
+    """The compositions that pass a frame's string columns to their members, by class name."""
+    _load_converters()
+    return sorted(cls.__name__ for cls in FRAME_CONVERTERS if cls in CHILDREN)
 
 
 def string_columns(estimator: Any) -> np.ndarray:
     """A bool per input column of a fitted estimator: true where it reads strings (what its
     encoders' categories, or its imputer's statistics, say)."""
     _load_converters()
-    strings = STRING_COLUMNS.get(type(estimator))
-    if strings is not None:
-        return np.asarray(strings(estimator), dtype=bool)
+    rule = FRAME_RULES.get(type(estimator))
+    if rule is not None:
+        return np.asarray(rule.strings(estimator), dtype=bool)
     return np.zeros(input_width(estimator) or 0, dtype=bool)
+
+
+def read_columns(estimator: Any) -> np.ndarray:
+    """A bool per input column of a fitted estimator: true where it reads the column at all."""
+    _load_converters()
+    rule = FRAME_RULES.get(type(estimator))
+    if rule is not None:
+        return np.asarray(rule.reads(estimator), dtype=bool)
+    return _every_column(estimator)
 
 
 def supported_classes() -> list[type]:
@@ -284,34 +319,53 @@ def fingerprint(estimator: Any) -> str | None:
     """A hash of the fitted estimator's whole state: ``check`` compares it with the artefact's, to
     tell an artefact of another fit of the same class. None when the estimator cannot be pickled
     (a FunctionTransformer of a lambda): such a model cannot be saved for ``check`` either."""
-    import pickle
-
     try:
         return _hash(estimator)
     except ValueError:
         # joblib's hasher trips on masked arrays (a search's cv_results_): hash the pickle instead
         import hashlib
+        import io
 
+        buffer = io.BytesIO()
         try:
-            return hashlib.sha1(pickle.dumps(estimator)).hexdigest()
+            _PackedPickler(buffer).dump(estimator)
         except (pickle.PicklingError, TypeError, AttributeError):
             return None
+        return hashlib.sha1(buffer.getvalue()).hexdigest()
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
 
 
+def _packed(obj: Any) -> Any:
+    """``obj`` without bytes that hold whatever the memory held, which would make the same model
+    loaded in two processes hash differently: a structured array's padding (a tree's node
+    records), a masked array's entries under its mask (a search's ``cv_results_``)."""
+    if isinstance(obj, np.ma.MaskedArray):
+        return (obj.filled(None if obj.dtype == object else 0), np.ma.getmaskarray(obj))
+    if isinstance(obj, np.ndarray) and obj.dtype.fields is not None:
+        from numpy.lib.recfunctions import repack_fields
+
+        return repack_fields(obj)
+    return obj
+
+
+class _PackedPickler(pickle.Pickler):
+    """A pickler that writes structured arrays packed (:func:`_packed`)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        packed = _packed(obj)
+        if packed is obj:
+            return NotImplemented
+        return (tuple, (packed,)) if isinstance(packed, tuple) else packed.__reduce__()
+
+
 def _hash(estimator: Any) -> str:
-    """joblib's hash of ``estimator``, with structured arrays packed first: a tree's node records
-    have padding bytes that hold whatever the memory held, so the same forest loaded in two
-    processes would hash differently."""
+    """joblib's hash of ``estimator``, structured arrays packed first (:func:`_packed`)."""
     from joblib.hashing import NumpyHasher
-    from numpy.lib.recfunctions import repack_fields
 
     class PackedHasher(NumpyHasher):  # type: ignore[misc]
         def save(self, obj: Any) -> None:
-            if isinstance(obj, np.ndarray) and obj.dtype.fields is not None:
-                obj = repack_fields(obj)
-            super().save(obj)
+            super().save(_packed(obj))
 
     return str(PackedHasher(hash_name="md5").hash(estimator))
 
@@ -386,13 +440,16 @@ def lower(estimator: Any, internals: Iterable[str] = ()) -> Module:
     if n_features is None:
         raise UnsupportedEstimatorError(f"{type(estimator).__name__} does not record n_features_in_; "
                                         "fit it on a 2-D array before lowering")
-    strings = string_columns(estimator)
-    if not strings.any():
+    strings, read = string_columns(estimator), read_columns(estimator)
+    names = getattr(estimator, "feature_names_in_", None)
+    # a DataFrame with string columns, or with columns the model never reads (a dropped ID or
+    # text column), gets inputs of its columns by name, leaving those out
+    if not strings.any() and (read.all() or names is None):
         b, x = Builder.new(type(estimator).__name__, int(n_features), DType.f32, _module_attributes(estimator))
         x64 = b.call("cast", x, to=DType.f64)
         outputs = _in_context(estimator, lambda: fn(estimator, b, x64))
         return finish_module(b, outputs, wanted, type(estimator).__name__)
-    b, frame = frame_inputs(estimator, strings)
+    b, frame = frame_inputs(estimator, strings, read)
     return finish_module(b, lower_into(estimator, b, frame), wanted, type(estimator).__name__)
 
 
@@ -411,21 +468,23 @@ def input_name(column: str, taken: set[str]) -> str:
     return name
 
 
-def frame_inputs(estimator: Any, strings: np.ndarray) -> tuple[Builder, Frame]:
+def frame_inputs(estimator: Any, strings: np.ndarray, read: np.ndarray) -> tuple[Builder, Frame]:
     """A builder on a module with the numeric input ``x: f32[N, numbers]`` (when there are any)
-    and one ``str[N, 1]`` input per string column, named after it; the metadata's ``inputs`` lists
-    each input as ``(name, dtype, columns)``, in order, for an app developer to build them."""
+    and one ``str[N, 1]`` input per string column, named after it, for the columns the model
+    ``read``s; the metadata's ``inputs`` lists each input as ``(name, dtype, columns)``, in order,
+    for an app developer to build them."""
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
         raise UnsupportedEstimatorError(f"{type(estimator).__name__} reads string columns but records no "
                                         "column names: fit it on a pandas DataFrame")
     names = [str(n) for n in names]
-    numbers = [j for j in range(len(names)) if not strings[j]]
-    string_columns_at = [j for j in range(len(names)) if strings[j]]
+    numbers = [j for j in range(len(names)) if read[j] and not strings[j]]
+    string_columns_at = [j for j in range(len(names)) if read[j] and strings[j]]
     attrs = _module_attributes(estimator)
     inputs: list[Value] = []
     recorded: list[tuple[str | None, str, tuple[str, ...]]] = []
-    taken = {"x"}
+    # an input may not share a name with an output (ONNX names every tensor once)
+    taken = {"x", *OUTPUT_ORDER, *INTERNALS}
     if numbers:
         inputs.append(Value(TensorType(DType.f32, (N, len(numbers))), "x"))
         recorded.append(("x", "float32", tuple(names[j] for j in numbers)))
@@ -439,13 +498,15 @@ def frame_inputs(estimator: Any, strings: np.ndarray) -> tuple[Builder, Frame]:
     b = Builder(Module(type(estimator).__name__, inputs, attributes=attrs))
     x64 = b.call("cast", inputs[0], to=DType.f64) if numbers else None
     position = {j: k for k, j in enumerate(numbers)}
-    columns: list[NumberColumn | StringColumn] = []
+    columns: list[Column] = []
     for j, name in enumerate(names):
         if j in string_inputs:
             columns.append(StringColumn(string_inputs[j], name))
-        else:
+        elif j in position:
             assert x64 is not None
             columns.append(NumberColumn(x64, position[j]))
+        else:
+            columns.append(UnreadColumn(name))
     return b, Frame(tuple(columns))
 
 

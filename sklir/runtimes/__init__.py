@@ -3,7 +3,8 @@ TensorFlow for a SavedModel directory.
 
 Each runner takes the artefact (bytes or a path) and a batch: a float32 array ``X`` for a model
 with the single input ``x``, or a mapping from input name to array for a model with several typed
-inputs (a model fitted on a DataFrame with string columns takes ``x`` and ``strings``). It returns
+inputs (a model fitted on a DataFrame with string columns takes ``x`` and one input per string
+column, named after it). It returns
 the outputs by name, strings decoded to ``str`` in object arrays, so results compare directly with
 scikit-learn's. In a string input the empty string stands for a missing value (pandas' NaN or
 None): :func:`string_array` makes that substitution.
@@ -97,12 +98,17 @@ def decode_strings(arr: np.ndarray) -> np.ndarray:
     return np.array(flat, dtype=object).reshape(arr.shape)
 
 
+def is_missing(value: object) -> bool:
+    """True for the values pandas and scikit-learn count as missing: None and float NaN."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def string_array(values: object) -> np.ndarray:
     """``values`` as an object array of ``str``: bytes decoded, None and float NaN (pandas' missing
     values) as :data:`MISSING_STRING`, anything else through ``str``."""
     arr = np.asarray(values, dtype=object)
-    flat = [MISSING_STRING if v is None or (isinstance(v, float) and v != v)
-            else v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel().tolist()]
+    flat = [MISSING_STRING if is_missing(v) else v.decode() if isinstance(v, bytes) else str(v)
+            for v in arr.ravel().tolist()]
     return np.array(flat, dtype=object).reshape(arr.shape)
 
 

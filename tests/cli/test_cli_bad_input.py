@@ -16,17 +16,17 @@ import numpy as np
 import pytest
 from cli_support import assert_one_line_error, listing, model_dir, run_cli
 from conftest import dataset, deny_writing_to
+from sklearn.decomposition import NMF
 from sklearn.linear_model import LinearRegression
-from sklearn.manifold import Isomap
 
 # (fresh directory, the session's model directory) -> the model file to lower
 Builder = Callable[[Path, Path], Path]
 
 
-def _isomap(directory: Path, models: Path) -> Path:
+def _nmf(directory: Path, models: Path) -> Path:
     X, _ = dataset("iris")
-    path = directory / "isomap.joblib"
-    joblib.dump(Isomap().fit(X), path)
+    path = directory / "nmf.joblib"
+    joblib.dump(NMF(2, max_iter=500, random_state=0).fit(X), path)
     return path
 
 
@@ -65,8 +65,8 @@ def _elided_ir(directory: Path, models: Path) -> Path:
 
 # name -> (make the model file, fragments the error line must contain)
 CASES: dict[str, tuple[Builder, tuple[str, ...]]] = {
-    "unsupported-estimator": (_isomap, ("sklearn.manifold.Isomap", "'sklir supported'",
-                                     "lists the supported estimators")),
+    "unsupported-estimator": (_nmf, ("sklir does not lower sklearn.decomposition.NMF",
+                                     "non-negative least squares problem per row")),
     "unfitted-estimator": (_unfitted, ("LinearRegression is not fitted",)),
     "random-bytes": (_raw("noise.joblib", np.random.default_rng(0).bytes(2000)), ("noise.joblib", "not a loadable")),
     "pickled-dict": (_raw("dict.pkl", pickle.dumps({"coef": [1.0, 2.0]})),

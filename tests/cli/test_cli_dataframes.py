@@ -94,8 +94,41 @@ def test_the_fingerprint_of_a_forest_is_the_same_in_every_process(lowered: Path)
     import subprocess
     import sys
 
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(RandomForestClassifier(n_estimators=3, random_state=0), {"max_depth": [2, 3]}, cv=2)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    joblib.dump(search.fit(X, X[:, 0] > 0), lowered / "search.joblib")  # masked cv_results_ too
     script = ("import joblib, sys; from sklir.frontend.registry import fingerprint; "
-              "print(fingerprint(joblib.load(sys.argv[1])))")
-    prints = {subprocess.run([sys.executable, "-c", script, str(lowered / "model.joblib")], capture_output=True,
-                             text=True, check=True).stdout for _ in range(2)}
-    assert len(prints) == 1
+              "print([fingerprint(joblib.load(p)) for p in sys.argv[1:]])")
+    paths = [str(lowered / "model.joblib"), str(lowered / "search.joblib")]
+    prints = {subprocess.run([sys.executable, "-c", script, *paths], capture_output=True, text=True,
+                             check=True).stdout for _ in range(2)}
+    assert len(prints) == 1 and "None" not in prints.pop()
+
+
+def test_string_columns_are_read_as_written(tmp_path: Path) -> None:
+    """Only an empty cell is missing in a string column: "NA", "None", "01" and "#4" stay text;
+    a numeric column still reads "NA" as missing."""
+    from sklir.loading import load_frame
+
+    path = tmp_path / "rows.csv"
+    path.write_text("code,size\nNA,1.5\nNone,NA\n01,2\n#4,3\n,4\n", encoding="utf-8")
+    frame = load_frame(path, ["size", "code"], {"code"})
+    assert frame["code"].tolist()[:4] == ["NA", "None", "01", "#4"] and pd.isna(frame["code"].iloc[4])
+    assert frame["size"].tolist()[0] == 1.5 and np.isnan(frame["size"].iloc[1])
+
+
+def test_a_parquet_file_for_a_model_without_column_names_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                                     lowered: Path, tmp_path: Path) -> None:
+    from sklearn.linear_model import Ridge
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    joblib.dump(Ridge().fit(X, X[:, 0]), tmp_path / "ridge.joblib")
+    code, _, err = _quiet_cli("lower", tmp_path / "ridge.joblib", "-o", tmp_path / "ridge.onnx")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "check", tmp_path / "ridge.joblib", tmp_path / "ridge.onnx",
+                             "--data", lowered / "scored.parquet")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "scored.parquet", "a .parquet file holds named columns, and the model records no "
+                          "column names")

@@ -192,3 +192,61 @@ def test_a_composition_that_drops_the_frame_is_refused_by_name() -> None:
     calibrated.fit(FRAME, LABELS)
     with pytest.raises(UnsupportedEstimatorError, match="reads strings in its column 0, but the composition"):
         sklir.lower(calibrated)
+
+
+def test_numeric_categories_match_their_float32_numbers() -> None:
+    """A category fitted as 0.1 (float64) is the float32 input 0.1, as scikit-learn matches 0.1."""
+    fitted = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1).fit(
+        np.array([[0.1], [0.2], [0.3], [0.5], [7.0]]))
+    X = np.array([[0.1], [0.3], [0.5], [0.4], [7.0]])
+    module = sklir.lower(fitted)
+    np.testing.assert_array_equal(sklir.interpret(module, X.astype(np.float32))["transform"], fitted.transform(X))
+    for target in ("tflite", "onnx"):
+        got = sklir.runtimes.run(sklir.emit(module, target), target, X.astype(np.float32))["transform"]
+        np.testing.assert_array_equal(got, fitted.transform(X))
+
+
+def test_categories_float32_cannot_tell_apart_are_refused() -> None:
+    fitted = OneHotEncoder().fit(np.array([[1.0], [1.0 + 1e-12], [2.0]]))
+    with pytest.raises(UnsupportedEstimatorError, match="are one float32 number"):
+        sklir.lower(fitted)
+
+
+def test_a_column_with_a_missing_value_and_the_empty_string_is_refused() -> None:
+    fitted = OneHotEncoder().fit(pd.DataFrame({"c": ["a", "", np.nan, "b"]}))
+    with pytest.raises(UnsupportedEstimatorError, match="both a missing value and the empty string"):
+        sklir.lower(fitted)
+
+
+def test_string_columns_without_names_are_refused() -> None:
+    fitted = OneHotEncoder().fit(np.array([["a"], ["b"]], dtype=object))
+    with pytest.raises(UnsupportedEstimatorError, match="records no column names: fit it on a pandas DataFrame"):
+        sklir.lower(fitted)
+
+
+def test_an_imputer_of_another_missing_value_on_strings_is_refused_by_name() -> None:
+    pipe = make_pipeline(SimpleImputer(missing_values=0, strategy="most_frequent"), OneHotEncoder())
+    pipe.fit(pd.DataFrame({"c": np.array(["a", "b", 0, "a"], dtype=object)}))
+    with pytest.raises(UnsupportedEstimatorError, match="missing_values=0 is not supported"):
+        sklir.lower(pipe)
+
+
+def test_columns_the_model_never_reads_get_no_input() -> None:
+    """A free-text column and an ID the ColumnTransformer drops are no inputs (an app need not
+    feed them, and no text has to pass for a number); a numeric frame with a dropped column too."""
+    frame = FRAME.assign(notes=np.where(LABELS == 0, "sweet, dark", "dry"), id=[f"w{i}" for i in range(len(FRAME))])
+    model = make_pipeline(ColumnTransformer([("numbers", SimpleImputer(), NUMBERS),
+                                             ("strings", _preprocessing().transformers[1][1], STRINGS)]),
+                          RandomForestClassifier(n_estimators=10, random_state=0)).fit(frame, LABELS)
+    module = assert_parity(model, SCORED.assign(notes="?", id="?"))
+    assert [v.name for v in module.inputs] == ["x", "hue_band", "proline"]
+    numbers = make_pipeline(ColumnTransformer([("scaled", StandardScaler(), ["alcohol", "ash"])]),
+                            LogisticRegression(max_iter=2000)).fit(FRAME[NUMBERS].fillna(0.0), LABELS)
+    module = assert_parity(numbers, SCORED[NUMBERS].fillna(0.0))
+    assert module.attributes["inputs"] == (("x", "float32", ("alcohol", "ash")),)
+
+
+def test_an_input_never_takes_an_outputs_name() -> None:
+    fitted = OneHotEncoder().fit(pd.DataFrame({"transform": ["a", "b"], "label": ["c", "d"]}))
+    module = assert_parity(fitted, pd.DataFrame({"transform": ["b", "a"], "label": ["d", "c"]}))
+    assert [v.name for v in module.inputs] == ["transform_2", "label_2"]

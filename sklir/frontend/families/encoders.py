@@ -10,6 +10,8 @@ share a column), ``handle_unknown`` (ignore, infrequent_if_exist, warn, use_enco
 ``unknown_value``, ``encoded_missing_value``) and TargetEncoder's per-class encodings all come
 out as scikit-learn computes them, with one piece of code.
 
+Numeric categories are matched as float32 numbers, which is what an artefact reads: a category
+fitted as 0.1 is the float32 input 0.1 (two categories one float32 number apart are refused).
 Where scikit-learn refuses an unseen category (``handle_unknown="error"``, its default) an
 artefact cannot raise: OneHotEncoder gives an all-zero block for it (as ``ignore``), OrdinalEncoder
 gives NaN. Missing values: NaN in a numeric column, the empty string in a string column (pandas'
@@ -31,15 +33,10 @@ from sklir.frontend.registry import lowers
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.types import DType
-from sklir.runtimes import MISSING_STRING
+from sklir.runtimes import MISSING_STRING, is_missing
 
 # a value no category equals, to read the encoding of an unseen value from transform
 _UNSEEN = "\x00sklir: a category seen at no fit"
-
-
-def is_missing(value: Any) -> bool:
-    """True for the values scikit-learn counts as missing in a category list: None and NaN."""
-    return value is None or (isinstance(value, float) and value != value)
 
 
 def holds_strings(categories: np.ndarray) -> bool:
@@ -69,8 +66,16 @@ def category_index(b: Builder, x: Value | StringColumn, categories: np.ndarray) 
         targets = [names.index(now) if now in names else k for _, now in x.aliases] + list(range(k))
         hits = b.call("compare", x.value, b.const(np.array(keys, dtype=object), DType.str), predicate="eq")
     else:
+        # the artefact reads float32: a category fitted as 0.1 is the float32 input 0.1
         values = np.asarray([c for c in categories if not is_missing(c)], dtype=np.float64)
-        hits = b.call("compare", x, b.const(values), predicate="eq")
+        rounded = values.astype(np.float32).astype(np.float64)
+        same = np.flatnonzero(np.diff(rounded) == 0)
+        if same.size:
+            first, second = values[same[0]], values[same[0] + 1]
+            raise UnsupportedEstimatorError(
+                f"the numeric categories {first!r} and {second!r} are one float32 number, and an artefact "
+                "reads float32: they cannot be told apart")
+        hits = b.call("compare", x, b.const(rounded), predicate="eq")
         if missing:  # scikit-learn keeps a NaN category last
             hits = b.call("concat", hits, b.call("isnan", x), axis=1)
         targets = list(range(k))

@@ -77,9 +77,10 @@ from sklir.frontend.outputs import (
 )
 from sklir.frontend.registry import (
     CHILDREN,
+    FrameRule,
     lower_into,
     lowers,
-    members_strings,
+    read_by_members,
     refuse,
     string_columns,
     transform_frame_into,
@@ -124,10 +125,10 @@ def _output(outputs: dict[str, Value], name: str, member: Any) -> Value:
 CHILDREN[VotingClassifier] = CHILDREN[VotingRegressor] = lambda est: list(est.estimators_)
 # the compositions whose members all read the composition's input: a DataFrame's string columns
 # reach the members (a Pipeline with a ColumnTransformer) as they are
-_MEMBERS_READ_STRINGS = members_strings(lambda est: list(est.estimators_))
+_READ_BY_MEMBERS = read_by_members(lambda est: list(est.estimators_))
 
 
-@lowers(VotingClassifier, frames=_MEMBERS_READ_STRINGS)
+@lowers(VotingClassifier, frames=_READ_BY_MEMBERS)
 def _voting_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     weights = _weights(est)
     n = len(est.classes_)
@@ -147,7 +148,7 @@ def _voting_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     return {"label": labels_from_scores(b, _sum(b, parts), est.classes_)}
 
 
-@lowers(VotingRegressor, frames=_MEMBERS_READ_STRINGS)
+@lowers(VotingRegressor, frames=_READ_BY_MEMBERS)
 def _voting_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     weights = _weights(est)
     parts = [b.call("mul", _output(lower_into(m, b, x), "prediction", m), b.const(float(w)))
@@ -198,7 +199,7 @@ def _meta_features(est: Any, b: Builder, x: Input, classifier: bool) -> Value:
     return b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]
 
 
-@lowers(StackingClassifier, frames=_MEMBERS_READ_STRINGS)
+@lowers(StackingClassifier, frames=_READ_BY_MEMBERS)
 def _stacking_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=True))
     # the final estimator was fitted on the encoded labels: its label is a class index
@@ -206,7 +207,7 @@ def _stacking_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     return _with_scores({"label": labels_from_index(b, index, est.classes_)}, final)
 
 
-@lowers(StackingRegressor, frames=_MEMBERS_READ_STRINGS)
+@lowers(StackingRegressor, frames=_READ_BY_MEMBERS)
 def _stacking_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     final = lower_into(est.final_estimator_, b, _meta_features(est, b, x, classifier=False))
     return {"prediction": _output(final, "prediction", est.final_estimator_)}
@@ -215,7 +216,7 @@ def _stacking_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
 CHILDREN[FeatureUnion] = lambda est: [t for _, t in est.transformer_list]
 
 
-@lowers(FeatureUnion, frames=members_strings(CHILDREN[FeatureUnion]))
+@lowers(FeatureUnion, frames=read_by_members(CHILDREN[FeatureUnion]))
 def _feature_union(est: Any, b: Builder, x: Input) -> dict[str, Input]:
     weights = est.transformer_weights or {}
     parts = []
@@ -243,13 +244,20 @@ def _column_transformer_strings(est: ColumnTransformer) -> np.ndarray:
     for name, member, _ in est.transformers_:
         columns = _columns_of(est, name)
         if not isinstance(member, str) and len(columns):
-            mask = string_columns(member)
-            if mask.shape == columns.shape:
-                out[columns] |= mask
+            out[columns] |= string_columns(member)
     return out
 
 
-@lowers(ColumnTransformer, frames=_column_transformer_strings)
+def _column_transformer_reads(est: ColumnTransformer) -> np.ndarray:
+    """The columns some transformer (or ``passthrough``) reads: a dropped column is read by none."""
+    out = np.zeros(est.n_features_in_, dtype=bool)
+    for name, member, _ in est.transformers_:
+        if not (isinstance(member, str) and member == "drop"):
+            out[_columns_of(est, name)] = True
+    return out
+
+
+@lowers(ColumnTransformer, frames=FrameRule(_column_transformer_strings, _column_transformer_reads))
 def _column_transformer(est: Any, b: Builder, x: Input) -> dict[str, Input]:
     parts = []
     for name, member, _ in est.transformers_:
@@ -271,7 +279,7 @@ INVERSE_FUNCS = {np.exp: "exp", np.expm1: "expm1", np.log: "log", np.log1p: "log
 CHILDREN[TransformedTargetRegressor] = lambda est: [est.regressor_]
 
 
-@lowers(TransformedTargetRegressor, frames=members_strings(CHILDREN[TransformedTargetRegressor]))
+@lowers(TransformedTargetRegressor, frames=read_by_members(CHILDREN[TransformedTargetRegressor]))
 def _transformed_target(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     prediction = _output(lower_into(est.regressor_, b, x), "prediction", est.regressor_)
     transformer = est.transformer_
@@ -318,14 +326,14 @@ CHILDREN.update(dict.fromkeys(SEARCHES, lambda est: [est.best_estimator_]))
 CHILDREN[FrozenEstimator] = lambda est: [est.estimator]
 
 
-@lowers(*SEARCHES, frames=members_strings(CHILDREN[GridSearchCV]))
+@lowers(*SEARCHES, frames=read_by_members(CHILDREN[GridSearchCV]))
 def _search(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     if not hasattr(est, "best_estimator_"):
         raise refuse(est, "refit", est.refit, "True (the search keeps no best_estimator_ otherwise)")
     return lower_into(est.best_estimator_, b, x)
 
 
-@lowers(FrozenEstimator, frames=members_strings(CHILDREN[FrozenEstimator]))
+@lowers(FrozenEstimator, frames=read_by_members(CHILDREN[FrozenEstimator]))
 def _frozen(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     return lower_into(est.estimator, b, x)
 
@@ -334,7 +342,7 @@ CHILDREN[FixedThresholdClassifier] = CHILDREN[TunedThresholdClassifierCV] = lamb
 
 
 @lowers(FixedThresholdClassifier, TunedThresholdClassifierCV,
-        frames=members_strings(CHILDREN[FixedThresholdClassifier]))
+        frames=read_by_members(CHILDREN[FixedThresholdClassifier]))
 def _threshold(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     inner = lower_into(est.estimator_, b, x)
     method = est._get_response_method() if hasattr(est, "_get_response_method") else est.response_method
@@ -381,7 +389,7 @@ def _dummy_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[OneVsRestClassifier] = lambda est: list(est.estimators_)
 
 
-@lowers(OneVsRestClassifier, frames=_MEMBERS_READ_STRINGS)
+@lowers(OneVsRestClassifier, frames=_READ_BY_MEMBERS)
 def _one_vs_rest(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     if est.label_binarizer_.y_type_ not in ("binary", "multiclass"):
         raise refuse(est, "target type", est.label_binarizer_.y_type_, ["binary", "multiclass"])
@@ -422,7 +430,7 @@ def _one_vs_rest(est: Any, b: Builder, x: Input) -> dict[str, Value]:
 CHILDREN[MultiOutputRegressor] = CHILDREN[RegressorChain] = lambda est: list(est.estimators_)
 
 
-@lowers(MultiOutputRegressor, frames=_MEMBERS_READ_STRINGS)
+@lowers(MultiOutputRegressor, frames=_READ_BY_MEMBERS)
 def _multi_output_regressor(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     columns = [_column(b, _output(lower_into(m, b, x), "prediction", m)) for m in est.estimators_]
     return {"prediction": b.call("concat", *columns, axis=1)}
@@ -451,7 +459,7 @@ def _score(outputs: dict[str, Value], member: Any, b: Builder) -> tuple[Value, f
 CHILDREN[OneVsOneClassifier] = lambda est: list(est.estimators_)
 
 
-@lowers(OneVsOneClassifier, frames=_MEMBERS_READ_STRINGS)
+@lowers(OneVsOneClassifier, frames=_READ_BY_MEMBERS)
 def _one_vs_one(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     if est.pairwise_indices_ is not None:
         raise refuse(est, "estimator", "a precomputed kernel", "estimators of features")
@@ -481,7 +489,7 @@ def _one_vs_one(est: Any, b: Builder, x: Input) -> dict[str, Value]:
 CHILDREN[MultiOutputClassifier] = CHILDREN[ClassifierChain] = lambda est: list(est.estimators_)
 
 
-@lowers(MultiOutputClassifier, frames=_MEMBERS_READ_STRINGS)
+@lowers(MultiOutputClassifier, frames=_READ_BY_MEMBERS)
 def _multi_output_classifier(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     indices, tables, probabilities = [], [], []
     for member in est.estimators_:
@@ -533,7 +541,7 @@ def _classifier_chain(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 CHILDREN[OutputCodeClassifier] = lambda est: list(est.estimators_)
 
 
-@lowers(OutputCodeClassifier, frames=_MEMBERS_READ_STRINGS)
+@lowers(OutputCodeClassifier, frames=_READ_BY_MEMBERS)
 def _output_code(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     scores = [b.call("expand_dims", _score(lower_into(m, b, x), m, b)[0], axis=1) for m in est.estimators_]
     codes = b.call("concat", *scores, axis=1) if len(scores) > 1 else scores[0]
@@ -544,7 +552,7 @@ def _output_code(est: Any, b: Builder, x: Input) -> dict[str, Value]:
 CHILDREN[SelfTrainingClassifier] = lambda est: [est.estimator_]
 
 
-@lowers(SelfTrainingClassifier, frames=members_strings(CHILDREN[SelfTrainingClassifier]))
+@lowers(SelfTrainingClassifier, frames=read_by_members(CHILDREN[SelfTrainingClassifier]))
 def _self_training(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     return lower_into(est.estimator_, b, x)
 

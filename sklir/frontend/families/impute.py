@@ -28,11 +28,11 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.linalg import TopK
 from sklir.ir.types import DType
-from sklir.runtimes import MISSING_STRING
+from sklir.runtimes import MISSING_STRING, is_missing
 
 
 def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and bool(np.isnan(value))
+    return isinstance(value, float) and is_missing(value)
 
 
 def fill_values(est: SimpleImputer) -> np.ndarray:
@@ -88,7 +88,7 @@ def _impute_frame(est: SimpleImputer, b: Builder, x: Frame) -> Input:
         raise refuse(est, "missing_values", missing, "np.nan, None or a string on string columns")
     marker = missing if isinstance(missing, str) else MISSING_STRING
     stats = np.asarray(est.statistics_, dtype=object)
-    empty = [v is None or (isinstance(v, float) and np.isnan(v)) for v in stats]
+    empty = [is_missing(v) for v in stats]
     keep = range(len(stats)) if est.keep_empty_features else [j for j in range(len(stats)) if not empty[j]]
     parts: list[Input] = []
     for j in keep:

@@ -17,9 +17,11 @@ from sklir.errors import NotFittedError, UnsupportedEstimatorError
 from sklir.frontend.frame import Input
 from sklir.frontend.registry import (
     CHILDREN,
+    FrameRule,
     input_width,
     lower_frame_into,
     lowers,
+    read_columns,
     string_columns,
     transform_frame_into,
 )
@@ -44,15 +46,23 @@ def _in_step(name: str, lowering: Callable[[], T]) -> T:
 CHILDREN[Pipeline] = lambda pipe: [step for _, step in pipe.steps]
 
 
+def _first_step(pipe: Pipeline) -> Any:
+    return next((step for _, step in pipe.steps if not is_passthrough(step)), None)
+
+
 def _pipeline_strings(pipe: Pipeline) -> np.ndarray:
     """Where the input holds strings: where the first step that is not skipped reads them."""
-    for _, step in pipe.steps:
-        if not is_passthrough(step):
-            return string_columns(step)
-    return np.zeros(input_width(pipe) or 0, dtype=bool)
+    first = _first_step(pipe)
+    return string_columns(first) if first is not None else np.zeros(input_width(pipe) or 0, dtype=bool)
 
 
-@lowers(Pipeline, frames=_pipeline_strings)
+def _pipeline_reads(pipe: Pipeline) -> np.ndarray:
+    """The columns the first step that is not skipped reads (every column when none is)."""
+    first = _first_step(pipe)
+    return read_columns(first) if first is not None else np.ones(input_width(pipe) or 0, dtype=bool)
+
+
+@lowers(Pipeline, frames=FrameRule(_pipeline_strings, _pipeline_reads))
 def lower_pipeline(est: Pipeline, b: Builder, x: Input) -> dict[str, Input]:
     """Chain the steps: intermediate steps give ``transform``; the last step's outputs are returned."""
     *head, (last_name, last) = est.steps

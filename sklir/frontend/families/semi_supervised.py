@@ -10,6 +10,7 @@ rows, weighted by the kernel from each new row and normalised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,17 +24,25 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
 
+def _rbf_weights(est: Any, b: Builder, x: Value, distributions: np.ndarray) -> Value:
+    weights = kernel(b, x, np.asarray(est.X_, np.float64), "rbf", gamma=float(est.gamma))
+    return b.call("matmul", weights, b.const(distributions))
+
+
+def _knn_weights(est: Any, b: Builder, x: Value, distributions: np.ndarray) -> Value:
+    _, index = nearest(est.nn_fit, b, x, int(est.n_neighbors))
+    return b.call("reduce", b.call("gather", b.const(distributions), index, axis=0), kind="sum", axis=1,
+                  keepdims=False)
+
+
+# kernel -> each row's unnormalised class scores
+SCORES: dict[str, Callable[[Any, Builder, Value, np.ndarray], Value]] = {"rbf": _rbf_weights, "knn": _knn_weights}
+
+
 @lowers(LabelPropagation, LabelSpreading)
 def _label_propagation(est: Any, b: Builder, x: Value) -> dict[str, Value]:
-    distributions = np.asarray(est.label_distributions_, np.float64)
-    if est.kernel == "rbf":
-        weights = kernel(b, x, np.asarray(est.X_, np.float64), "rbf", gamma=float(est.gamma))
-        scores = b.call("matmul", weights, b.const(distributions))
-    elif est.kernel == "knn":
-        _, index = nearest(est.nn_fit, b, x, int(est.n_neighbors))
-        scores = b.call("reduce", b.call("gather", b.const(distributions), index, axis=0), kind="sum", axis=1,
-                        keepdims=False)
-    else:
-        raise refuse(est, "kernel", est.kernel, ["rbf", "knn"])
+    if est.kernel not in SCORES:
+        raise refuse(est, "kernel", est.kernel, SCORES)
+    scores = SCORES[est.kernel](est, b, x, np.asarray(est.label_distributions_, np.float64))
     proba = b.call("div", scores, b.call("reduce", scores, kind="sum", axis=1, keepdims=True))
     return {"label": labels_from_scores(b, proba, est.classes_), "probabilities": proba}
