@@ -71,14 +71,17 @@ class Frame:
 
     @property
     def width(self) -> int:
+        """The number of columns."""
         return len(self.columns)
 
     @property
     def has_strings(self) -> bool:
+        """True when some column is a string column."""
         return any(isinstance(c, StringColumn) for c in self.columns)
 
-    def string_names(self) -> list[str]:
-        return [c.name for c in self.columns if isinstance(c, StringColumn)]
+    def string_names(self) -> str:
+        """The string columns' names, quoted, for a message."""
+        return ", ".join(repr(c.name) for c in self.columns if isinstance(c, StringColumn))
 
 
 # what a converter reads: numbers only, or a frame with string columns
@@ -120,9 +123,8 @@ def numeric(b: Builder, x: Input, reader: str) -> Value:
     if isinstance(x, Value):
         return x
     if x.has_strings:
-        names = ", ".join(repr(n) for n in x.string_names())
         raise UnsupportedEstimatorError(
-            f"{reader} reads numbers, but column(s) {names} hold strings: encode them first "
+            f"{reader} reads numbers, but column(s) {x.string_names()} hold strings: encode them first "
             "(OneHotEncoder, OrdinalEncoder or TargetEncoder, e.g. in a ColumnTransformer)")
     runs: list[tuple[Value, list[int]]] = []
     for c in x.columns:

@@ -245,13 +245,11 @@ def lower_frame_into(estimator: Any, b: Builder, x: Input) -> dict[str, Input]:
 
 
 def _numbers_out(b: Builder, estimator: Any, name: str, value: Input) -> Value:
-    if isinstance(value, Value):
-        return value
-    if value.has_strings:
-        names = ", ".join(repr(n) for n in value.string_names())
+    """An output as one value: a frame of numbers joined, one with string columns refused."""
+    if isinstance(value, Frame) and value.has_strings:
         raise UnsupportedEstimatorError(
-            f"{type(estimator).__name__}'s {name} holds strings (column(s) {names}): sklir lowers string "
-            "columns into an encoder that reads them (OneHotEncoder, OrdinalEncoder, TargetEncoder)")
+            f"{type(estimator).__name__}'s {name} holds strings (column(s) {value.string_names()}): sklir lowers "
+            "string columns into an encoder that reads them (OneHotEncoder, OrdinalEncoder, TargetEncoder)")
     return numeric(b, value, type(estimator).__name__)
 
 
