@@ -46,6 +46,7 @@ PRECHECKS: dict[type, Callable[[Any], None]] = {}
 # the classes registered with frames=: their converter and their FrameRule
 FRAME_CONVERTERS: dict[type, FrameConverter] = {}
 FRAME_RULES: dict[type, FrameRule] = {}
+FRAME_COMPOSITIONS: set[type] = set()
 
 
 def _every_column(estimator: Any) -> np.ndarray:
@@ -80,6 +81,8 @@ def lowers(*classes: type, frames: FrameRule | Callable[[Any], np.ndarray] | Non
             if frames is not None:
                 FRAME_CONVERTERS[cls] = fn
                 FRAME_RULES[cls] = frames if isinstance(frames, FrameRule) else FrameRule(frames)
+                if isinstance(frames, FrameRule):
+                    FRAME_COMPOSITIONS.add(cls)
         return fn
 
     return register
@@ -107,9 +110,10 @@ def read_by_members(members: Callable[[Any], list[Any]]) -> FrameRule:
 
 
 def frame_compositions() -> list[str]:
-    """The compositions that pass a frame's string columns to their members, by class name."""
+    """The compositions that pass a frame's string columns to their members (registered with a
+    whole :class:`FrameRule`; a step that reads strings gives its ``strings`` alone), by name."""
     _load_converters()
-    return sorted(cls.__name__ for cls in FRAME_CONVERTERS if cls in CHILDREN)
+    return sorted(cls.__name__ for cls in FRAME_COMPOSITIONS)
 
 
 def string_columns(estimator: Any) -> np.ndarray:

@@ -183,15 +183,30 @@ def test_a_string_output_is_refused_by_name() -> None:
         sklir.lower(imputer)
 
 
-def test_a_composition_that_drops_the_frame_is_refused_by_name() -> None:
-    """CalibratedClassifierCV reads numbers (its calibration builds constants on its input): the
-    encoder inside says what happened instead of failing on a string."""
+def test_calibration_passes_the_frame_on() -> None:
+    """Isotonic calibration multiplies its input's float32 error by its slope: its tolerance is
+    test_calibration.isotonic_tolerance's (1e-5 of the input scale times the steepest slope)."""
     from sklearn.calibration import CalibratedClassifierCV
+    from test_calibration import isotonic_tolerance
 
-    calibrated = CalibratedClassifierCV(make_pipeline(_preprocessing(), LogisticRegression(max_iter=500)), cv=3)
-    calibrated.fit(FRAME, LABELS)
-    with pytest.raises(UnsupportedEstimatorError, match="reads strings in its column 0, but the composition"):
-        sklir.lower(calibrated)
+    for method in ("sigmoid", "isotonic"):
+        calibrated = CalibratedClassifierCV(make_pipeline(_preprocessing(), LogisticRegression(max_iter=500)),
+                                            method=method, cv=3).fit(FRAME, LABELS)
+        rtol = 1e-5 if method == "sigmoid" else isotonic_tolerance(calibrated, SCORED)
+        assert_parity(calibrated, SCORED, rtol=rtol)
+
+
+def test_an_encoder_of_strings_given_numbers_says_which_compositions_pass_frames() -> None:
+    """No composition scikit-learn fits on a string DataFrame drops the frame today; a converter
+    that hands an encoder numbers (as one outside the list would) gets this refusal, not a crash."""
+    from sklir.frontend.registry import lower_into
+    from sklir.ir import Builder
+
+    encoder = OneHotEncoder().fit(FRAME[STRINGS].fillna("pale"))
+    b, x = Builder.new("numbers", 2)
+    with pytest.raises(UnsupportedEstimatorError, match="reads strings in its column 0, but the composition "
+                                                        "around it gives it numbers: .*CalibratedClassifierCV"):
+        lower_into(encoder, b, b.call("cast", x, to=sklir.ir.DType.f64))
 
 
 def test_numeric_categories_match_their_float32_numbers() -> None:

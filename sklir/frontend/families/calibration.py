@@ -25,8 +25,9 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.isotonic import IsotonicRegression
 
+from sklir.frontend.frame import Input
 from sklir.frontend.outputs import column, labels_from_scores, same_for_every_row
-from sklir.frontend.registry import INPUT_WIDTHS, lower_into, lowers
+from sklir.frontend.registry import INPUT_WIDTHS, lower_into, lowers, read_by_members
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.types import DType
@@ -65,7 +66,7 @@ def _isotonic(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     return {"prediction": interpolate(b, est, b.call("squeeze", x, axis=1))}
 
 
-def _calibrated(b: Builder, calibrated: Any, x: Value, n_classes: int) -> Value:
+def _calibrated(b: Builder, calibrated: Any, x: Input, n_classes: int) -> Value:
     """One ``_CalibratedClassifier``'s ``predict_proba``, ``[N, classes]``."""
     base = calibrated.estimator
     outputs = lower_into(base, b, x)
@@ -101,7 +102,9 @@ def _calibrated(b: Builder, calibrated: Any, x: Value, n_classes: int) -> Value:
         proba = b.call("concat", b.call("expand_dims", b.call("sub", b.const(1.0), p), axis=1),
                        b.call("expand_dims", p, axis=1), axis=1)
     else:
-        zero = same_for_every_row(b, x, 0.0)  # a class the fold's classifier never saw
+        # a class the fold's classifier never saw (the scores give the rows: x may be a frame)
+        zero = same_for_every_row(b, columns[0] if columns[0].type.rank == 2 else
+                                  b.call("expand_dims", columns[0], axis=1), 0.0)
         proba = b.call("concat", *(b.call("expand_dims", per_class.get(k, zero), axis=1) for k in range(n_classes)),
                        axis=1)
         total = b.call("reduce", proba, kind="sum", axis=1, keepdims=True)
@@ -114,8 +117,9 @@ def _calibrated(b: Builder, calibrated: Any, x: Value, n_classes: int) -> Value:
     return b.call("select", hair, b.const(1.0), proba)
 
 
-@lowers(CalibratedClassifierCV)
-def _calibrated_cv(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+@lowers(CalibratedClassifierCV,
+        frames=read_by_members(lambda est: [c.estimator for c in est.calibrated_classifiers_]))
+def _calibrated_cv(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     n_classes = len(est.classes_)
     members = [_calibrated(b, c, x, n_classes) for c in est.calibrated_classifiers_]
     total = members[0]
