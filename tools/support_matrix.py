@@ -155,28 +155,52 @@ def instance(name: str, cls: type) -> Any:
     return model
 
 
-def data_for(name: str, model: Any) -> tuple[np.ndarray, Any, np.ndarray]:
-    """(X to fit, y, X to score): iris for classifiers and transformers, diabetes for regressors."""
-    from sklearn.base import is_regressor
+def _two_targets() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from sklearn.datasets import load_diabetes
 
+    X, y = load_diabetes(return_X_y=True)
+    return X, np.column_stack([y, X[:, 0] * 100]), X
+
+
+def _two_labels() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X, y = _iris()
-    if name == "IsotonicRegression":
-        return X[:, :1], X[:, 2], X[:, :1]
-    if name == "CategoricalNB":
-        return np.floor(X), y, np.floor(X)
-    if name == "KernelCenterer":
-        return X @ X.T, y, X[:20] @ X.T
-    if name in ("MultiOutputClassifier", "ClassifierChain"):
-        return X, np.column_stack([y == 0, y == 1]), X
-    if name in ("FixedThresholdClassifier", "TunedThresholdClassifierCV"):
-        return X, y == 1, X
-    if is_regressor(model) or name in ("PLSSVD", "CCA", "PLSCanonical", "PLSRegression"):
-        Xd, yd = load_diabetes(return_X_y=True)
-        if name in ("MultiOutputRegressor", "RegressorChain", "PLSSVD", "CCA", "PLSCanonical") or \
-                name.startswith("MultiTask"):
-            return Xd, np.column_stack([yd, Xd[:, 0] * 100]), Xd
-        return Xd, yd, Xd
+    return X, np.column_stack([y == 0, y == 1]), X
+
+
+def _binary() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X, y = _iris()
+    return X, y == 1, X
+
+
+def _diabetes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    return X, y, X
+
+
+# class name -> (X to fit, y, X to score) where iris (or diabetes for a regressor) does not fit
+DATA: dict[str, Callable[[], tuple[np.ndarray, Any, np.ndarray]]] = {
+    "IsotonicRegression": lambda: (_iris()[0][:, :1], _iris()[0][:, 2], _iris()[0][:, :1]),
+    "CategoricalNB": lambda: (np.floor(_iris()[0]), _iris()[1], np.floor(_iris()[0])),
+    "KernelCenterer": lambda: (_iris()[0] @ _iris()[0].T, _iris()[1], _iris()[0][:20] @ _iris()[0].T),
+    **dict.fromkeys(("MultiOutputClassifier", "ClassifierChain"), _two_labels),
+    **dict.fromkeys(("FixedThresholdClassifier", "TunedThresholdClassifierCV"), _binary),
+    **dict.fromkeys(("MultiOutputRegressor", "RegressorChain", "PLSSVD", "CCA", "PLSCanonical", "MultiTaskLasso",
+                     "MultiTaskElasticNet", "MultiTaskLassoCV", "MultiTaskElasticNetCV"), _two_targets),
+    "PLSRegression": _diabetes,
+}
+
+
+def data_for(name: str, model: Any) -> tuple[np.ndarray, Any, np.ndarray]:
+    """(X to fit, y, X to score): :data:`DATA`'s, else diabetes for a regressor and iris for the rest."""
+    from sklearn.base import is_regressor
+
+    if name in DATA:
+        return DATA[name]()
+    if is_regressor(model):
+        return _diabetes()
+    X, y = _iris()
     return X, y, X
 
 

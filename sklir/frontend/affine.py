@@ -51,6 +51,12 @@ def select_columns(b: Builder, x: Value, indices: Any) -> Value:
     return b.call("gather", x, b.const(idx), axis=1)
 
 
+def side_by_side(b: Builder, values: list[Value]) -> Value:
+    """``values`` (``[N, k_i]`` each) as one ``[N, sum k_i]``: a ``concat`` on axis 1, or the single
+    value itself."""
+    return b.call("concat", *values, axis=1) if len(values) > 1 else values[0]
+
+
 def squared_norm_of_affine(b: Builder, x: Value, centre: Any, factor: Any) -> Value:
     """``|(x - centre) @ factor|^2`` per row, ``[N, 1]``: a quadratic form ``(x - c) P (x - c)``
     with ``P = factor @ factor.T``, written on the centred input so that float32 keeps its digits

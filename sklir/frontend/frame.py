@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sklir.errors import IRError, UnsupportedEstimatorError
-from sklir.frontend.affine import select_columns
+from sklir.frontend.affine import select_columns, side_by_side
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
@@ -113,7 +113,7 @@ def join(b: Builder, parts: list[Input]) -> Input:
     """``parts`` side by side: one ``concat`` of numbers, or a frame when a part has strings."""
     if all(isinstance(p, Value) for p in parts):
         values = [p for p in parts if isinstance(p, Value)]
-        return b.call("concat", *values, axis=1) if len(values) > 1 else values[0]
+        return side_by_side(b, values)
     return Frame(tuple(c for p in parts for c in frame_of(p).columns))
 
 
@@ -136,7 +136,7 @@ def numeric(b: Builder, x: Input, reader: str) -> Value:
         else:
             runs.append((c.source, [c.position]))
     parts = [select_columns(b, source, np.asarray(positions)) for source, positions in runs]
-    return b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]
+    return side_by_side(b, parts)
 
 
 def strings_lost(reader: str, j: int) -> UnsupportedEstimatorError:

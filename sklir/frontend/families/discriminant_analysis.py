@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 
-from sklir.frontend.affine import affine, centred_affine, columnwise
+from sklir.frontend.affine import affine, centred_affine, columnwise, side_by_side
 from sklir.frontend.outputs import (
     binary_probabilities,
     class_difference,
@@ -64,7 +64,7 @@ def _qda(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     for mean, rotation, scaling in zip(est.means_, est.rotations_, est.scalings_, strict=True):
         projected = affine(b, columnwise(b, x, "sub", mean), np.asarray(rotation) * np.asarray(scaling) ** -0.5)
         norms.append(b.call("reduce", b.call("square", projected), kind="sum", axis=1, keepdims=True))
-    norm2 = b.call("concat", *norms, axis=1) if len(norms) > 1 else norms[0]
+    norm2 = side_by_side(b, norms)
     u = np.array([np.sum(np.log(s)) for s in est.scalings_])
     scores = b.call("add", b.call("mul", b.call("add", norm2, b.const(u)), b.const(-0.5)),
                     b.const(np.log(est.priors_)))

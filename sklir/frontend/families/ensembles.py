@@ -64,6 +64,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.semi_supervised import SelfTrainingClassifier
 
 from sklir.errors import UnsupportedEstimatorError
+from sklir.frontend.affine import side_by_side
 from sklir.frontend.frame import Input, join, numeric, select
 from sklir.frontend.kernels import kernel
 from sklir.frontend.outputs import (
@@ -170,7 +171,7 @@ def _voting_transform(est: Any, b: Builder, x: Input) -> Value:
     for member in est.estimators_:
         value = _output(lower_into(member, b, x), name, member)
         parts.append(value if soft else _column(b, b.call("cast", value, to=DType.f64)))
-    return b.call("concat", *parts, axis=1) if len(parts) > 1 else parts[0]
+    return side_by_side(b, parts)
 
 
 # stack_method_ -> the contract output it reads
@@ -196,7 +197,7 @@ def _meta_features(est: Any, b: Builder, x: Input, classifier: bool) -> Value:
         columns.append(value)
     if est.passthrough:
         columns.append(numeric(b, x, f"{type(est).__name__}(passthrough=True)"))
-    return b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]
+    return side_by_side(b, columns)
 
 
 @lowers(StackingClassifier, frames=_READ_BY_MEMBERS)
@@ -473,8 +474,8 @@ def _one_vs_one(est: Any, b: Builder, x: Input) -> dict[str, Value]:
         score, threshold = _score(outputs, member, b)
         confidences.append(b.call("expand_dims", score, axis=1))
         thresholds.append(threshold)
-    prediction = b.call("concat", *predicted, axis=1) if len(predicted) > 1 else predicted[0]
-    confidence = b.call("concat", *confidences, axis=1) if len(confidences) > 1 else confidences[0]
+    prediction = side_by_side(b, predicted)
+    confidence = side_by_side(b, confidences)
     # a pair votes for its first class where its member predicts 0: 0.5 - prediction > 0
     (votes,) = b.apply(Vote(pairs=Tensor(pairs), classes=n), b.call("sub", b.const(0.5), prediction))
     decision = ovr_decision(b, votes, b.call("neg", confidence), pairs, n)
@@ -544,7 +545,7 @@ CHILDREN[OutputCodeClassifier] = lambda est: list(est.estimators_)
 @lowers(OutputCodeClassifier, frames=_READ_BY_MEMBERS)
 def _output_code(est: Any, b: Builder, x: Input) -> dict[str, Value]:
     scores = [b.call("expand_dims", _score(lower_into(m, b, x), m, b)[0], axis=1) for m in est.estimators_]
-    codes = b.call("concat", *scores, axis=1) if len(scores) > 1 else scores[0]
+    codes = side_by_side(b, scores)
     distances = kernel(b, codes, np.asarray(est.code_book_, np.float64), "sqeuclidean")
     return {"label": labels_from_scores(b, b.call("neg", distances), est.classes_)}
 

@@ -21,7 +21,7 @@ from sklearn.preprocessing import (
     SplineTransformer,
 )
 
-from sklir.frontend.affine import columnwise
+from sklir.frontend.affine import columnwise, side_by_side
 from sklir.frontend.outputs import same_for_every_row
 from sklir.frontend.registry import lowers, transform_into
 from sklir.ir.builder import Builder
@@ -78,7 +78,7 @@ def _k_bins(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         else:
             bins = np.arange(int(est.n_bins_[j]), dtype=np.float64).reshape(1, -1)
             columns.append(b.call("cast", b.call("compare", code, b.const(bins), predicate="eq"), to=DType.f64))
-    return {"transform": b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]}
+    return {"transform": side_by_side(b, columns)}
 
 
 def centred_kernel(b: Builder, k: Value, centerer: Any) -> Value:
@@ -297,4 +297,4 @@ def _spline_transformer(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         columns.append(_spline_feature(b, est, b.call("gather", x, b.const(np.array([f])), axis=1), spline, boundary))
         if est.extrapolation == "linear" and boundary <= 1:
             boundary += 1
-    return {"transform": b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]}
+    return {"transform": side_by_side(b, columns)}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 
-from sklir.frontend.affine import squared_norm_of_affine
+from sklir.frontend.affine import side_by_side, squared_norm_of_affine
 from sklir.frontend.registry import lowers
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
@@ -34,7 +34,7 @@ def _squared_distances(est: Any, b: Builder, x: Value) -> Value:
         return b.call("reduce", weighted, kind="sum", axis=2, keepdims=False)
     factors = chol if kind == "full" else [chol] * len(means)
     columns = [squared_norm_of_affine(b, x, mu, factor) for mu, factor in zip(means, factors, strict=True)]
-    return b.call("concat", *columns, axis=1) if len(columns) > 1 else columns[0]
+    return side_by_side(b, columns)
 
 
 @lowers(GaussianMixture, BayesianGaussianMixture)

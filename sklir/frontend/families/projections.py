@@ -69,7 +69,7 @@ from sklearn.neural_network import BernoulliRBM
 from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
 
 from sklir.errors import UnsupportedEstimatorError
-from sklir.frontend.affine import affine, columnwise
+from sklir.frontend.affine import affine, columnwise, side_by_side
 from sklir.frontend.families.feature_maps import centred_kernel
 from sklir.frontend.families.kernel_ridge import KERNELS as KERNEL_NAMES
 from sklir.frontend.families.kernel_ridge import gram
@@ -178,7 +178,7 @@ def _additive_chi2(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         angle = b.call("mul", b.const(float(j)), log_step)
         for wave in ("cos", "sin"):
             blocks.append(b.call("select", nonzero, b.call("mul", factor, b.call(wave, angle)), zero))
-    return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0]}
+    return {"transform": side_by_side(b, blocks)}
 
 
 @lowers(PolynomialCountSketch)

@@ -31,6 +31,7 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
+from sklir.frontend.affine import side_by_side
 from sklir.frontend.outputs import (
     binary_probabilities,
     class_difference,
@@ -394,7 +395,7 @@ def _random_trees_embedding(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         leaf = b.call("gather", leaves, b.const(np.array([t], np.int64)), axis=1)  # [N, 1] node numbers
         codes = b.const((np.asarray(categories, np.int64) + int(root)).reshape(1, -1))
         blocks.append(b.call("cast", b.call("compare", leaf, codes, predicate="eq"), to=DType.f64))
-    return {"transform": b.call("concat", *blocks, axis=1) if len(blocks) > 1 else blocks[0],
+    return {"transform": side_by_side(b, blocks),
             "leaves": applied(b, leaves, op)}
 
 
