@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, overload
 if TYPE_CHECKING:
     import numpy as np
 
+    from sklir.backends.profiles import Profile
     from sklir.ir.core import Module
     from sklir.passes.manager import PrintAfter
 
@@ -82,16 +83,17 @@ def parse(text: str) -> Module:
 
 @overload
 def emit(model: Any, target: str, path: None = None, force: bool = False, trust: tuple[str, ...] = (),
-         tree_strategy: str = "auto") -> bytes: ...
+         tree_strategy: str = "auto", profile: Profile | str | None = None) -> bytes: ...
 
 
 @overload
 def emit(model: Any, target: str, path: str | os.PathLike[str], force: bool = False,
-         trust: tuple[str, ...] = (), tree_strategy: str = "auto") -> Path: ...
+         trust: tuple[str, ...] = (), tree_strategy: str = "auto", profile: Profile | str | None = None) -> Path: ...
 
 
 def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, force: bool = False,
-         trust: tuple[str, ...] = (), tree_strategy: str = "auto") -> bytes | Path:
+         trust: tuple[str, ...] = (), tree_strategy: str = "auto", profile: Profile | str | None = None
+         ) -> bytes | Path:
     """Emit ``model`` as ``tflite``, ``onnx`` or ``savedmodel``; see :func:`sklir.backends.emit`.
 
     ``model`` is an IR module, or anything :func:`lower` takes (a fitted estimator, a model file's
@@ -99,8 +101,11 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
     artefact is written there (replacing only an artefact sklir wrote, unless ``force``) and the
     path is returned. The target and the path are checked before any work. ``tree_strategy``
     lowers tree ensembles by ``gemm``, ``perfect`` or ``traversal`` instead of the automatic choice.
+    ``profile`` names the device (``"micro"`` for TensorFlow Lite Micro, or a
+    :class:`~sklir.backends.profiles.Profile` such as ``profile_named("micro", batch=8)``); the
+    default is the target's own (any batch, for LiteRT, onnxruntime and TF Serving).
     """
-    from sklir.backends import check_output, check_target
+    from sklir.backends import check_output, check_target, target_profile
     from sklir.backends import emit as emit_target
     from sklir.errors import SklirError
     from sklir.ir.core import Module
@@ -112,10 +117,11 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
             raise SklirError(f"target {target} writes a directory: give an output path")
         if path is not None:
             check_output(Path(path), target, force)
+        target_profile(target, profile)
         module = lower(model, trust=trust)
     if path is None:
-        return emit_target(module, target, tree_strategy=tree_strategy)
-    return emit_target(module, target, Path(path), force, tree_strategy)
+        return emit_target(module, target, tree_strategy=tree_strategy, profile=profile)
+    return emit_target(module, target, Path(path), force, tree_strategy, profile)
 
 
 def interpret(module: Module, X: Any, precision: str = "f64") -> dict[str, np.ndarray]:

@@ -191,6 +191,30 @@ def _swap_in(tmp: Path, path: Path, owned: Owned | None, force: bool) -> None:
 
 
 @contextlib.contextmanager
+def captured_native_output() -> Iterator[Callable[[], str]]:
+    """Send file descriptors 1 and 2 to a temporary file for the duration; yields a function that
+    returns what was written there (native code's reports, such as TFLite Micro's arena use)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as sink:
+        text = ""
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield lambda: text
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
 def silenced_native_output() -> Iterator[None]:
     """Send file descriptors 1 and 2 to /dev/null for the duration.
 

@@ -248,11 +248,12 @@ def _public_functions() -> dict[str, Any]:
 
 def _hints(function: Any) -> dict[str, Any]:
     """The function's annotations resolved; the names sklir imports only for type checkers supplied."""
+    from sklir.backends.profiles import Profile
     from sklir.ir.core import Module
     from sklir.passes.manager import PrintAfter
 
     return typing.get_type_hints(function, globalns=vars(sklir),
-                                 localns={"Module": Module, "np": np, "PrintAfter": PrintAfter})
+                                 localns={"Module": Module, "np": np, "PrintAfter": PrintAfter, "Profile": Profile})
 
 
 def test_every_public_function_is_typed() -> None:

@@ -16,6 +16,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from sklir.backends.profiles import Profile, check_module, profile_named
 from sklir.errors import SklirError
 from sklir.io import check_writable, write_atomic, write_directory_atomic
 from sklir.ir.core import Module, Tensor
@@ -26,8 +27,9 @@ from sklir.ir.types import DType
 class Target:
     """How to emit one kind of artefact.
 
-    ``function`` (in ``module``) takes a verified f32 module and returns the artefact's bytes, or
-    for directory targets fills the directory it is given. ``suffix`` is the default file ending.
+    ``function`` (in ``module``) takes a verified f32 module and the profile, and returns the
+    artefact's bytes, or for directory targets fills the directory it is given (``function(module,
+    directory, profile)``). ``suffix`` is the default file ending.
     """
 
     module: str
@@ -40,6 +42,8 @@ class Target:
     doing: str = "converting"
     # the largest artefact the format can hold: flatbuffers and protobuf messages stop at 2 GiB
     max_bytes: int = 2**31 - 1
+    # the profile (sklir.backends.profiles.PROFILES) used when none is asked for
+    profile: str = "default"
 
     def load(self) -> Callable[..., Any]:
         """Import the backend module and return its emit function."""
@@ -56,21 +60,26 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def metadata_json(module: Module) -> str:
+def metadata_json(module: Module, profile: Profile | None = None) -> str:
     """What every artefact records about its origin, as JSON: the module's attributes (the source
-    estimator, the class labels) and the sklir version."""
+    estimator, the class labels), the sklir version, and the profile it was emitted for unless the
+    default (its name, and the batch every call takes when it fixes one)."""
     from sklir import __version__
 
-    return json.dumps({"sklir_version": __version__, **module.attributes}, default=_jsonable,
-                      ensure_ascii=False, sort_keys=True)
+    record = {"sklir_version": __version__, **module.attributes}
+    if profile is not None and profile.name != "default" or profile is not None and profile.batch is not None:
+        record["profile"] = profile.name
+        if profile.batch is not None:
+            record["batch"] = profile.batch
+    return json.dumps(record, default=_jsonable, ensure_ascii=False, sort_keys=True)
 
 
-def seal_directory(directory: Path, module: Module) -> None:
+def seal_directory(directory: Path, module: Module, profile: Profile | None = None) -> None:
     """Write the metadata JSON into a directory artefact, with the SHA-256 of every file in it:
     only a directory still holding exactly those files counts as sklir's (and may be replaced)."""
     from sklir.runtimes import MANIFEST_KEY, SAVEDMODEL_METADATA, directory_manifest
 
-    record = {**json.loads(metadata_json(module)), MANIFEST_KEY: directory_manifest(directory)}
+    record = {**json.loads(metadata_json(module, profile)), MANIFEST_KEY: directory_manifest(directory)}
     (directory / SAVEDMODEL_METADATA).parent.mkdir(parents=True, exist_ok=True)
     (directory / SAVEDMODEL_METADATA).write_text(json.dumps(record, ensure_ascii=False, sort_keys=True),
                                                  encoding="utf-8")
@@ -146,14 +155,26 @@ def check_output(path: str | Path, target: str, force: bool = False) -> Path:
     return check_writable(path, sklir_artefact(target), force, directory)
 
 
-def prepare(module: Module, target: str, tree_strategy: str = "auto") -> Module:
+def prepare(module: Module, target: str, tree_strategy: str = "auto", profile: Profile | str | None = None) -> Module:
     """The module as the target's backend receives it: precision lowered, tree ensembles lowered
     by ``tree_strategy`` (``auto``, or a name in :data:`sklir.passes.lower_trees.STRATEGIES`),
-    cleaned up and verified."""
+    cleaned up and verified; class labels out as indices when the ``profile`` (default: the
+    target's) says so, and refused when it holds what the profile's runtime cannot."""
     from sklir.passes.pipelines import precision_pipeline
 
     spec = check_target(target)
-    return precision_pipeline(spec.precision, tree_strategy=tree_strategy).run(module).module
+    chosen = target_profile(target, profile)
+    ready = precision_pipeline(spec.precision, tree_strategy=tree_strategy, labels=chosen.labels).run(module).module
+    check_module(ready, chosen)
+    return ready
+
+
+def target_profile(target: str, profile: Profile | str | None = None, batch: int | None = None) -> Profile:
+    """The profile a ``target`` artefact is emitted for: ``profile`` (a name or a Profile, default
+    the target's own) at a fixed ``batch`` when given; refused when it does not apply to the target."""
+    chosen = profile_named(check_target(target).profile if profile is None else profile, batch)
+    chosen.check_target(target)
+    return chosen
 
 
 def constant_bytes(module: Module, precision: str | None = None) -> int:
@@ -194,34 +215,38 @@ def check_target(target: str) -> Target:
 
 
 @overload
-def emit(module: Module, target: str, path: None = None, force: bool = False, tree_strategy: str = "auto") -> bytes: ...
+def emit(module: Module, target: str, path: None = None, force: bool = False, tree_strategy: str = "auto",
+         profile: Profile | str | None = None) -> bytes: ...
 
 
 @overload
-def emit(module: Module, target: str, path: str | Path, force: bool = False, tree_strategy: str = "auto") -> Path: ...
+def emit(module: Module, target: str, path: str | Path, force: bool = False, tree_strategy: str = "auto",
+         profile: Profile | str | None = None) -> Path: ...
 
 
 def emit(module: Module, target: str, path: str | Path | None = None, force: bool = False,
-         tree_strategy: str = "auto") -> bytes | Path:
-    """Emit ``module`` as ``target``; return the bytes, or write them atomically to ``path``.
+         tree_strategy: str = "auto", profile: Profile | str | None = None) -> bytes | Path:
+    """Emit ``module`` as ``target`` for ``profile`` (default: the target's; see
+    :mod:`sklir.backends.profiles`); return the bytes, or write them atomically to ``path``.
 
     Directory targets (``savedmodel``) need ``path`` and return it. Something already at ``path``
     is replaced only when it is an artefact of this target that sklir wrote, or with ``force``.
     """
     spec = check_target(target)
+    chosen = target_profile(target, profile)
     if spec.is_directory and path is None:
         raise SklirError(f"target {target} writes a directory: give an output path")
     owned = sklir_artefact(target)
     if path is not None:
         check_output(path, target, force)
     check_size(module, target)  # before any time goes into lowering
-    ready = prepare(module, target, tree_strategy)
+    ready = prepare(module, target, tree_strategy, chosen)
     check_size(ready, target)  # before any time goes into converting
     function = spec.load()
     if spec.is_directory:
         assert path is not None
-        return write_directory_atomic(path, lambda tmp: function(ready, tmp), owned, force)
-    data: bytes = function(ready)
+        return write_directory_atomic(path, lambda tmp: function(ready, tmp, chosen), owned, force)
+    data: bytes = function(ready, chosen)
     if path is not None:
         return write_atomic(path, data, owned, force)
     return data

@@ -30,6 +30,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from sklir import __version__
 from sklir.backends import Descriptions, descriptions, metadata_json
+from sklir.backends.profiles import DEFAULT, Profile
 from sklir.errors import BackendError
 from sklir.ir.core import Module, Node, Op, Value
 from sklir.ir.dialects import arith, linalg, tensor
@@ -418,8 +419,8 @@ EMITTERS: dict[type[Op], Emitter] = {
 
 # ---- the model -----------------------------------------------------------------------------
 
-def _value_info(name: str, t: TensorType, doc: str = "") -> onnx.ValueInfoProto:
-    dims: list[str | int] = ["N" if isinstance(d, Batch) else d for d in t.shape]
+def _value_info(name: str, t: TensorType, doc: str = "", batch: int | None = None) -> onnx.ValueInfoProto:
+    dims: list[str | int] = [("N" if batch is None else batch) if isinstance(d, Batch) else d for d in t.shape]
     return helper.make_tensor_value_info(name, ELEMENT_TYPES[t.dtype], dims, doc_string=doc)
 
 
@@ -434,8 +435,8 @@ def _emit_node(g: Graph, node: Node, names: dict[Value, str]) -> None:
     names.update(zip(node.results, results, strict=True))
 
 
-def build_model(module: Module) -> onnx.ModelProto:
-    """The ONNX model for a verified module (not yet checked)."""
+def build_model(module: Module, profile: Profile = DEFAULT) -> onnx.ModelProto:
+    """The ONNX model for a verified module (not yet checked), its batch the profile's."""
     opset = opset_for(module)
     g = Graph(used={v.name or "" for v in module.inputs} | set(module.outputs), opset=opset)
     names: dict[Value, str] = {v: v.name or "" for v in module.inputs}
@@ -445,8 +446,8 @@ def build_model(module: Module) -> onnx.ModelProto:
     about = descriptions(module)
     graph = helper.make_graph(
         g.node_protos(), module.name,
-        [_value_info(v.name or "", v.type, about.inputs[v.name or "x"]) for v in module.inputs],
-        [_value_info(out, v.type, about.outputs[out]) for out, v in module.outputs.items()],
+        [_value_info(v.name or "", v.type, about.inputs[v.name or "x"], profile.batch) for v in module.inputs],
+        [_value_info(out, v.type, about.outputs[out], profile.batch) for out, v in module.outputs.items()],
         initializer=g.initializers,
         doc_string=about.model,
     )
@@ -454,15 +455,15 @@ def build_model(module: Module) -> onnx.ModelProto:
         graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version(opset),
         producer_name="sklir", producer_version=__version__, doc_string=about.model,
     )
-    helper.set_model_props(model, metadata_props(module, about))
+    helper.set_model_props(model, metadata_props(module, about, profile))
     return model
 
 
-def metadata_props(module: Module, about: Descriptions) -> dict[str, str]:
+def metadata_props(module: Module, about: Descriptions, profile: Profile = DEFAULT) -> dict[str, str]:
     """The model's ``metadata_props``: sklir's JSON under ``sklir``, and each fact under its own
     key for tools that show plain key/value pairs (Netron, onnxruntime's custom_metadata_map)."""
     attrs = module.attributes
-    props = {METADATA_NAME: metadata_json(module), "sklir_version": __version__,
+    props = {METADATA_NAME: metadata_json(module, profile), "sklir_version": __version__,
              "source": str(attrs.get("source", module.name))}
     for key in ("classes", "feature_names"):
         if key in attrs:
@@ -472,9 +473,10 @@ def metadata_props(module: Module, about: Descriptions) -> dict[str, str]:
     return props
 
 
-def emit_onnx(module: Module) -> bytes:
-    """Emit ``module`` as a serialized ONNX ``ModelProto`` checked by ``onnx.checker`` (full check)."""
-    model = build_model(module)
+def emit_onnx(module: Module, profile: Profile = DEFAULT) -> bytes:
+    """Emit ``module`` as a serialized ONNX ``ModelProto`` checked by ``onnx.checker`` (full check),
+    for the profile's batch."""
+    model = build_model(module, profile)
     try:
         onnx.checker.check_model(model, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:

@@ -9,8 +9,10 @@ error, never a silent Flex fallback, and so is any TF op without a TFLite builti
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,19 +27,30 @@ from tensorflow.lite.python.convert_phase import ConverterError  # noqa: E402
 
 from sklir import __version__  # noqa: E402
 from sklir.backends import descriptions, metadata_json, seal_directory  # noqa: E402
+from sklir.backends.profiles import DEFAULT, Profile  # noqa: E402
 from sklir.backends.tflite_artefact import (  # noqa: E402
     add_metadata_entries,
     attach_standard_metadata,
     name_and_order_io,
+    respell_operators,
     standard_metadata,
 )
-from sklir.errors import BackendError  # noqa: E402
+from sklir.errors import BackendError, SklirError  # noqa: E402
 from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
 from sklir.ir.dialects import arith, linalg, tensor  # noqa: E402
 from sklir.ir.types import DType, N  # noqa: E402
-from sklir.runtimes import METADATA_NAME, SIGNATURE, Batch, as_input, check_width, decode_strings, named_batch  # noqa: E402
-from sklir.runtimes.litert import operator_names  # noqa: E402
+from sklir.runtimes import (  # noqa: E402
+    METADATA_NAME,
+    SIGNATURE,
+    Batch,
+    as_input,
+    check_width,
+    decode_strings,
+    in_fixed_batches,
+    named_batch,
+)
+from sklir.runtimes.litert import dynamic_tensors, operator_names, operator_outputs  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 
@@ -50,8 +63,21 @@ _TF_DTYPES: dict[DType, tf.DType] = {
 }
 
 
+# the profile a module is being traced for: what its integers become (int32 indices for
+# TensorFlow Lite Micro, whose kernels take no int64 positions) and which builtins its runtime has
+_PROFILE: contextvars.ContextVar[Profile] = contextvars.ContextVar("profile", default=DEFAULT)
+
+
+def _allows(operator: str) -> bool:
+    """Whether the profile being traced for has a kernel for the builtin ``operator``: emitters
+    with a composite form use it where the runtime lacks the direct one."""
+    return _PROFILE.get().allows(operator)
+
+
 def tf_dtype(dtype: DType) -> tf.DType:
-    """The TensorFlow dtype for an IR dtype; f64 has no TFLite builtin kernels and is refused."""
+    """The TensorFlow dtype for an IR dtype as the profile emits it (i64 as int32 under micro);
+    f64 has no TFLite builtin kernels and is refused."""
+    dtype = _PROFILE.get().emitted(dtype)
     if dtype not in _TF_DTYPES:
         raise BackendError(f"{dtype.value} values cannot be emitted for TFLite (lower the module to f32 first)")
     return _TF_DTYPES[dtype]
@@ -64,7 +90,11 @@ def _constant(value: Tensor) -> tf.Tensor:
         raise BackendError("TFLite cannot store an infinite constant (its converter saturates it to "
                            "±3.4028235e+38); this constant holds inf")
     array = value.array.tolist() if value.dtype is DType.str else value.array
-    return tf.constant(array, dtype=tf_dtype(value.dtype), shape=value.shape)
+    dtype = tf_dtype(value.dtype)
+    if dtype.is_integer and value.array.size and not dtype.min <= value.array.min() <= value.array.max() <= dtype.max:
+        raise BackendError(f"an index constant does not fit {dtype.name} (it holds {value.array.min()} .. "
+                           f"{value.array.max()})")
+    return tf.constant(array, dtype=dtype, shape=value.shape)
 
 
 # ---- elementwise arithmetic, generated from arith.UNARY / arith.BINARY names ----
@@ -74,15 +104,51 @@ def _divide(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.math.floordiv(a, b) if a.dtype.is_integer else tf.math.truediv(a, b)
 
 
+def _negative(x: tf.Tensor) -> tf.Tensor:
+    # TFLite Micro's NEG has no integer kernel; 0 - x is the same integer
+    return tf.math.subtract(tf.zeros_like(x), x) if x.dtype.is_integer else tf.math.negative(x)
+
+
 def _abs(x: tf.Tensor) -> tf.Tensor:
-    # TFLite's ABS and SIGN have no int64 kernels; MAXIMUM, NEG, compares and CAST do
-    return tf.math.maximum(x, -x) if x.dtype.is_integer else tf.math.abs(x)
+    # TFLite's ABS and SIGN have no int64 kernels; MAXIMUM, SUB, compares and CAST do
+    return tf.math.maximum(x, _negative(x)) if x.dtype.is_integer else tf.math.abs(x)
 
 
 def _sign(x: tf.Tensor) -> tf.Tensor:
-    if not x.dtype.is_integer:
+    if not x.dtype.is_integer and _allows("SIGN"):
         return tf.math.sign(x)
-    return tf.cast(x > 0, x.dtype) - tf.cast(x < 0, x.dtype)
+    signs = tf.cast(x > 0, x.dtype) - tf.cast(x < 0, x.dtype)
+    # without a SIGN kernel (TFLite Micro) NaN passes through as numpy's sign gives it
+    return signs if x.dtype.is_integer else tf.where(tf.math.is_nan(x), x, signs)
+
+
+# below this many multiplications an integer constant exponent is computed by squaring
+POWER_BY_SQUARING_UP_TO = 64
+
+
+def _power(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    if _allows("POW"):
+        return tf.math.pow(a, b)
+    # no POW kernel (TFLite Micro): a scalar integer exponent by squaring, anything else as
+    # exp(b log|a|) with numpy's signs, zeros and NaN for a negative base and fractional b
+    exponent = tf.get_static_value(b)
+    if exponent is not None and np.size(exponent) == 1 and float(exponent) == round(float(exponent)) \
+            and abs(float(exponent)) <= POWER_BY_SQUARING_UP_TO:
+        n = int(abs(float(exponent)))
+        result, square = tf.ones_like(a), a
+        while n:
+            if n & 1:
+                result = result * square
+            n >>= 1
+            if n:
+                square = square * square
+        return 1.0 / result if float(exponent) < 0 else result
+    a, b = tf.broadcast_to(a, tf.broadcast_dynamic_shape(tf.shape(a), tf.shape(b))), b + tf.zeros_like(a)
+    magnitude = tf.math.exp(b * tf.math.log(tf.math.abs(a)))
+    whole = tf.math.equal(b, tf.math.floor(b))
+    odd = tf.math.logical_and(whole, tf.math.not_equal(tf.math.floormod(b, 2.0), 0.0))
+    negative = tf.where(odd, -magnitude, tf.where(whole, magnitude, tf.fill(tf.shape(a), np.float32(np.nan))))
+    return tf.where(tf.math.equal(b, 0.0), tf.ones_like(a), tf.where(a < 0.0, negative, magnitude))
 
 
 def _logical_not(x: tf.Tensor) -> tf.Tensor:
@@ -152,7 +218,7 @@ def _erf(x: tf.Tensor) -> tf.Tensor:
 
 
 TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
-    "neg": tf.math.negative, "abs": _abs, "sign": _sign,
+    "neg": _negative, "abs": _abs, "sign": _sign,
     "exp": tf.math.exp, "expm1": _expm1, "log": tf.math.log, "log1p": _log1p,
     "sqrt": tf.math.sqrt, "rsqrt": tf.math.rsqrt, "square": tf.math.square, "reciprocal": tf.math.reciprocal,
     "floor": tf.math.floor, "ceil": tf.math.ceil, "round": tf.math.round,  # round: half to even, as numpy
@@ -163,7 +229,7 @@ TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
 
 TF_BINARY: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
     "add": tf.math.add, "sub": tf.math.subtract, "mul": tf.math.multiply, "div": _divide,
-    "maximum": tf.math.maximum, "minimum": tf.math.minimum, "pow": tf.math.pow,
+    "maximum": tf.math.maximum, "minimum": tf.math.minimum, "pow": _power,
     "logical_and": tf.math.logical_and, "logical_or": tf.math.logical_or,
 }
 
@@ -215,8 +281,26 @@ def _concat(op: tensor.Concat, *xs: tf.Tensor) -> tuple[tf.Tensor]:
     return (tf.concat(list(xs), axis=op.axis),)
 
 
+# the largest integer every smaller one of which float32 holds exactly
+FLOAT32_EXACT_INTEGERS = 2**24
+
+
+def _gathered(table: tf.Tensor, read: Callable[[tf.Tensor], tf.Tensor]) -> tf.Tensor:
+    """``read(table)``, through a float32 copy of the table when the profile's GATHER cannot read
+    its dtype (TFLite Micro reads float32 tables only): exact for the integers and bools it holds,
+    which a constant table is checked for."""
+    if table.dtype == tf.string or _PROFILE.get().gathers_from(DType.of_numpy(table.dtype.as_numpy_dtype)):
+        return read(table)
+    values = tf.get_static_value(table)
+    if values is not None and values.size and np.abs(values.astype(np.float64)).max() > FLOAT32_EXACT_INTEGERS:
+        raise BackendError(f"a {table.dtype.name} table with values beyond 2^24 cannot be gathered exactly by "
+                           f"{_PROFILE.get().runtime}, which gathers float32 tables only")
+    out = read(tf.cast(table, tf.float32))
+    return tf.math.not_equal(out, 0.0) if table.dtype == tf.bool else tf.cast(out, table.dtype)
+
+
 def _gather(op: tensor.Gather, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
-    return (tf.gather(x, idx, axis=op.axis),)
+    return (_gathered(x, lambda table: tf.gather(table, idx, axis=op.axis)),)
 
 
 def _take_along_axis(op: tensor.TakeAlongAxis, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
@@ -230,7 +314,7 @@ def _take_along_axis(op: tensor.TakeAlongAxis, x: tf.Tensor, idx: tf.Tensor) -> 
         x, idx = tf.transpose(x, perm), tf.transpose(idx, perm)
     if idx.shape[:-1].as_list() != x.shape[:-1].as_list():
         idx = tf.broadcast_to(idx, tf.concat([tf.shape(x)[:-1], tf.shape(idx)[-1:]], axis=0))
-    out = tf.gather(x, idx, axis=rank - 1, batch_dims=rank - 1)
+    out = _gathered(x, lambda table: tf.gather(table, idx, axis=rank - 1, batch_dims=rank - 1))
     if moved:
         out = tf.transpose(out, [perm.index(d) for d in range(rank)])
     return (out,)
@@ -245,7 +329,7 @@ def _expand_dims(op: tensor.ExpandDims, x: tf.Tensor) -> tuple[tf.Tensor]:
 
 
 def _label_lookup(op: tensor.LabelLookup, idx: tf.Tensor) -> tuple[tf.Tensor]:
-    return (tf.gather(_constant(op.classes), idx),)
+    return (_gathered(_constant(op.classes), lambda table: tf.gather(table, idx)),)
 
 
 def _matmul(op: linalg.MatMul, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
@@ -258,14 +342,33 @@ def _softmax(op: linalg.Softmax, x: tf.Tensor) -> tuple[tf.Tensor]:
 
 
 def _argmax(op: linalg.ArgMax, x: tf.Tensor) -> tuple[tf.Tensor]:
-    return (tf.math.argmax(x, axis=op.axis, output_type=tf.int64),)
+    return (tf.math.argmax(x, axis=op.axis, output_type=tf_dtype(DType.i64)),)
 
 
 def _top_k(op: linalg.TopK, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     # TOPK_V2 selects the largest, equal values lower index first; the smallest are the largest
     # of the negation (exact), with the same tie order
-    values, indices = tf.math.top_k(x if op.largest else -x, k=op.k, sorted=True)
-    return (values if op.largest else -values), tf.cast(indices, tf.int64)
+    select = tf.math.top_k if _allows("TOPK_V2") else _top_k_by_rounds
+    values, indices = select(x if op.largest else -x, k=op.k, sorted=True)
+    return (values if op.largest else -values), tf.cast(indices, tf_dtype(DType.i64))
+
+
+def _top_k_by_rounds(x: tf.Tensor, k: int, sorted: bool = True) -> tuple[tf.Tensor, tf.Tensor]:
+    """TOPK_V2's answer without its kernel (TFLite Micro): ``k`` rounds of ARG_MAX (first index on
+    ties, TOPK's order), each taking the largest value and then covering it with the lowest float
+    so the next round finds the next. A value equal to the lowest float would tie with a covered
+    one; the models that select (neighbours: negated distances) never hold it."""
+    positions = tf.range(tf.shape(x)[-1], dtype=tf_dtype(DType.i64))
+    lowest = tf.constant(np.finfo(np.float32).min, x.dtype)
+    values, indices = [], []
+    for _ in range(k):
+        index = tf.math.argmax(x, axis=-1, output_type=tf_dtype(DType.i64))
+        values.append(tf.math.reduce_max(x, axis=-1))
+        indices.append(index)
+        # compared as floats: the converter would fuse an integer equal-to-a-range into ONE_HOT
+        chosen = tf.math.equal(tf.cast(positions, tf.float32), tf.cast(tf.expand_dims(index, -1), tf.float32))
+        x = tf.where(chosen, lowest, x)
+    return tf.stack(values, axis=-1), tf.stack(indices, axis=-1)
 
 
 # reductions whose TFLite kernels skip NaN where numpy's return it
@@ -360,18 +463,24 @@ def _graph(module: Module, inputs: list[tf.Tensor]) -> dict[str, tf.Tensor]:
     return {name: tf.identity(env[v]) for name, v in module.outputs.items()}
 
 
-def trace(module: Module) -> tuple[tf.Module, Any]:
+def trace(module: Module, profile: Profile = DEFAULT) -> tuple[tf.Module, Any]:
     """The module as a ``tf.Module`` holding a ``tf.function``, and that function's concrete trace.
 
-    The signature takes one tensor per module input, named after it, with a dynamic batch, and
-    returns a dict keyed by the module's output names.
+    The signature takes one tensor per module input, named after it, with the profile's batch
+    (dynamic when it has none), and returns a dict keyed by the module's output names. IR
+    integers are traced as the profile emits them, each op in a form its runtime has.
     """
     _check_types(module)
-    specs = [tf.TensorSpec([None if d is N else d for d in v.type.shape], tf_dtype(v.type.dtype), name=v.name)
+    batch = profile.batch
+    specs = [tf.TensorSpec([batch if d is N else d for d in v.type.shape], tf_dtype(v.type.dtype), name=v.name)
              for v in module.inputs]
 
     def serve(*inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        return _graph(module, list(inputs))
+        token = _PROFILE.set(profile)
+        try:
+            return _graph(module, list(inputs))
+        finally:
+            _PROFILE.reset(token)
 
     holder = tf.Module()
     holder.serve = tf.function(serve, input_signature=specs, autograph=False)
@@ -397,13 +506,15 @@ def _unsupported_ops_message(err: ConverterError, module: Module) -> str:
     return "TFLite conversion failed: " + lines[0].split("error:", 1)[-1].strip()
 
 
-def emit_tflite(module: Module) -> bytes:
-    """The ``.tflite`` flatbuffer for an f32 module: builtin ops only, ``serving_default`` signature.
+def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
+    """The ``.tflite`` flatbuffer for an f32 module: builtin ops only, ``serving_default`` signature,
+    the profile's batch and index dtype; only the profile's ops, and static shapes when it fixes
+    the batch.
 
-    Raises BackendError (one line) for an f64 value, an op that cannot be emitted, or a TF op with
-    no TFLite builtin kernel.
+    Raises BackendError (one line) for an f64 value, an op that cannot be emitted, a TF op with
+    no TFLite builtin kernel, or an op the profile's runtime lacks (naming the IR node).
     """
-    holder, concrete = trace(module)
+    holder, concrete = trace(module, profile)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
@@ -414,20 +525,45 @@ def emit_tflite(module: Module) -> bytes:
     custom = [name for name in operator_names(data) if name.startswith("CUSTOM")]
     if custom:
         raise BackendError(f"TFLite conversion produced non-builtin ops {', '.join(custom)}")
-    return finish_tflite(data, module)
+    data = respell_operators(data, [op for op in operator_names(data) if not profile.allows(op)])
+    _check_profile(data, module, profile)
+    return finish_tflite(data, module, profile)
+
+
+_SCOPE = re.compile(r"sklir(\d+)_")
+
+
+def _check_profile(data: bytes, module: Module, profile: Profile) -> None:
+    """Refuse a flatbuffer with an op the profile's runtime lacks (naming the IR node each came
+    from, by the name scope in its output tensor's name), or with a dynamic shape under a fixed batch."""
+    where: dict[str, str] = {}
+    for op, names in operator_outputs(data):
+        found = next((m for m in map(_SCOPE.search, names) if m), None)
+        if found is not None and op not in where:
+            index = int(found.group(1))
+            where[op] = _where(index, module.nodes[index])
+    try:
+        profile.check_operators(operator_names(data), where)
+    except SklirError as err:
+        raise BackendError(str(err)) from None
+    if profile.batch is not None:
+        dynamic = dynamic_tensors(data)
+        if dynamic:
+            raise BackendError(f"{profile.runtime} needs static shapes, and the converter left tensor(s) "
+                               f"{', '.join(dynamic[:3])} dynamic")
 
 
 # the associated file that holds the class labels, one per line
 LABELS_FILE = "labels.txt"
 
 
-def finish_tflite(data: bytes, module: Module) -> bytes:
+def finish_tflite(data: bytes, module: Module, profile: Profile = DEFAULT) -> bytes:
     """The converter's flatbuffer made self-explanatory: signature tensors named after the module's
-    inputs and outputs and in its order, sklir's metadata JSON, and TFLite's standard model
-    metadata (descriptions, and the class labels as an associated label file)."""
+    inputs and outputs and in its order, sklir's metadata JSON (with the profile), and TFLite's
+    standard model metadata (descriptions, and the class labels as an associated label file)."""
     about = descriptions(module)
     data = name_and_order_io(data, [v.name or "x" for v in module.inputs], list(module.outputs))
-    data = add_metadata_entries(data, {METADATA_NAME: metadata_json(module).encode()})
+    data = add_metadata_entries(data, {METADATA_NAME: metadata_json(module, profile).encode()})
     standard = standard_metadata(
         module.attributes.get("source", module.name), about.model, __version__, "sklir", list(about.inputs.items()),
         [(name, text, LABELS_FILE if name in about.labelled_outputs else None) for name, text in about.outputs.items()])
@@ -437,17 +573,17 @@ def finish_tflite(data: bytes, module: Module) -> bytes:
 
 # ---- SavedModel ----
 
-def emit_savedmodel(module: Module, directory: Path) -> None:
+def emit_savedmodel(module: Module, directory: Path, profile: Profile = DEFAULT) -> None:
     """Write a SavedModel into ``directory`` with the same ``serving_default`` signature as the ``.tflite``.
 
     The metadata JSON is written beside it, in ``assets.extra/sklir.json``, with the list of the
     files written (see :func:`sklir.backends.seal_directory`).
     """
-    holder, concrete = trace(module)
+    holder, concrete = trace(module, profile)
     directory = Path(directory)
     with silenced_native_output():
         tf.saved_model.save(holder, str(directory), signatures={SIGNATURE: concrete})
-    seal_directory(directory, module)
+    seal_directory(directory, module, profile)
 
 
 def call_savedmodel(loaded: Any, X: Batch) -> dict[str, np.ndarray]:
@@ -459,10 +595,16 @@ def call_savedmodel(loaded: Any, X: Batch) -> dict[str, np.ndarray]:
     for name, arr in named_batch(X, sorted(specs)).items():
         spec = specs[name]
         check_width(spec.shape[-1], arr, name if len(specs) > 1 else None)
-        feed[name] = tf.constant(as_input(arr, np.dtype(object) if spec.dtype == tf.string else
-                                          np.dtype(spec.dtype.as_numpy_dtype), name), dtype=spec.dtype)
-    outputs = signature(**feed)
-    return {key: decode_strings(value.numpy()) for key, value in outputs.items()}
+        feed[name] = as_input(arr, np.dtype(object) if spec.dtype == tf.string else
+                              np.dtype(spec.dtype.as_numpy_dtype), name)
+    first = specs[sorted(specs)[0]].shape[0]
+
+    def call(part: dict[str, Any]) -> dict[str, np.ndarray]:
+        tensors = {name: tf.constant(arr, dtype=specs[name].dtype) for name, arr in part.items()}
+        return {key: decode_strings(value.numpy()) for key, value in signature(**tensors).items()}
+
+    # an artefact emitted with a fixed batch takes exactly that many rows per call
+    return call(feed) if first is None else in_fixed_batches(call, first, feed)
 
 
 # resolved directory -> (modification time of saved_model.pb, loaded SavedModel)

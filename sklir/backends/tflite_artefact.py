@@ -6,6 +6,8 @@ Three finishing steps for what the TFLite converter writes:
   converter calls them ``serving_default_x:0`` and ``PartitionedCall:N``) and puts the inputs and
   outputs in the order wanted (the converter sorts the signature's outputs by name);
 - :func:`add_metadata_entries` adds named byte strings to the model's ``metadata`` list;
+- :func:`respell_operators` writes an operator under the code of an equivalent one a runtime
+  provides (``SELECT`` as ``SELECT_V2`` for TensorFlow Lite Micro);
 - :func:`standard_metadata` and :func:`attach_standard_metadata` write TFLite's standard model
   metadata (the ``metadata_schema.fbs`` flatbuffer of tflite-support and MediaPipe, file
   identifier ``M001``, in the ``TFLITE_METADATA`` entry) and append its associated files (label
@@ -205,6 +207,48 @@ def _set_entries(model: Any, entries: Mapping[str, bytes]) -> None:
     for index in free:  # left over (a name given twice in the model): emptied, not removed
         model.buffers[index] = schema.BufferT()
     model.metadata = kept
+
+
+# an operator -> an operator with the same semantics on its operands (a superset), and its options
+# table: SELECT_V2 broadcasts where SELECT needs equal shapes (or a vector condition over rows)
+EQUIVALENT_OPERATORS: dict[str, tuple[str, str, type]] = {
+    "SELECT": ("SELECT_V2", "SelectV2Options", schema.SelectV2OptionsT),
+}
+
+
+def respell_operators(data: bytes, names: Sequence[str]) -> bytes:
+    """``data`` with every operator among ``names`` written as its equivalent in
+    :data:`EQUIVALENT_OPERATORS` (for a runtime that has the equivalent's kernel only)."""
+    codes = {getattr(schema.BuiltinOperator, name): name for name in names if name in EQUIVALENT_OPERATORS}
+    model = _unpack(data)
+    changed = False
+    for index, code in enumerate(model.operatorCodes or []):
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        if builtin not in codes:
+            continue
+        name = codes[builtin]
+        if name == "SELECT":
+            # SELECT's condition may be a vector choosing whole rows, which SELECT_V2 would
+            # broadcast along the last axis instead: only equal shapes are respelled
+            if not all(_same_shapes(model, op) for g in model.subgraphs for op in g.operators or []
+                       if op.opcodeIndex == index):
+                continue
+        target, options, options_type = EQUIVALENT_OPERATORS[name]
+        value = getattr(schema.BuiltinOperator, target)
+        code.builtinCode, code.deprecatedBuiltinCode = value, min(value, 127)
+        for graph in model.subgraphs:
+            for op in graph.operators or []:
+                if op.opcodeIndex == index:
+                    op.builtinOptionsType = getattr(schema.BuiltinOptions, options)
+                    op.builtinOptions = options_type()
+        changed = True
+    return _pack(model, appended_files(data), len(data)) if changed else data
+
+
+def _same_shapes(model: Any, op: Any) -> bool:
+    graph = next(g for g in model.subgraphs if op in (g.operators or []))
+    shapes = [tuple(graph.tensors[i].shape) for i in op.inputs]
+    return len(set(shapes)) == 1
 
 
 def add_metadata_entries(data: bytes, entries: Mapping[str, bytes]) -> bytes:

@@ -9,6 +9,7 @@ from sklir.passes import (
     dce,
     fold_affine,
     fold_thresholds,
+    labels_as_indices,
     lower_kernels,
     lower_trees,
     lower_votes,
@@ -18,5 +19,6 @@ from sklir.passes.manager import PASSES, Pass, PassManager, PassResult, parse_pi
 
 __all__ = [
     "PASSES", "Pass", "PassManager", "PassResult", "constant_fold", "cse", "dce", "fold_affine",
-    "fold_thresholds", "lower_kernels", "lower_trees", "lower_votes", "parse_pipeline", "precision", "register_pass",
+    "fold_thresholds", "labels_as_indices", "lower_kernels", "lower_trees", "lower_votes", "parse_pipeline",
+    "precision", "register_pass",
 ]

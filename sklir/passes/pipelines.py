@@ -14,6 +14,7 @@ from sklir.passes.cse import CommonSubexpressionElimination
 from sklir.passes.dce import DeadValueElimination
 from sklir.passes.fold_affine import FoldAffine
 from sklir.passes.fold_thresholds import FoldThresholds
+from sklir.passes.labels_as_indices import LabelsAsIndices
 from sklir.passes.lower_kernels import LowerKernels
 from sklir.passes.lower_trees import LowerTrees
 from sklir.passes.lower_votes import LowerVotes
@@ -43,13 +44,24 @@ PRECISION: dict[str, Callable[[str], list[Pass]]] = {
 }
 
 
-def precision_pipeline(dtype: str, print_after: PrintAfter | None = None, tree_strategy: str = "auto") -> PassManager:
+# a profile's ``labels`` -> the passes that put class labels where its runtime reads them
+LABELS: dict[str, list[Pass]] = {
+    "values": [],
+    "indices": [LabelsAsIndices()],
+}
+
+
+def precision_pipeline(dtype: str, print_after: PrintAfter | None = None, tree_strategy: str = "auto",
+                       labels: str = "values") -> PassManager:
     """Prepare a module for a backend computing in ``dtype`` (``"f32"``; ``"f64"`` changes nothing):
-    its precision lowered, then its tree ensembles lowered by ``tree_strategy``."""
+    its precision lowered, then its tree ensembles lowered by ``tree_strategy``, then class labels
+    left in the graph (``labels="values"``) or output as class indices (``"indices"``)."""
     make = PRECISION.get(dtype)
     if make is None:
         raise SklirError(f"no precision pipeline for {dtype!r} (known: {', '.join(PRECISION)})")
-    return PassManager(make(tree_strategy), print_after)
+    if labels not in LABELS:
+        raise SklirError(f"no label rule {labels!r} (known: {', '.join(LABELS)})")
+    return PassManager([*make(tree_strategy), *LABELS[labels]], print_after)
 
 
 def pipeline_from_spec(spec: str, print_after: PrintAfter | None = None) -> PassManager:

@@ -29,6 +29,8 @@ RUNNERS: dict[str, tuple[str, str]] = {
     "onnx": ("sklir.runtimes.onnxrt", "run_onnx"),
     # TensorFlow itself runs a SavedModel; its runner lives with the only module importing TF
     "savedmodel": ("sklir.backends.tflite", "run_savedmodel"),
+    # a .tflite under TensorFlow Lite Micro's interpreter (the tflite-micro package)
+    "micro": ("sklir.runtimes.micro", "run_micro"),
 }
 
 
@@ -96,6 +98,37 @@ def decode_strings(arr: np.ndarray) -> np.ndarray:
         return arr
     flat = [v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel().tolist()]
     return np.array(flat, dtype=object).reshape(arr.shape)
+
+
+def in_fixed_batches(call: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]], batch: int,
+                     X: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Run an artefact that takes exactly ``batch`` rows per call on any number of rows: ``call``
+    on each ``batch`` rows of ``X`` in turn, the last part filled up with copies of its first row
+    (whose outputs are dropped), the outputs joined back in row order."""
+    rows = len(next(iter(X.values())))
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, max(rows, 1), batch):
+        chunk = {name: arr[start:start + batch] for name, arr in X.items()}
+        n = len(next(iter(chunk.values())))
+        if n < batch:
+            filler = {name: arr[:1] if len(arr) else np.zeros((1, *arr.shape[1:]), arr.dtype)
+                      for name, arr in chunk.items()}
+            chunk = {name: np.concatenate([arr, *[filler[name]] * (batch - n)]) for name, arr in chunk.items()}
+        parts.append({name: out[:n] for name, out in call(chunk).items()})
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def label_values(outputs: dict[str, np.ndarray], metadata: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    """Outputs with the class indices of an artefact that keeps its labels out of the graph (the
+    ``micro`` profile) mapped through the label tables its metadata records: the labels themselves,
+    strings as ``str`` in object arrays, as every runner returns them."""
+    tables = (metadata or {}).get("label_tables") or ()
+    for name, table in tables:
+        if name in outputs:
+            values = np.asarray(table)
+            values = values.astype(object) if values.dtype.kind in "OSU" else values
+            outputs[name] = values[np.asarray(outputs[name], dtype=np.int64)]
+    return outputs
 
 
 def is_missing(value: object) -> bool:

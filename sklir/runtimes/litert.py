@@ -11,8 +11,10 @@ the ``serving_default`` signature, so outputs are found by name, not by tensor p
 
 from __future__ import annotations
 
+import json
 import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,8 @@ from sklir.runtimes import (
     as_input,
     check_width,
     decode_strings,
+    in_fixed_batches,
+    label_values,
     named_batch,
 )
 
@@ -64,6 +68,32 @@ def operators(data: bytes) -> list[str]:
     codes = operator_names(data)
     graph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
     return [codes[graph.Operators(i).OpcodeIndex()] for i in range(graph.OperatorsLength())]
+
+
+def operator_outputs(data: bytes) -> list[tuple[str, list[str]]]:
+    """Every operator of the main graph with the names of its output tensors (which carry the
+    name scopes they were traced under)."""
+    schema = _schema()
+    codes = operator_names(data)
+    graph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+    out = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        names = [(graph.Tensors(op.Outputs(j)).Name() or b"").decode() for j in range(op.OutputsLength())]
+        out.append((codes[op.OpcodeIndex()], names))
+    return out
+
+
+def dynamic_tensors(data: bytes) -> list[str]:
+    """The names of the main graph's tensors whose shape has a dimension left unknown (-1)."""
+    graph = _schema().Model.GetRootAs(data, 0).Subgraphs(0)
+    found = []
+    for i in range(graph.TensorsLength()):
+        t = graph.Tensors(i)
+        signature = t.ShapeSignatureAsNumpy() if t.ShapeSignatureLength() else None
+        if signature is not None and (signature < 0).any():
+            found.append((t.Name() or b"").decode())
+    return found
 
 
 def sklir_metadata_json(artefact: bytes | Path) -> str | None:
@@ -122,6 +152,12 @@ class LiteRTModel:
         self.input_index, self.input_dtype, self.width = self.inputs[self.input_name]
         self.outputs: dict[str, int] = {name: d["index"] for name, d in outputs.items()}
         self._shapes: dict[str, tuple[int, ...]] | None = None
+        # the rows every call takes when the artefact fixes its batch (the micro profile), which
+        # is then run that many rows at a time; class indices it outputs become labels again
+        first = int(inputs[self.input_name]["shape_signature"][0])
+        self.batch: int | None = first if first > 0 else None
+        text = sklir_metadata_json(data)
+        self.metadata: dict[str, Any] | None = json.loads(text) if text else None
 
     def resize(self, shape: tuple[int, ...] | dict[str, tuple[int, ...]]) -> None:
         """Size the inputs for batches of ``shape`` (the single input's, or one per input name) and
@@ -136,11 +172,22 @@ class LiteRTModel:
         self._shapes = shapes
 
     def __call__(self, X: Batch, decode: bool = True) -> dict[str, np.ndarray]:
-        """Run on ``X`` (an array for a single input, else input name -> array); strings come back
-        as ``str`` in object arrays unless ``decode`` is False."""
+        """Run on ``X`` (an array for a single input, else input name -> array); strings (and
+        labels an artefact outputs as class indices) come back as ``str`` in object arrays unless
+        ``decode`` is False."""
         batch = X if isinstance(X, np.ndarray) and len(self.inputs) == 1 else named_batch(X, list(self.inputs))
         if isinstance(batch, np.ndarray):
             batch = {self.input_name: batch}
+        if self.batch is not None:
+            for name, arr in batch.items():
+                check_width(self.inputs[name][2], arr, name if len(self.inputs) > 1 else None)
+            outputs = in_fixed_batches(lambda part: self._call(part, False), self.batch, batch)
+            if not decode:
+                return outputs
+            return label_values({k: decode_strings(v) for k, v in outputs.items()}, self.metadata)
+        return self._call(batch, decode)
+
+    def _call(self, batch: dict[str, np.ndarray], decode: bool) -> dict[str, np.ndarray]:
         shapes = {name: arr.shape for name, arr in batch.items()}
         if shapes != self._shapes:
             for name, arr in batch.items():

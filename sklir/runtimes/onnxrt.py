@@ -13,7 +13,16 @@ import numpy as np
 import onnxruntime as ort
 
 from sklir.errors import SklirError
-from sklir.runtimes import Batch, ContentCache, artefact_bytes, as_input, check_width, decode_strings, named_batch
+from sklir.runtimes import (
+    Batch,
+    ContentCache,
+    artefact_bytes,
+    as_input,
+    check_width,
+    decode_strings,
+    in_fixed_batches,
+    named_batch,
+)
 
 # onnxruntime's element type strings -> numpy, for feeding the input in the dtype it declares
 _INPUT_DTYPES: dict[str, np.dtype] = {
@@ -47,6 +56,9 @@ class PreparedOnnx:
         self.input_name: str = next(iter(self.inputs))
         self.input_dtype, self.width = self.inputs[self.input_name]
         self.output_names: tuple[str, ...] = tuple(o.name for o in self.session.get_outputs())
+        # the rows every call takes, for an artefact emitted with a fixed batch
+        first = self.session.get_inputs()[0].shape[0]
+        self.batch: int | None = first if isinstance(first, int) else None
 
     def raw(self, X: np.ndarray) -> list[np.ndarray]:
         """The outputs in :attr:`output_names` order; ``X`` must already have :attr:`input_dtype`."""
@@ -61,6 +73,11 @@ class PreparedOnnx:
             dtype, width = self.inputs[name]
             check_width(width, arr, name if several else None)
             feed[name] = as_input(arr, dtype, name)
+        if self.batch is not None:
+            return in_fixed_batches(self._run, self.batch, feed)
+        return self._run(feed)
+
+    def _run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = self.session.run(None, feed)
         return {name: decode_strings(np.asarray(out)) for name, out in zip(self.output_names, outputs, strict=True)}
 

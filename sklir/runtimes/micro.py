@@ -1,0 +1,132 @@
+"""Runs ``.tflite`` artefacts under TensorFlow Lite Micro's interpreter (the ``tflite-micro``
+package), the runtime of microcontrollers: the same kernels a board runs, on this machine.
+
+TFLite Micro knows tensors by position only; the signature's names are read from the flatbuffer.
+An artefact with a fixed batch (every ``micro`` profile one) is run ``batch`` rows at a time,
+and class indices are mapped back to labels through the metadata's tables, so outputs compare
+directly with scikit-learn's.
+
+    outputs = run_micro(data, X)
+    arena = arena_bytes(data)            # the tensor arena the model needs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sklir.errors import SklirError
+from sklir.io import captured_native_output
+from sklir.runtimes import (
+    SIGNATURE,
+    Batch,
+    ContentCache,
+    artefact_bytes,
+    as_input,
+    check_width,
+    in_fixed_batches,
+    label_values,
+    named_batch,
+)
+
+_MODELS: ContentCache[MicroModel] = ContentCache()
+
+
+def _interpreter_class() -> Any:
+    try:
+        from tflite_micro import runtime
+    except ImportError:
+        raise SklirError("running under TensorFlow Lite Micro needs the tflite-micro package "
+                         "(pip install 'sklir[micro]')") from None
+    return runtime.Interpreter
+
+
+def _signature_io(data: bytes) -> tuple[list[str], list[str]]:
+    """The signature's input and output names in the positions TFLite Micro numbers them (sklir
+    orders the graph's inputs and outputs as the signature lists them, so two outputs holding one
+    tensor each keep their own position)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(data, 0)
+    for s in range(model.SignatureDefsLength()):
+        signature = model.SignatureDefs(s)
+        if (signature.SignatureKey() or b"").decode() == SIGNATURE:
+            return ([signature.Inputs(i).Name().decode() for i in range(signature.InputsLength())],
+                    [signature.Outputs(i).Name().decode() for i in range(signature.OutputsLength())])
+    raise SklirError(f"the .tflite file has no '{SIGNATURE}' signature")
+
+
+class MicroModel:
+    """One TFLite Micro interpreter on one artefact."""
+
+    def __init__(self, data: bytes) -> None:
+        from sklir.runtimes.litert import sklir_metadata_json
+
+        interpreter = _interpreter_class()
+        if len(data) < 8 or data[4:8] != b"TFL3":
+            raise SklirError("not a .tflite model")
+        self.input_names, self.output_names = _signature_io(data)
+        try:
+            self.interpreter = interpreter.from_bytes(data)
+        except (RuntimeError, ValueError) as err:
+            raise SklirError(f"TensorFlow Lite Micro cannot load this model ({_first_line(err)})") from None
+        details = [self.interpreter.get_input_details(i) for i in range(len(self.input_names))]
+        shapes = [tuple(int(d) for d in detail["shape"]) for detail in details]
+        self.batch = shapes[0][0]
+        self.inputs = {name: (np.dtype(detail["dtype"]), shape[-1])
+                       for name, detail, shape in zip(self.input_names, details, shapes, strict=True)}
+        text = sklir_metadata_json(data)
+        self.metadata: dict[str, Any] | None = json.loads(text) if text else None
+
+    def _call(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for position, name in enumerate(self.input_names):
+            dtype, _ = self.inputs[name]
+            self.interpreter.set_input(as_input(batch[name], dtype, name), position)
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as err:
+            raise SklirError(f"TensorFlow Lite Micro failed to run the model ({_first_line(err)})") from None
+        return {name: np.array(self.interpreter.get_output(i)) for i, name in enumerate(self.output_names)}
+
+    def __call__(self, X: Batch) -> dict[str, np.ndarray]:
+        batch = {self.input_names[0]: X} if isinstance(X, np.ndarray) else named_batch(X, self.input_names)
+        for name, arr in batch.items():
+            check_width(self.inputs[name][1], arr, name if len(self.inputs) > 1 else None)
+        return label_values(in_fixed_batches(self._call, self.batch, batch), self.metadata)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def load(artefact: bytes | str | Path) -> MicroModel:
+    """The (cached) TFLite Micro model for ``artefact``."""
+    data = artefact_bytes(artefact)
+    return _MODELS.get(data, lambda: MicroModel(data))
+
+
+def run_micro(artefact: bytes | str | Path, X: Batch) -> dict[str, np.ndarray]:
+    """Run a ``.tflite`` artefact under TensorFlow Lite Micro on the batch ``X``; outputs by name."""
+    return load(artefact)(X)
+
+
+_ARENA = re.compile(r"arena allocation total (\d+) bytes", re.IGNORECASE)
+
+
+def arena_bytes(artefact: bytes | str | Path) -> int:
+    """The tensor arena the model needs, as TFLite Micro's recording allocator measures it after
+    one call (what firmware sizes its ``tensor_arena`` to)."""
+    model = MicroModel(artefact_bytes(artefact))
+    zeros = {name: np.zeros((model.batch, width), dtype) for name, (dtype, width) in model.inputs.items()}
+    model._call(zeros)
+    with captured_native_output() as text:
+        model.interpreter.print_allocations()
+    found = _ARENA.search(text())
+    if found is None:
+        raise SklirError("TensorFlow Lite Micro did not report its arena use")
+    return int(found.group(1))

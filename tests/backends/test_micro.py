@@ -1,0 +1,150 @@
+"""The ``micro`` profile: every op case under TensorFlow Lite Micro's own interpreter, the
+profile's refusals, fixed batches in every runner, class labels as indices.
+
+Each op case is prepared as ``sklir.emit`` prepares it for the profile and run under the
+``tflite-micro`` package's interpreter at a fixed batch of 8 (13 rows: one full call and one
+filled up), against the interpreter in native precision, at LiteRT's tolerance. What TFLite Micro
+cannot do is either refused with the reason (``REFUSED``) or a documented difference
+(``CLAMPED``), never a file that fails on a board.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from backend_checks import assert_backend_matches, iris_pipeline, lowered
+from op_cases import CASES, OpCase
+
+import sklir
+from sklir.backends import prepare, target_profile
+from sklir.backends.profiles import MICRO_OPS, PROFILES, profile_named
+from sklir.backends.tflite import emit_tflite
+from sklir.errors import SklirError
+from sklir.runtimes import run
+from sklir.runtimes.litert import operator_names
+from sklir.runtimes.micro import arena_bytes, run_micro
+
+RTOL = 1e-6
+MICRO8 = profile_named("micro", 8)
+# cases the profile refuses on purpose, with the reason the error must give
+REFUSED = {"constant_infinities": "cannot store an infinite constant"}
+# TFLite Micro's float ADD, SUB and MUL clamp their result to the finite float range (its
+# activation range for "no activation" is [lowest, max]): an infinity comes out as ±3.4e38
+# (the reductions' NaN propagation adds to the maximum and minimum, so theirs are clamped; SUM's
+# own kernel is not)
+CLAMPED = {"reduce_max_specials", "reduce_min_specials"}
+# scikit-learn's expanded |x|^2 - 2 x.y + |y|^2 cancels: TFLite Micro's FULLY_CONNECTED sums in
+# another order than numpy, and sqrt of the cancelled float32 differs by sqrt(eps) |x| ~ 5e-4 of 7
+LOOSER = {"kernel_euclidean_expanded": 1e-4}
+
+
+def micro_artefact(case: OpCase) -> bytes:
+    return emit_tflite(prepare(lowered(case.module), "tflite", profile=MICRO8), MICRO8)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name not in REFUSED], ids=lambda c: c.name)
+def test_op_case_runs_under_tflite_micro(case: OpCase) -> None:
+    data = micro_artefact(case)
+    assert set(operator_names(data)) <= set(MICRO_OPS)
+    X = case.X(13, seed=3)
+    with np.errstate(invalid="ignore"):  # inf - inf in the NaN cases' sums; the values are checked
+        want = sklir.interpret(case.module, X, precision="native")
+    if case.name in CLAMPED:
+        limit = np.finfo(np.float32).max
+        want = {k: np.clip(v, -limit, limit) if v.dtype.kind == "f" else v for k, v in want.items()}
+    # an i64 output comes back as int32, and a label (the label_lookup cases) through the
+    # metadata's JSON table: the values are compared, and the dtype kinds
+    assert_backend_matches(run_micro(data, X), want, LOOSER.get(case.name, RTOL), case.name, same_dtype=False)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refused_case_names_the_reason(name: str) -> None:
+    case = next(c for c in CASES if c.name == name)
+    with pytest.raises(SklirError, match=REFUSED[name]):
+        micro_artefact(case)
+
+
+def test_iris_pipeline_at_batch_1_and_8_gives_labels_through_the_table() -> None:
+    estimator, module = iris_pipeline()
+    from conftest import dataset
+
+    X = dataset("iris")[0].astype(np.float32)
+    for batch in (1, 8):
+        data = sklir.emit(module, "tflite", profile=profile_named("micro", batch))
+        for kind in ("micro", "tflite"):  # LiteRT runs the same file the same way
+            out = run(data, kind, X)
+            assert (out["label"] == estimator.predict(X)).all()
+            np.testing.assert_allclose(out["probabilities"], estimator.predict_proba(X), atol=1e-5)
+        assert 0 < arena_bytes(data) < 16384
+
+
+def test_label_is_an_int32_class_index_with_the_table_in_the_metadata() -> None:
+    from tflite_micro import runtime
+
+    from sklir.runtimes.litert import sklir_metadata_json
+
+    estimator, module = iris_pipeline()
+    data = sklir.emit(module, "tflite", profile="micro")
+    interpreter = runtime.Interpreter.from_bytes(data)
+    assert interpreter.get_output_details(0)["dtype"] == np.int32
+    assert list(interpreter.get_input_details(0)["shape"]) == [1, 4]
+    import json
+
+    meta = json.loads(sklir_metadata_json(data) or "{}")
+    assert meta["profile"] == "micro" and meta["batch"] == 1
+    assert meta["label_tables"] == [["label", ["setosa", "versicolor", "virginica"]]]
+
+
+def test_fixed_batch_on_the_default_profile_runs_in_parts_on_every_runtime() -> None:
+    estimator, module = iris_pipeline()
+    from conftest import dataset
+
+    X = dataset("iris")[0][:11].astype(np.float32)
+    for target in ("tflite", "onnx"):
+        data = sklir.emit(module, target, profile=profile_named("default", 4))
+        out = run(data, target, X)
+        assert (out["label"] == estimator.predict(X)).all(), target
+
+
+def test_profile_refusals() -> None:
+    with pytest.raises(SklirError, match="unknown profile 'tiny'"):
+        profile_named("tiny")
+    for bad in (0, -2, True, 1.5):
+        with pytest.raises(SklirError, match="positive whole number"):
+            profile_named("micro", bad)  # type: ignore[arg-type]
+    with pytest.raises(SklirError, match="micro profile is for tflite, c artefacts, not onnx"):
+        target_profile("onnx", "micro")
+
+
+def test_an_op_outside_the_profile_is_refused_naming_the_ir_node() -> None:
+    from sklir.ir import Builder
+
+    b, x = Builder.new("power", 4)
+    b.output("out", b.call("pow", x, b.call("exp", x)))
+    micro = PROFILES["micro"]
+    data = emit_tflite(prepare(b.module, "tflite", profile=micro), micro)  # POW as exp and log: runs
+    assert "POW" not in operator_names(data)
+    tight = profile_named("micro").__class__("tight", batch=1, ops={"EXP": "AddExp"}, runtime="a tight runtime")
+    with pytest.raises(SklirError, match=r"a tight runtime has no kernel for .*\(from op .* \(node \d+\)\)"):
+        emit_tflite(prepare(b.module, "tflite", profile=tight), tight)
+
+
+def test_an_index_constant_beyond_int32_is_refused() -> None:
+    from sklir.ir import Builder
+
+    b, x = Builder.new("far", 4)
+    b.output("out", b.call("add", b.call("argmax", x, axis=1), b.const(np.array(10**12, dtype=np.int64))))
+    with pytest.raises(SklirError, match=r"an index constant does not fit int32 \(it holds 1000000000000"):
+        sklir.emit(b.module, "tflite", profile="micro")
+
+
+def test_string_inputs_are_refused_with_the_reason() -> None:
+    from sklir.ir import Builder, DType, Module, Tensor, TensorType, Value
+    from sklir.ir.types import N
+
+    color = Value(TensorType(DType.str, (N, 1)), "color")
+    b = Builder(Module("strings", [color]))
+    red = b.call("constant", value=Tensor(np.array(["red"], dtype=object), DType.str))
+    b.output("is_red", b.call("compare", color, red, predicate="eq"))
+    with pytest.raises(SklirError, match="TensorFlow Lite Micro has no string tensors, and input 'color'"):
+        sklir.emit(b.module, "tflite", profile="micro")
