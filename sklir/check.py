@@ -24,7 +24,7 @@ GENERATED_ROWS = 256
 GENERATED_SEED = 0
 
 # artefact suffix -> runtime kind (sklir.runtimes.RUNNERS)
-ARTEFACT_KINDS: dict[str, str] = {".tflite": "tflite", ".onnx": "onnx"}
+ARTEFACT_KINDS: dict[str, str] = {".tflite": "tflite", ".onnx": "onnx", ".h": "c"}
 
 
 # estimator kind -> {output name: the scikit-learn method it must equal}
@@ -265,7 +265,20 @@ def artefact_kind(path: str | Path) -> str:
     from sklir.loading import require_file
 
     require_file(path)  # the same words as for a model: no such file, a symlink loop, ...
+    if kind == "tflite" and _for_micro(path):
+        return "micro"
     return kind
+
+
+def _for_micro(path: Path) -> bool:
+    """Whether a .tflite was emitted for TensorFlow Lite Micro and its interpreter is installed:
+    check then runs it there, where it will run."""
+    import importlib.util
+
+    from sklir.runtimes import artefact_metadata
+
+    meta = artefact_metadata(path, "tflite") or {}
+    return meta.get("profile") == "micro" and importlib.util.find_spec("tflite_micro") is not None
 
 
 def check_artefact(model: Any, artefact: str | Path, X: Any, rtol: float = DEFAULT_RTOL,

@@ -27,7 +27,9 @@ from sklir.errors import InputFileError, SklirError
 from sklir.ir.core import Module
 from sklir.passes.manager import PrintAfter
 
-EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "ir")
+EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "c", "ir")
+# sklir.backends.profiles.PROFILES' names (not imported here, for start-up time)
+PROFILE_CHOICES = ("default", "micro")
 IR_SUFFIX = ".sklir"
 # lower-trees' strategies (sklir.passes.lower_trees.STRATEGIES; not imported here, for start-up time)
 TREE_STRATEGIES = ("auto", "gemm", "perfect", "traversal")
@@ -88,10 +90,11 @@ class Progress:
 
 
 def _lower(args: argparse.Namespace) -> int:
-    from sklir.backends import TARGETS, check_output
+    from sklir.backends import TARGETS, check_output, target_profile
     from sklir.loading import load_model
 
     progress = Progress(args.quiet)
+    profile = target_profile(args.emit, args.profile, args.batch) if args.emit != "ir" else None
     if args.passes is not None:
         from sklir.passes.pipelines import pipeline_from_spec
 
@@ -106,7 +109,7 @@ def _lower(args: argparse.Namespace) -> int:
         check_output(out, args.emit, args.force)  # fail before any work
     elif target is not None and target.is_directory:
         raise SklirError(f"a {args.emit} artefact is a directory and cannot go to standard output: give -o DIR")
-    elif target is not None and sys.stdout.isatty():
+    elif target is not None and args.emit != "c" and sys.stdout.isatty():
         raise SklirError(f"refusing to write a binary .{args.emit} file to the terminal: redirect it, or give -o FILE")
     models = []
     for path in args.model:
@@ -134,11 +137,30 @@ def _lower(args: argparse.Namespace) -> int:
 
     progress(target.doing)
     if out is None:
-        _to_stdout(emit(module, args.emit, tree_strategy=args.tree_strategy))
+        data = emit(module, args.emit, tree_strategy=args.tree_strategy, profile=profile)
+        _to_stdout(data)
+        _report(args, profile, data if args.emit == "tflite" else None, None, sys.stderr)
         return 0
-    written = emit(module, args.emit, out, args.force, args.tree_strategy)
+    written = emit(module, args.emit, out, args.force, args.tree_strategy, profile)
     _done(args, f"wrote {written} ({args.emit}; outputs: {', '.join(module.outputs)})")
+    _report(args, profile, None, written, sys.stdout)
     return 0
+
+
+def _report(args: argparse.Namespace, profile: Any, data: bytes | None, written: Path | None,
+            stream: typing.TextIO) -> None:
+    """After a micro-profile artefact: its flash and arena bytes, ops and op resolver calls."""
+    if args.quiet or profile is None or profile.ops is None:
+        return
+    from sklir.backends.c_export import flatbuffer_of
+    from sklir.runtimes.micro import report
+
+    if data is None:
+        if written is None:
+            return
+        data = flatbuffer_of(written) if args.emit == "c" else written.read_bytes()
+    for line in report(data, profile):
+        print(line, file=stream)
 
 
 def _done(args: argparse.Namespace, message: str) -> None:
@@ -267,6 +289,16 @@ def _classes(text: str) -> tuple[str, ...]:
     return labels
 
 
+def _batch(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"the batch must be a positive whole number of rows, got '{text}'")
+    return value
+
+
 def _rtol(text: str) -> float:
     try:
         value = float(text)
@@ -323,6 +355,12 @@ def build_parser() -> _Parser:
                        help="--emit ir: print the f64 module, or the f32 one a backend receives")
     lower.add_argument("--elide-constants", action="store_true",
                        help="replace large constants by <elided> in printed IR (for reading; it does not parse)")
+    lower.add_argument("--profile", choices=PROFILE_CHOICES,
+                       help="the device the artefact runs on: 'micro' is TensorFlow Lite Micro (a fixed batch, "
+                            "int32 class indices with the labels in the metadata, its op set checked); "
+                            "default: 'micro' for --emit c, else 'default'")
+    lower.add_argument("--batch", type=_batch, metavar="N",
+                       help="fix the rows every call takes (the micro profile's default is 1)")
     lower.add_argument("--tree-strategy", choices=TREE_STRATEGIES, default="auto",
                        help="how tree ensembles are lowered (default: chosen per ensemble from its depth)")
     lower.add_argument("--trust", **trust)
@@ -376,6 +414,8 @@ def _validate(sub: _Parser, args: argparse.Namespace) -> None:
         sub.error("--passes and --no-optimize cannot be combined")
     if args.emit != "ir" and args.precision != "f64":
         sub.error("--precision applies to --emit ir only (each backend sets its own precision)")
+    if args.emit == "ir" and (args.profile is not None or args.batch is not None):
+        sub.error("--profile and --batch apply to artefacts, not to --emit ir")
     if args.emit != "ir" and args.elide_constants and not args.print_after_all:
         sub.error("--elide-constants applies to --emit ir and --print-after-all only")
 

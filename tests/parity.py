@@ -16,7 +16,10 @@ Every lowered module must also round-trip through its text form (:func:`assert_r
 ``X`` is rounded to float32 first so scikit-learn sees exactly the numbers the artefact sees.
 Conversions are cached for the whole session, keyed on the module text, so a model converted in
 one test is not converted again in another. ``SKLIR_TEST_BACKENDS`` (comma-separated from
-``interpreter,tflite,onnx``; default all) narrows the runtimes while a backend is being built.
+``interpreter,tflite,onnx``; default all) narrows the runtimes while a backend is being built, and
+adds the profiled ones: ``micro`` and ``micro8`` run the ``micro`` profile's artefact (batch 1 and
+8) under TensorFlow Lite Micro's interpreter (``SKLIR_TEST_BACKENDS=micro,micro8 pytest
+tests/frontend`` is the whole parity suite there).
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ import os
 from typing import Any
 
 import numpy as np
+import pytest
 
 import sklir
+from sklir.backends.profiles import profile_named
 from sklir.check import compare_outputs, expected_outputs, format_table, passed
+from sklir.errors import SklirError
 from sklir.ir.core import Module
 from sklir.ir.printer import print_module
 from sklir.runtimes import dataframe_batch, float32_numbers, run
@@ -40,12 +46,25 @@ BACKENDS = [b.strip() for b in os.environ.get("SKLIR_TEST_BACKENDS", "interprete
 _ARTEFACTS: dict[tuple[str, str, str], bytes] = {}
 
 
+# a backend name of the harness that is a profile's artefact: -> (target, profile, batch, runtime)
+PROFILED: dict[str, tuple[str, str, int, str]] = {
+    "micro": ("tflite", "micro", 1, "micro"),
+    "micro8": ("tflite", "micro", 8, "micro"),
+}
+
+
 def artefact(module: Module, target: str, tree_strategy: str = "auto") -> bytes:
     """The emitted artefact for ``module`` (tree ensembles lowered by ``tree_strategy``), converted
-    at most once per test session: keyed on the module's text, which prints constants exactly."""
+    at most once per test session: keyed on the module's text, which prints constants exactly.
+    ``target`` may name a profiled backend of :data:`PROFILED` (``micro``, ``micro8``)."""
     key = (hashlib.sha1(print_module(module).encode()).hexdigest(), target, tree_strategy)
     if key not in _ARTEFACTS:
-        _ARTEFACTS[key] = sklir.emit(module, target, tree_strategy=tree_strategy)
+        if target in PROFILED:
+            real, profile, batch, _ = PROFILED[target]
+            _ARTEFACTS[key] = sklir.emit(module, real, tree_strategy=tree_strategy,
+                                         profile=profile_named(profile, batch))
+        else:
+            _ARTEFACTS[key] = sklir.emit(module, target, tree_strategy=tree_strategy)
     return _ARTEFACTS[key]
 
 
@@ -88,10 +107,27 @@ def batch_of(module: Module, X: Any) -> Any:
     return X[list(module.attributes["feature_names"])].to_numpy(np.float32)
 
 
+def runtime(backend: str) -> str:
+    """The runtime kind that runs a harness backend's artefact (``micro8``'s is ``micro``)."""
+    return PROFILED[backend][3] if backend in PROFILED else backend
+
+
+def refused_by_profile(module: Module, backend: str) -> str | None:
+    """The reason a profiled backend's runtime cannot hold ``module`` (TensorFlow Lite Micro has no
+    string tensors: a model reading a string column), which its emission must give; else None."""
+    from sklir.ir.types import DType
+
+    if backend in PROFILED and any(v.type.dtype is DType.str for v in module.inputs):
+        return "has no string tensors"
+    return None
+
+
 def assert_parity(estimator: Any, X: Any, rtol: float = 1e-5,
-                  backends: list[str] | None = None) -> Module:
+                  backends: list[str] | None = None, rtol_for: dict[str, float] | None = None) -> Module:
     """Check every output of ``estimator``'s lowering against scikit-learn on ``X`` (an array, or a
-    DataFrame with string columns); return the module."""
+    DataFrame with string columns); return the module. ``rtol_for`` gives a backend its own
+    tolerance (the caller states why); a profiled backend whose runtime cannot hold the model must
+    refuse it with the reason (:func:`refused_by_profile`)."""
     if hasattr(X, "columns"):
         X = float32_numbers(X)
         want = expected_outputs(estimator, X)
@@ -108,7 +144,13 @@ def assert_parity(estimator: Any, X: Any, rtol: float = 1e-5,
         if backend == "interpreter":
             got, tolerance = sklir.interpret(module, batch), exact
         else:
-            got, tolerance = run(artefact(module, backend), backend, batch), rtol
+            reason = refused_by_profile(module, backend)
+            if reason is not None:
+                with pytest.raises(SklirError, match=reason):
+                    artefact(module, backend)
+                continue
+            tolerance = (rtol_for or {}).get(backend, rtol)
+            got = run(artefact(module, backend), runtime(backend), batch)
         rows = compare_outputs(got, want, tolerance)
         assert passed(rows), f"{backend} vs scikit-learn:\n{format_table(rows, tolerance)}"
     return module

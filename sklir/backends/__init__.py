@@ -44,6 +44,16 @@ class Target:
     max_bytes: int = 2**31 - 1
     # the profile (sklir.backends.profiles.PROFILES) used when none is asked for
     profile: str = "default"
+    # the function also takes ``name=``, the output file's stem (a C header's symbol prefix)
+    named: bool = False
+    # the backend module whose EMITTERS write the ops, when not ``module`` itself (a C header
+    # wraps the TFLite backend's flatbuffer)
+    ops_by: str | None = None
+
+    @property
+    def emitters_module(self) -> str:
+        """The module whose ``EMITTERS`` table writes this target's ops."""
+        return self.ops_by or self.module
 
     def load(self) -> Callable[..., Any]:
         """Import the backend module and return its emit function."""
@@ -137,6 +147,9 @@ TARGETS: dict[str, Target] = {
     "savedmodel": Target("sklir.backends.tflite", "emit_savedmodel", "", is_directory=True,
                          doing="starting TensorFlow and saving (this takes a few seconds)"),
     "onnx": Target("sklir.backends.onnx_backend", "emit_onnx", ".onnx", doing="converting to ONNX"),
+    # a .tflite for TensorFlow Lite Micro as a C header (sklir.backends.c_export)
+    "c": Target("sklir.backends.c_export", "emit_c", ".h", profile="micro", named=True, ops_by="sklir.backends.tflite",
+                doing="starting TensorFlow and converting for TensorFlow Lite Micro (this takes a few seconds)"),
 }
 
 
@@ -246,7 +259,8 @@ def emit(module: Module, target: str, path: str | Path | None = None, force: boo
     if spec.is_directory:
         assert path is not None
         return write_directory_atomic(path, lambda tmp: function(ready, tmp, chosen), owned, force)
-    data: bytes = function(ready, chosen)
+    named = {"name": Path(path).stem} if spec.named and path is not None else {}
+    data: bytes = function(ready, chosen, **named)
     if path is not None:
         return write_atomic(path, data, owned, force)
     return data

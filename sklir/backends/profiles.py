@@ -98,23 +98,35 @@ MICRO_OPS: Mapping[str, str] = {
 }
 
 
+# TFLite Micro's kernels that take float32 (and int8/int16 quantised) data but no int32 or bool:
+# GATHER's table, SELECT_V2's values, the reductions' input
+_FLOAT = frozenset({DType.f32})
+MICRO_KERNELS: Mapping[str, frozenset[DType]] = {
+    "GATHER": _FLOAT, "SELECT_V2": _FLOAT, "SUM": _FLOAT, "MEAN": _FLOAT, "REDUCE_MAX": _FLOAT, "REDUCE_MIN": _FLOAT,
+}
+
+
 @dataclass(frozen=True)
 class Profile:
     """What the runtime of an artefact can do; the backends and ``prepare`` read it.
 
     ``batch``: the rows every call takes (``None``: any number). ``integers``: IR integer dtype ->
     the dtype it is emitted as (``i64`` class and node indices as int32 where kernels take no
-    int64, ``i16`` node tables as int32 where gathers read no int16). ``labels``: ``"values"`` keeps class labels in
-    the graph; ``"indices"`` outputs class indices and records each label table in the metadata.
-    ``strings``: whether string tensors exist. ``ops``: builtin op -> its registration, the only
-    ops allowed (``None``: every builtin). ``targets``: the targets it applies to.
+    int64, ``i16`` node tables as int32). ``kernels``: the data dtypes a builtin's kernel takes.
+    ``labels``: ``"values"`` keeps class labels in the graph; ``"indices"`` outputs class indices
+    and records each label table in the metadata. ``strings``: whether string tensors exist.
+    ``ops``: builtin op -> its registration, the only ops allowed (``None``: every builtin).
+    ``targets``: the targets it applies to.
     """
 
     name: str
     batch: int | None = None
     integers: Mapping[DType, DType] = dataclasses.field(default_factory=dict)
-    # the table dtypes GATHER reads (None: any); other tables are gathered as f32 and cast back
-    gathers: frozenset[DType] | None = None
+    # builtin -> the data dtypes its kernel takes (a builtin not listed takes any); data of
+    # another dtype goes through a float32 copy and back, exact for integers below 2^24
+    kernels: Mapping[str, frozenset[DType]] = dataclasses.field(default_factory=dict)
+    # the most operands one CONCATENATION takes (None: any); more are joined in a tree
+    max_concat: int | None = None
     labels: str = "values"
     strings: bool = True
     ops: Mapping[str, str] | None = None
@@ -134,9 +146,9 @@ class Profile:
         """The dtype a value of IR ``dtype`` is emitted as."""
         return self.integers.get(dtype, dtype)
 
-    def gathers_from(self, dtype: DType) -> bool:
-        """Whether GATHER reads a table of ``dtype`` directly."""
-        return self.gathers is None or dtype in self.gathers
+    def takes(self, operator: str, dtype: DType) -> bool:
+        """Whether the kernel of the builtin ``operator`` takes data of ``dtype`` directly."""
+        return operator not in self.kernels or dtype in self.kernels[operator]
 
     def allows(self, operator: str) -> bool:
         """Whether the runtime has a kernel for the builtin ``operator``."""
@@ -169,9 +181,10 @@ class Profile:
 DEFAULT = Profile("default")
 PROFILES: dict[str, Profile] = {
     "default": DEFAULT,
-    # TFLite Micro: int32 positions only, GATHER reads float32 (and int8) tables only
+    # TFLite Micro: int32 positions only, float kernels where MICRO_KERNELS says, at most 10
+    # operands per CONCATENATION (kMaxInputNum)
     "micro": Profile("micro", batch=1, integers={DType.i64: DType.i32, DType.i16: DType.i32},
-                     gathers=frozenset({DType.f32}), labels="indices", strings=False, ops=MICRO_OPS,
+                     kernels=MICRO_KERNELS, max_concat=10, labels="indices", strings=False, ops=MICRO_OPS,
                      targets=("tflite", "c"), runtime="TensorFlow Lite Micro"),
 }
 

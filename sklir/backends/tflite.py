@@ -253,14 +253,30 @@ def _compare(op: arith.Compare, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
     if a.dtype == tf.bool:
         # TFLite orders numbers only (and has no bool LESS); False < True as 0 < 1
         a, b = tf.cast(a, tf.int32), tf.cast(b, tf.int32)
+    if a.dtype.is_integer and not _allows("ONE_HOT"):
+        # the converter fuses integers compared with a range into ONE_HOT, which TFLite Micro
+        # lacks; as float32 (exact for indices) they stay a comparison
+        a, b = tf.cast(a, tf.float32), tf.cast(b, tf.float32)
     return (TF_COMPARE[op.predicate](a, b),)
 
 
 def _select(op: arith.Select, cond: tf.Tensor, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
-    return (tf.where(cond, a, b),)
+    return (_in_kernel("SELECT_V2", lambda a, b: tf.where(cond, a, b), a, b),)
+
+
+# the ops the converter fuses MAXIMUM/MINIMUM against constants into
+FUSED_CLIPS = ("RELU_N1_TO_1", "RELU_0_TO_1", "RELU6", "HARD_SWISH")
 
 
 def _clip(op: arith.Clip, x: tf.Tensor) -> tuple[tf.Tensor]:
+    if not all(_allows(fused) for fused in FUSED_CLIPS):
+        # the runtime lacks an op the converter would fuse the bounds into (TFLite Micro):
+        # comparisons and selects, NaN passing through as numpy's clip gives it
+        if op.min > -math.inf:
+            x = tf.where(x < op.min, tf.constant(op.min, x.dtype), x)
+        if op.max < math.inf:
+            x = tf.where(x > op.max, tf.constant(op.max, x.dtype), x)
+        return (x,)
     # an infinite bound emits nothing rather than a MAXIMUM/MINIMUM against inf
     if op.min > -math.inf:
         x = tf.math.maximum(x, tf.constant(op.min, x.dtype))
@@ -278,29 +294,40 @@ def _constant_op(op: tensor.Constant) -> tuple[tf.Tensor]:
 
 
 def _concat(op: tensor.Concat, *xs: tf.Tensor) -> tuple[tf.Tensor]:
-    return (tf.concat(list(xs), axis=op.axis),)
+    return (_joined(list(xs), op.axis),)
+
+
+def _joined(xs: list[tf.Tensor], axis: int) -> tf.Tensor:
+    # at most the profile's operands per CONCATENATION (TFLite Micro takes 10): groups, then theirs
+    most = _PROFILE.get().max_concat
+    while most is not None and len(xs) > most:
+        xs = [group[0] if len(group) == 1 else tf.concat(group, axis=axis)
+              for group in (xs[i:i + most] for i in range(0, len(xs), most))]
+    return tf.concat(xs, axis=axis)
 
 
 # the largest integer every smaller one of which float32 holds exactly
 FLOAT32_EXACT_INTEGERS = 2**24
 
 
-def _gathered(table: tf.Tensor, read: Callable[[tf.Tensor], tf.Tensor]) -> tf.Tensor:
-    """``read(table)``, through a float32 copy of the table when the profile's GATHER cannot read
-    its dtype (TFLite Micro reads float32 tables only): exact for the integers and bools it holds,
-    which a constant table is checked for."""
-    if table.dtype == tf.string or _PROFILE.get().gathers_from(DType.of_numpy(table.dtype.as_numpy_dtype)):
-        return read(table)
-    values = tf.get_static_value(table)
-    if values is not None and values.size and np.abs(values.astype(np.float64)).max() > FLOAT32_EXACT_INTEGERS:
-        raise BackendError(f"a {table.dtype.name} table with values beyond 2^24 cannot be gathered exactly by "
-                           f"{_PROFILE.get().runtime}, which gathers float32 tables only")
-    out = read(tf.cast(table, tf.float32))
-    return tf.math.not_equal(out, 0.0) if table.dtype == tf.bool else tf.cast(out, table.dtype)
+def _in_kernel(operator: str, read: Callable[..., tf.Tensor], *data: tf.Tensor) -> tf.Tensor:
+    """``read(*data)`` by the builtin ``operator``, through float32 copies of ``data`` and back when
+    the profile's kernel for it takes no such dtype (TFLite Micro's GATHER, SELECT_V2 and
+    reductions take no int32 or bool): exact for the integers and bools they hold, which a
+    constant is checked for."""
+    dtype = data[0].dtype
+    if dtype == tf.string or _PROFILE.get().takes(operator, DType.of_numpy(dtype.as_numpy_dtype)):
+        return read(*data)
+    for values in map(tf.get_static_value, data):
+        if values is not None and values.size and np.abs(values.astype(np.float64)).max() > FLOAT32_EXACT_INTEGERS:
+            raise BackendError(f"{dtype.name} values beyond 2^24 cannot go through {operator} exactly under "
+                               f"{_PROFILE.get().runtime}, whose kernel takes float32 only")
+    out = read(*(tf.cast(d, tf.float32) for d in data))
+    return tf.math.not_equal(out, 0.0) if dtype == tf.bool else tf.cast(out, dtype)
 
 
 def _gather(op: tensor.Gather, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
-    return (_gathered(x, lambda table: tf.gather(table, idx, axis=op.axis)),)
+    return (_in_kernel("GATHER", lambda table: tf.gather(table, idx, axis=op.axis), x),)
 
 
 def _take_along_axis(op: tensor.TakeAlongAxis, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
@@ -314,7 +341,7 @@ def _take_along_axis(op: tensor.TakeAlongAxis, x: tf.Tensor, idx: tf.Tensor) -> 
         x, idx = tf.transpose(x, perm), tf.transpose(idx, perm)
     if idx.shape[:-1].as_list() != x.shape[:-1].as_list():
         idx = tf.broadcast_to(idx, tf.concat([tf.shape(x)[:-1], tf.shape(idx)[-1:]], axis=0))
-    out = _gathered(x, lambda table: tf.gather(table, idx, axis=rank - 1, batch_dims=rank - 1))
+    out = _in_kernel("GATHER", lambda table: tf.gather(table, idx, axis=rank - 1, batch_dims=rank - 1), x)
     if moved:
         out = tf.transpose(out, [perm.index(d) for d in range(rank)])
     return (out,)
@@ -329,7 +356,7 @@ def _expand_dims(op: tensor.ExpandDims, x: tf.Tensor) -> tuple[tf.Tensor]:
 
 
 def _label_lookup(op: tensor.LabelLookup, idx: tf.Tensor) -> tuple[tf.Tensor]:
-    return (_gathered(_constant(op.classes), lambda table: tf.gather(table, idx)),)
+    return (_in_kernel("GATHER", lambda table: tf.gather(table, idx), _constant(op.classes)),)
 
 
 def _matmul(op: linalg.MatMul, a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor]:
@@ -371,12 +398,15 @@ def _top_k_by_rounds(x: tf.Tensor, k: int, sorted: bool = True) -> tuple[tf.Tens
     return tf.stack(values, axis=-1), tf.stack(indices, axis=-1)
 
 
+# reduction -> the TFLite builtin that computes it
+REDUCE_BUILTINS = {"sum": "SUM", "max": "REDUCE_MAX", "min": "REDUCE_MIN", "mean": "MEAN"}
+
 # reductions whose TFLite kernels skip NaN where numpy's return it
 NAN_SKIPPING_REDUCTIONS = frozenset({"max", "min"})
 
 
 def _reduce(op: linalg.Reduce, x: tf.Tensor) -> tuple[tf.Tensor]:
-    out = TF_REDUCE[op.kind](x, axis=op.axis, keepdims=op.keepdims)
+    out = _in_kernel(REDUCE_BUILTINS[op.kind], lambda x: TF_REDUCE[op.kind](x, axis=op.axis, keepdims=op.keepdims), x)
     if op.kind in NAN_SKIPPING_REDUCTIONS and x.dtype.is_floating:
         # sum(where(isnan(x), nan, 0)) is NaN if any element is, else exactly 0
         nan_or_zero = tf.where(tf.math.is_nan(x), tf.constant(np.nan, x.dtype), tf.constant(0, x.dtype))

@@ -2,15 +2,19 @@
 becomes the class index it looked up, and the label table goes into the module's attributes.
 
 For runtimes without string tensors (TensorFlow Lite Micro): the firmware reads an int index and
-maps it through the table the metadata (and the C header) carries. ``label_tables`` holds one
-``[output, [labels...]]`` pair per rewritten output; for a model of several outputs the table is
-every output's labels in one list and each column's index is already shifted into it.
+maps it through the table the metadata (and the C header) carries. A lookup of a lookup (a
+composition re-labelling its member's classes) is one table: the outer read through the inner.
+``label_tables`` holds one ``[output, [labels...]]`` pair per rewritten output; for a model of
+several outputs the table is every output's labels in one list and each column's index is already
+shifted into it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
+
+import numpy as np
 
 from sklir.ir.core import Module
 from sklir.ir.dialects.tensor import LabelLookup
@@ -34,15 +38,25 @@ class LabelsAsIndices(Pass):
 
     def run(self, module: Module) -> PassResult:
         producers = module.producers()
+        recorded = dict(module.attributes.get(LABEL_TABLES, ()))
         outputs = dict(module.outputs)
-        tables = []
+        changed = False
         for name, value in module.outputs.items():
+            # label = outer[inner[i]]: walking in from the output, each lookup's table is read
+            # through by the tables outside it (and one a previous run recorded)
+            table = np.asarray(recorded[name], dtype=object) if name in recorded else None
             node = producers.get(value)
-            if node is not None and isinstance(node.op, LabelLookup):
-                outputs[name] = node.operands[0]
-                tables.append((name, tuple(node.op.classes.array.tolist())))
-        if not tables:
+            while node is not None and isinstance(node.op, LabelLookup):
+                classes = node.op.classes.array
+                table = classes if table is None else table[classes.astype(np.int64)]
+                value = node.operands[0]
+                node = producers.get(value)
+            if value is not outputs[name]:
+                outputs[name] = value
+                recorded[name] = tuple(np.asarray(table).tolist())
+                changed = True
+        if not changed:
             return PassResult(module, False)
-        attributes = {**module.attributes, LABEL_TABLES: (*module.attributes.get(LABEL_TABLES, ()), *tables)}
+        attributes = {**module.attributes, LABEL_TABLES: tuple(recorded.items())}
         rewritten = Module(module.name, list(module.inputs), list(module.nodes), outputs, attributes)
         return PassResult(DeadValueElimination().run(rewritten).module, True)

@@ -31,6 +31,8 @@ RUNNERS: dict[str, tuple[str, str]] = {
     "savedmodel": ("sklir.backends.tflite", "run_savedmodel"),
     # a .tflite under TensorFlow Lite Micro's interpreter (the tflite-micro package)
     "micro": ("sklir.runtimes.micro", "run_micro"),
+    # the model inside a C header sklir wrote, under TensorFlow Lite Micro
+    "c": ("sklir.runtimes.micro", "run_header"),
 }
 
 
@@ -45,10 +47,14 @@ SAVEDMODEL_METADATA = Path("assets.extra") / f"{METADATA_NAME}.json"
 # path, or None when it carries none (or is no such artefact at all); never raises OSError's kin
 METADATA_READERS: dict[str, tuple[str, str]] = {
     "tflite": ("sklir.runtimes.litert", "sklir_metadata_json"),
+    # a .tflite emitted for TensorFlow Lite Micro, run under its interpreter
+    "micro": ("sklir.runtimes.litert", "sklir_metadata_json"),
     # the onnx package parses ModelProto metadata; only the ONNX backend may import it
     "onnx": ("sklir.backends.onnx_backend", "sklir_metadata_json"),
     "savedmodel": ("sklir.runtimes", "savedmodel_metadata_json"),
     "ir": ("sklir.runtimes", "ir_metadata_json"),
+    # a C header's first line (the c target)
+    "c": ("sklir.backends.c_export", "c_metadata_json"),
 }
 # the key of a SavedModel's metadata that lists every file sklir wrote, with its SHA-256
 MANIFEST_KEY = "files"

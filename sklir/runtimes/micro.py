@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sklir.backends.profiles import Profile
 from sklir.errors import SklirError
 from sklir.io import captured_native_output
 from sklir.runtimes import (
@@ -113,6 +114,32 @@ def load(artefact: bytes | str | Path) -> MicroModel:
 def run_micro(artefact: bytes | str | Path, X: Batch) -> dict[str, np.ndarray]:
     """Run a ``.tflite`` artefact under TensorFlow Lite Micro on the batch ``X``; outputs by name."""
     return load(artefact)(X)
+
+
+def run_header(artefact: bytes | str | Path, X: Batch) -> dict[str, np.ndarray]:
+    """Run the model of a C header sklir wrote (the ``c`` target) under TensorFlow Lite Micro."""
+    from sklir.backends.c_export import flatbuffer_of
+
+    if isinstance(artefact, (bytes, bytearray)):
+        raise SklirError("a C header is run from its path")
+    return run_micro(flatbuffer_of(artefact), X)
+
+
+def report(data: bytes, profile: Profile) -> list[str]:
+    """What a firmware developer needs to know of a ``.tflite`` for ``profile``: flash and arena
+    bytes (the arena measured here when tflite-micro is installed), the ops, the registrations."""
+    from sklir.runtimes.litert import operators
+
+    ops = list(dict.fromkeys(operators(data)))
+    try:
+        arena = f"tensor arena {arena_bytes(data)} bytes (measured under TensorFlow Lite Micro)"
+    except SklirError as err:
+        arena = f"tensor arena not measured ({err})"
+    calls = profile.registrations(ops)
+    return [f"{profile.name} profile, batch {profile.batch}: model {len(data)} bytes (flash), {arena}",
+            f"ops ({len(ops)}): {', '.join(ops)}",
+            f"op resolver: tflite::MicroMutableOpResolver<{len(calls)}> resolver; "
+            + " ".join(f"resolver.{call}();" for call in calls)]
 
 
 _ARENA = re.compile(r"arena allocation total (\d+) bytes", re.IGNORECASE)

@@ -94,7 +94,7 @@ def test_precision_f32_prints_what_a_backend_receives(capsys: pytest.CaptureFixt
     (["--emit", "onnx", "--precision", "f32"], "--precision applies to --emit ir only"),
     (["--emit", "onnx", "--elide-constants"], "--elide-constants applies to"),
     (["--emit", "pdf"], "invalid choice: 'pdf'"),
-    ([], "give --emit {tflite,onnx,savedmodel,ir}: no output file's suffix names one"),
+    ([], "give --emit {tflite,onnx,savedmodel,c,ir}: no output file's suffix names one"),
     (["-o", "out.bin"], "the suffix of -o out.bin names none"),
     (["--emit", "onnx", "-o", "out.tflite"], "--emit onnx contradicts -o out.tflite, whose suffix names tflite"),
     (["--emmit", "onnx"], "unrecognized option --emmit (did you mean --emit?)"),

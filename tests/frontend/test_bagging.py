@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import dataset, standardised
-from parity import artefact, assert_parity
+from parity import artefact, assert_parity, runtime
 from sklearn.ensemble import BaggingClassifier, BaggingRegressor
 from sklearn.linear_model import LogisticRegression, Perceptron, Ridge
 from sklearn.pipeline import make_pipeline
@@ -68,5 +68,5 @@ def _assert_missed_classes(estimator: Any, X: Any) -> None:
     module = sklir.lower(estimator)
     assert list(module.outputs) == ["label", "probabilities"]
     for backend in ("tflite", "onnx"):
-        rows = compare_outputs(run(artefact(module, backend), backend, X32), want, 1e-5)
+        rows = compare_outputs(run(artefact(module, backend), runtime(backend), X32), want, 1e-5)
         assert passed(rows), format_table(rows, 1e-5)

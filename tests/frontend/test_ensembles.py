@@ -114,7 +114,9 @@ def test_stacking_two_classes_and_a_regressor() -> None:
     X, y = standardised("breast_cancer")
     model = StackingClassifier([("bayes", GaussianNB()), ("svc", SVC(probability=True, random_state=0))],
                                LogisticRegression(), cv=3)
-    assert_parity(model.fit(X, y), X)
+    # TFLite Micro's reference kernels sum the RBF kernel over 30 features and ~100 support vectors
+    # in another order than XNNPACK: its stacked decision lands 1.1e-5 of scale from scikit-learn's
+    assert_parity(model.fit(X, y), X, rtol_for={"micro": 2e-5, "micro8": 2e-5})
     Xd, yd = standardised("diabetes")
     regressor = StackingRegressor([("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))],
                                   LinearRegression(), passthrough=True, cv=3)

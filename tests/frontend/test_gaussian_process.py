@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import standardised
-from parity import BACKENDS, artefact, assert_parity, assert_round_trip
+from parity import BACKENDS, artefact, assert_parity, assert_round_trip, runtime
 from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
 from sklearn.gaussian_process import kernels as gpk
 
@@ -99,7 +99,7 @@ def assert_classifier_parity(model: GaussianProcessClassifier, X: np.ndarray) ->
     module = sklir.lower(model)
     for backend in BACKENDS:
         got = sklir.interpret(module, X) if backend == "interpreter" else \
-            run(artefact(module, backend), backend, X.astype(np.float32))
+            run(artefact(module, backend), runtime(backend), X.astype(np.float32))
         tolerance = 1e-9 if backend == "interpreter" else PROBIT_RTOL
         np.testing.assert_allclose(got["probabilities"], want_proba, rtol=0, atol=tolerance, err_msg=backend)
         differ = got["label"] != want_label

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import dataset, standardised
-from parity import BACKENDS, artefact, assert_parity
+from parity import BACKENDS, artefact, assert_parity, runtime
 from sklearn.neighbors import (
     KNeighborsClassifier,
     KNeighborsRegressor,
@@ -103,7 +103,7 @@ def test_tree_searches_differ_only_on_ties(algorithm: str) -> None:
     module = sklir.lower(model)
     for backend in BACKENDS:
         got = sklir.interpret(module, X)["label"] if backend == "interpreter" else \
-            run(artefact(module, backend), backend, X.astype(np.float32))["label"]
+            run(artefact(module, backend), runtime(backend), X.astype(np.float32))["label"]
         differ = got != want
         assert not (differ & ~ties).any(), f"{backend}: labels differ on rows without a tie"
         assert differ.sum() <= 5, f"{backend}: {differ.sum()} tied rows differ (of {ties.sum()} tied)"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import dataset, knock_out
-from parity import artefact, assert_parity
+from parity import artefact, assert_parity, runtime
 from sklearn.decomposition import PCA
 from sklearn.ensemble import (
     AdaBoostClassifier,
@@ -227,7 +227,7 @@ def test_unknown_and_odd_categories_go_as_scikit_learn_sends_them(strategy: str,
     estimator, X = fitted("HistGradientBoostingClassifier-categorical")
     odd = X[:60].copy()
     odd[:, PIXELS] = np.resize(np.array([17.0, -1.0, 2.5, 40.0, np.nan, 3.0]), (60, len(PIXELS)))
-    got = run(artefact(sklir.lower(estimator), backend, strategy), backend, odd.astype(np.float32))
+    got = run(artefact(sklir.lower(estimator), backend, strategy), runtime(backend), odd.astype(np.float32))
     np.testing.assert_array_equal(got["label"], estimator.predict(odd))
     np.testing.assert_allclose(got["probabilities"], estimator.predict_proba(odd), rtol=1e-5, atol=1e-6)
 
@@ -241,7 +241,7 @@ def test_categories_float32_cannot_hold_are_unknown_to_float32_inputs(backend: s
     model = HistGradientBoostingClassifier(max_iter=10, categorical_features=[13], random_state=0)
     model.fit(np.column_stack([X, kinds]), y)
     X32 = np.column_stack([X, kinds]).astype(np.float32)
-    got = run(artefact(sklir.lower(model), backend), backend, X32)
+    got = run(artefact(sklir.lower(model), backend), runtime(backend), X32)
     np.testing.assert_array_equal(got["label"], model.predict(X32.astype(np.float64)))
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(X32.astype(np.float64)), rtol=1e-5, atol=1e-6)
 
@@ -262,7 +262,7 @@ def test_leaves_equal_apply(name: str, strategy: str, backend: str) -> None:
     estimator, X = fitted(name)
     module = _leaf_module(name)
     X32 = np.asarray(X, dtype=np.float32)
-    got = run(artefact(module, backend, strategy), backend, X32)["leaves"]
+    got = run(artefact(module, backend, strategy), runtime(backend), X32)["leaves"]
     np.testing.assert_array_equal(got, _apply(estimator, X))
     # the interpreter's reference traversal agrees too
     np.testing.assert_array_equal(sklir.interpret(module, X32)["leaves"], _apply(estimator, X))
@@ -338,7 +338,7 @@ def test_multi_output_classifiers_give_a_label_column_per_output(backend: str) -
     Y = np.stack([names, np.where(X[:, 2] > 4.0, "long", "short")], axis=1)
     for model in (DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y),
                   RandomForestClassifier(10, max_depth=4, random_state=0).fit(X, Y)):
-        got = run(artefact(sklir.lower(model), backend), backend, X.astype(np.float32))
+        got = run(artefact(sklir.lower(model), backend), runtime(backend), X.astype(np.float32))
         np.testing.assert_array_equal(got["label"], model.predict(X))
         np.testing.assert_allclose(got["probabilities"], np.hstack(model.predict_proba(X)), rtol=1e-5, atol=1e-6)
 
@@ -466,7 +466,7 @@ def test_nan_goes_right_where_every_node_sends_it_right(strategy: str, backend: 
     # a model fitted without NaN sends NaN to the child with more samples; here, every node's right
     model, X, _ = _clean_fit_nan_rows()
     module = sklir.lower(model, internals=("leaves",))
-    got = run(artefact(module, backend, strategy), backend, X.astype(np.float32))
+    got = run(artefact(module, backend, strategy), runtime(backend), X.astype(np.float32))
     np.testing.assert_array_equal(got["leaves"], _apply(model, X))
     np.testing.assert_allclose(got["prediction"], model.predict(X), rtol=1e-6)
 
@@ -480,7 +480,7 @@ def test_infinite_inputs_meet_missing_value_splits_as_scikit_learn(strategy: str
     (op,) = [n.op for n in module.nodes if isinstance(n.op, TreeEnsemble)]
     assert np.any(np.isposinf(op.threshold.array)), "no +inf threshold to test"
     X_inf = np.where(np.isnan(X), np.inf, X)[:100]
-    got = run(artefact(module, backend, strategy), backend, X_inf.astype(np.float32))
+    got = run(artefact(module, backend, strategy), runtime(backend), X_inf.astype(np.float32))
     np.testing.assert_array_equal(got["label"], estimator.predict(X_inf))
     np.testing.assert_allclose(got["decision"], estimator.decision_function(X_inf), rtol=1e-5, atol=1e-5)
 

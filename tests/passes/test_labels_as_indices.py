@@ -51,3 +51,22 @@ def test_through_the_table_the_outputs_are_the_same() -> None:
 def test_a_module_without_labels_is_unchanged() -> None:
     module = parse(AFTER)
     assert not LabelsAsIndices().run(module).modified
+
+
+NESTED = """module @m(%x: f32[N,3]) {
+  %i: i64[N] = argmax(%x) {axis = 1}
+  %j: i64[N] = label_lookup(%i) {classes = i64[3] [2, 0, 1]}
+  %label: str[N] = label_lookup(%j) {classes = str[3] ["a", "b", "c"]}
+  return label = %label
+}
+"""
+
+
+def test_a_lookup_of_a_lookup_is_one_table() -> None:
+    before = parse(NESTED)
+    after = LabelsAsIndices().run(before).module
+    assert after.attributes[LABEL_TABLES] == (("label", ("c", "a", "b")),)
+    assert [node.op.name for node in after.nodes] == ["argmax"]
+    X = np.random.default_rng(1).normal(size=(12, 3)).astype(np.float32)
+    table = np.asarray(after.attributes[LABEL_TABLES][0][1], dtype=object)
+    np.testing.assert_array_equal(table[interpret(after, X)["label"]], interpret(before, X)["label"])

@@ -1,0 +1,186 @@
+"""The ``c`` target: a ``.tflite`` for TensorFlow Lite Micro as one C header a firmware includes.
+
+The header holds the flatbuffer as an aligned ``unsigned char`` array with its length, the batch
+and each input's and output's position, columns and type, each label table (class indices come
+out of the graph under the ``micro`` profile), the tensor arena the model needs (measured by TFLite
+Micro's interpreter when the ``tflite-micro`` package is installed), and a macro that makes the
+``MicroMutableOpResolver`` registrations the model needs. It compiles as C11 and C++11 alike (an
+Arduino sketch, a Zephyr or ESP-IDF component) and defines only ``static`` objects, so several
+models live in one firmware under their own prefixes. Its first line carries sklir's metadata, so
+sklir recognises (and may replace) a header it wrote.
+
+Imports neither TensorFlow nor onnx itself: the flatbuffer comes from the TF backend.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from sklir.backends import metadata_json
+from sklir.backends.profiles import Profile
+from sklir.ir.core import Module
+from sklir.ir.types import DType
+
+# the header's first line: this marker, sklir's metadata JSON, the comment's end
+MARKER = "/* sklir "
+# bytes per line of the array
+BYTES_PER_LINE = 16
+# TFLite Micro wants the flatbuffer 16-byte aligned
+ALIGNMENT = 16
+
+# IR dtype (as the profile emits it) -> the C type a firmware reads the tensor as
+C_TYPES: dict[DType, str] = {
+    DType.f32: "float", DType.i32: "int32_t", DType.i16: "int16_t", DType.i64: "int64_t", DType.bool: "bool",
+}
+
+
+def prefix_of(name: str) -> str:
+    """A C identifier prefix from a file or model name: ``iris-model`` -> ``iris_model``."""
+    ident = re.sub(r"\W", "_", name.lower(), flags=re.ASCII).strip("_") or "model"
+    return ident if not ident[0].isdigit() else f"model_{ident}"
+
+
+def c_string(text: str) -> str:
+    """``text`` as a C string literal: printable ASCII as it is, every other byte an octal escape
+    (three digits, so no following character is read into it), quotes and backslashes escaped."""
+    out = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if char in '"\\?':
+            out.append("\\" + char)
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def _label_table(prefix: str, output: str, table: list[Any]) -> list[str]:
+    name = f"{prefix}_{prefix_of(output)}_labels"
+    values = np.asarray(table)
+    if values.dtype.kind in "OSU":
+        ctype, items = "char *const", [c_string(str(v)) for v in table]
+    elif values.dtype.kind == "b":
+        ctype, items = "unsigned char", ["1" if v else "0" for v in table]
+    elif values.dtype.kind in "iu":
+        ctype, items = "long long", [f"{int(v)}LL" for v in table]
+    else:
+        ctype, items = "double", [repr(float(v)) for v in table]
+    upper = name.upper()
+    return [f"/* output '{output}' holds an index into this table: {upper}_COUNT labels */",
+            f"#define {upper}_COUNT {len(table)}",
+            f"static const {ctype} {name}[{len(table)}] = {{{', '.join(items)}}};"]
+
+
+def _array(prefix: str, data: bytes) -> list[str]:
+    lines = [f"#define {prefix.upper()}_MODEL_LEN {len(data)}",
+             "#if defined(__cplusplus)",
+             f"alignas({ALIGNMENT}) static const unsigned char {prefix}_model[{len(data)}] = {{",
+             "#else",
+             f"static _Alignas({ALIGNMENT}) const unsigned char {prefix}_model[{len(data)}] = {{",
+             "#endif"]
+    for start in range(0, len(data), BYTES_PER_LINE):
+        lines.append("    " + ", ".join(f"0x{b:02x}" for b in data[start:start + BYTES_PER_LINE]) + ",")
+    lines.append("};")
+    return lines
+
+
+def header(module: Module, profile: Profile, data: bytes, name: str, operators: list[str],
+           arena: int | None) -> str:
+    """The header text for the flatbuffer ``data`` of ``module`` emitted for ``profile``."""
+    prefix = prefix_of(name)
+    upper = prefix.upper()
+    meta = metadata_json(module, profile).replace("*/", "*\\/")
+    source = str(module.attributes.get("source", module.name)).replace("*/", "*\\/")
+    lines = [f"{MARKER}{meta} */",
+             f"/* {source}, compiled by sklir for TensorFlow Lite Micro ({profile.name} profile).",
+             " * Run it with tflite::MicroInterpreter on <name>_model, an arena of <NAME>_ARENA_BYTES",
+             " * bytes, and a MicroMutableOpResolver<<NAME>_OP_COUNT> filled by <NAME>_REGISTER_OPS. */",
+             f"#ifndef {upper}_H", f"#define {upper}_H", "", "#include <stdint.h>", "",
+             "/* every call takes exactly this many rows */", f"#define {upper}_BATCH {profile.batch or 1}"]
+    for position, value in enumerate(module.inputs):
+        key = f"{upper}_INPUT_{prefix_of(value.name or 'x').upper()}"
+        lines += [f"/* input {position} '{value.name or 'x'}': {C_TYPES[profile.emitted(value.type.dtype)]}"
+                  f"[{upper}_BATCH][{value.type.shape[-1]}] */",
+                  f"#define {key}_INDEX {position}", f"#define {key}_COLUMNS {value.type.shape[-1]}"]
+    tables = dict(module.attributes.get("label_tables", ()))
+    for position, (output, value) in enumerate(module.outputs.items()):
+        key = f"{upper}_OUTPUT_{prefix_of(output).upper()}"
+        shape = [str(d) for d in value.type.shape[1:]]
+        ctype = C_TYPES.get(profile.emitted(value.type.dtype), value.type.dtype.value)
+        what = " (an index into the label table below)" if output in tables else ""
+        dims = "".join(f"[{d}]" for d in shape)
+        lines += [f"/* output {position} '{output}': {ctype}[{upper}_BATCH]{dims}{what} */",
+                  f"#define {key}_INDEX {position}",
+                  f"#define {key}_COLUMNS {int(np.prod([int(d) for d in shape])) if shape else 1}"]
+    for output, table in tables.items():
+        lines += _label_table(prefix, output, list(table))
+    if arena is not None:
+        lines += ["/* the tensor arena, as TFLite Micro's recording allocator measured it on this model */",
+                  f"#define {upper}_ARENA_BYTES {arena}"]
+    registrations = profile.registrations(operators)
+    lines += [f"/* the op resolver registrations the model needs: {', '.join(dict.fromkeys(operators))} */",
+              f"#define {upper}_OP_COUNT {len(registrations)}",
+              f"#define {upper}_REGISTER_OPS(resolver) do {{ \\"]
+    lines += [f"    (resolver).{call}(); \\" for call in registrations]
+    lines += ["} while (0)", ""]
+    lines += _array(prefix, data)
+    lines += ["", f"#endif /* {upper}_H */", ""]
+    return "\n".join(lines)
+
+
+def emit_c(module: Module, profile: Profile, name: str | None = None) -> bytes:
+    """The C header for ``module`` under ``profile`` (a fixed batch is required), its symbols
+    prefixed with ``name`` (default: the module's name)."""
+    from sklir.backends.tflite import emit_tflite
+    from sklir.errors import BackendError
+    from sklir.runtimes.litert import operators
+
+    if profile.batch is None:
+        raise BackendError("a C header is for a fixed batch: emit it with a profile that fixes one (--batch N)")
+    data = emit_tflite(module, profile)
+    return header(module, profile, data, name or module.name, operators(data), measured_arena(data)).encode()
+
+
+def measured_arena(data: bytes) -> int | None:
+    """The arena TFLite Micro needs for ``data``, or None when its interpreter is not installed."""
+    try:
+        import tflite_micro  # noqa: F401
+    except ImportError:
+        return None
+    from sklir.runtimes.micro import arena_bytes
+
+    return arena_bytes(data)
+
+
+def c_metadata_json(path: Any) -> str | None:
+    """The metadata JSON on a header's first line when sklir wrote it, else None."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    if not first.startswith(MARKER):
+        return None
+    body = first[len(MARKER):].rstrip().removesuffix("*/").strip()
+    json.loads(body)  # a ValueError for anything else
+    return body
+
+
+_ARRAY = re.compile(r"_model\[(\d+)\] = \{\n#endif\n(.*?)\n\};", re.DOTALL)
+
+
+def flatbuffer_of(path: Any) -> bytes:
+    """The ``.tflite`` flatbuffer inside a header sklir wrote (to run or measure it again)."""
+    from sklir.errors import SklirError
+
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    found = _ARRAY.search(text) if text.startswith(MARKER) else None
+    if found is None:
+        raise SklirError(f"{path}: not a C header sklir wrote (no model array)")
+    data = bytes(int(token, 16) for token in found.group(2).replace(",", " ").split())
+    if len(data) != int(found.group(1)):
+        raise SklirError(f"{path}: the model array holds {len(data)} bytes, not the {found.group(1)} it declares")
+    return data

@@ -1,0 +1,113 @@
+"""``sklir lower --profile micro`` and ``--emit c``: the report a firmware developer reads, a C
+header that compiles (``cc -c -Wall -Werror``, and as C++) for a forest and an MLP, ``check`` on
+both kinds of artefact under TensorFlow Lite Micro, and every bad input as one line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from cli_support import assert_one_line_error, run_cli
+from conftest import dataset
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+COMPILERS = [c for c in ("cc", "c++") if shutil.which(c)]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with a forest and an MLP on iris (string labels), and the data as CSV."""
+    directory = tmp_path_factory.mktemp("micro")
+    X, y = dataset("iris")
+    names = np.array(["setosa", "versi\"color", "virginica ü"])[y]
+    joblib.dump(RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0).fit(X, names),
+                directory / "forest.joblib")
+    joblib.dump(make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=300, random_state=0)).fit(X, names),
+                directory / "mlp.joblib")
+    np.savetxt(directory / "iris.csv", X, delimiter=",")
+    return directory
+
+
+def test_micro_tflite_reports_flash_arena_ops_and_registrations(models: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out_path = models / "forest_micro.tflite"
+    code, out, err = run_cli(capsys, "lower", models / "forest.joblib", "--profile", "micro", "-o", out_path)
+    assert (code, err) == (0, ""), err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"wrote {out_path}")
+    assert lines[1].startswith("micro profile, batch 1: model ") and "tensor arena" in lines[1]
+    assert f"model {out_path.stat().st_size} bytes" in lines[1]
+    assert lines[2].startswith("ops (") and "GATHER" in lines[2]
+    assert "tflite::MicroMutableOpResolver<" in lines[3] and "resolver.AddGather();" in lines[3]
+    code, out, err = run_cli(capsys, "check", models / "forest.joblib", out_path, "--data", models / "iris.csv")
+    assert code == 0 and "parity OK" in out, out + err
+
+
+@pytest.mark.skipif(not COMPILERS, reason="no C compiler on this machine")
+@pytest.mark.parametrize("name", ["forest", "mlp"])
+def test_c_header_compiles_and_checks(name: str, models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    header = models / f"{name}-model.h"
+    code, out, err = run_cli(capsys, "lower", models / f"{name}.joblib", "--emit", "c", "--batch", "2",
+                             "-o", header)
+    assert (code, err) == (0, ""), err
+    assert "micro profile, batch 2" in out
+    text = header.read_text()
+    assert f"#define {name.upper()}_MODEL_BATCH 2" in text
+    assert f"#define {name.upper()}_MODEL_OUTPUT_LABEL_INDEX 0" in text
+    assert '"versi\\"color", "virginica \\303\\274"' in text
+    prefix = f"{name}_model"
+    use = (f'#include "{header.name}"\n'
+           f"int first_byte(void) {{ return {prefix}_model[0] + {prefix.upper()}_MODEL_LEN + "
+           f"{prefix.upper()}_ARENA_BYTES + (int){prefix}_label_labels[0][0]; }}\n")
+    for compiler in COMPILERS:
+        source = models / f"use_{name}.{'c' if compiler == 'cc' else 'cc'}"
+        source.write_text(use.replace("(void)", "()") if compiler == "c++" else use)
+        result = subprocess.run([compiler, "-c", "-Wall", "-Werror", source.name, "-o", f"{source.name}.o"],
+                                cwd=models, capture_output=True, text=True)
+        assert result.returncode == 0, f"{compiler}: {result.stderr}"
+    code, out, err = run_cli(capsys, "check", models / f"{name}.joblib", header, "--data", models / "iris.csv")
+    assert code == 0 and "parity OK" in out, out + err
+
+
+def test_rewriting_a_header_sklir_wrote_but_not_another(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    header = models / "again.h"
+    for _ in range(2):  # the second run replaces the header the first wrote
+        code, _, err = run_cli(capsys, "lower", models / "mlp.joblib", "-q", "-o", header)
+        assert (code, err) == (0, ""), err
+    mine = models / "mine.h"
+    mine.write_text("#define MINE 1\n")
+    code, out, err = run_cli(capsys, "lower", models / "mlp.joblib", "-o", mine)
+    assert code == 1
+    assert_one_line_error(err, "not an artefact sklir wrote")
+    assert mine.read_text() == "#define MINE 1\n"
+
+
+def test_a_profile_for_another_target_is_one_line(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = models / "never.onnx"
+    code, _, err = run_cli(capsys, "lower", models / "mlp.joblib", "--profile", "micro", "-o", out)
+    assert code == 1
+    assert_one_line_error(err, "the micro profile is for tflite, c artefacts, not onnx")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--batch", "0", "--emit", "tflite"], "the batch must be a positive whole number of rows, got '0'"),
+    (["--batch", "two", "--emit", "tflite"], "the batch must be a positive whole number of rows, got 'two'"),
+    (["--profile", "micro", "--emit", "ir"], "--profile and --batch apply to artefacts, not to --emit ir"),
+    (["--profile", "tiny", "--emit", "tflite"], "invalid choice: 'tiny'"),
+])
+def test_bad_profile_options_are_usage_errors(argv: list[str], message: str, models: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = models / "never.tflite"
+    with pytest.raises(SystemExit) as exit:
+        run_cli(capsys, "lower", models / "mlp.joblib", *argv, "-o", "-" if "ir" in argv else out)
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
