@@ -30,9 +30,11 @@ from sklir.passes.manager import PrintAfter
 EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "c", "ir")
 # sklir.backends.profiles.PROFILES' names (not imported here, for start-up time)
 PROFILE_CHOICES = ("default", "micro")
+# sklir.backends.profiles.QUANTIZE_MODES
+QUANTIZE_CHOICES = ("float16", "int8")
 IR_SUFFIX = ".sklir"
 # lower-trees' strategies (sklir.passes.lower_trees.STRATEGIES; not imported here, for start-up time)
-TREE_STRATEGIES = ("auto", "gemm", "perfect", "traversal")
+TREE_STRATEGIES = ("auto", "smallest", "gemm", "perfect", "traversal")
 
 
 def target_suffixes() -> dict[str, str]:
@@ -94,7 +96,7 @@ def _lower(args: argparse.Namespace) -> int:
     from sklir.loading import load_model
 
     progress = Progress(args.quiet)
-    profile = target_profile(args.emit, args.profile, args.batch) if args.emit != "ir" else None
+    profile = target_profile(args.emit, args.profile, args.batch, args.quantize) if args.emit != "ir" else None
     if args.passes is not None:
         from sklir.passes.pipelines import pipeline_from_spec
 
@@ -221,7 +223,21 @@ def _check(args: argparse.Namespace) -> int:
         "scikit-learn" if single else "the models run one after the other"
     print(f"{args.artefact} vs {reference} on {source}")
     print(format_table(rows, args.rtol))
+    quantized = _quantized(args.artefact)
+    if quantized is not None:
+        print(f"note: this artefact stores its matrix weights as {quantized}: its floats are not meant to be "
+              f"within {args.rtol:g} of the reference (the table above shows how far they are; --rtol sets the bound "
+              "check judges by); tree thresholds and comparison bounds are exact")
     return 0 if passed(rows) else 1
+
+
+def _quantized(artefact: str) -> str | None:
+    """How the artefact's weights are quantised, from its metadata (None: float32)."""
+    from sklir.check import artefact_kind
+    from sklir.runtimes import artefact_metadata
+
+    value = (artefact_metadata(artefact, artefact_kind(artefact)) or {}).get("quantize")
+    return str(value) if value is not None else None
 
 
 def _string_columns(artefact: str) -> set[str]:
@@ -361,8 +377,12 @@ def build_parser() -> _Parser:
                             "default: 'micro' for --emit c, else 'default'")
     lower.add_argument("--batch", type=_batch, metavar="N",
                        help="fix the rows every call takes (the micro profile's default is 1)")
+    lower.add_argument("--quantize", choices=QUANTIZE_CHOICES,
+                       help="store matrix-product weights (linear models, MLPs, kernel machines) as float16 or "
+                            "int8 in the .tflite; tree thresholds and comparison bounds stay exact")
     lower.add_argument("--tree-strategy", choices=TREE_STRATEGIES, default="auto",
-                       help="how tree ensembles are lowered (default: chosen per ensemble from its depth)")
+                       help="how tree ensembles are lowered (default: chosen per ensemble from its depth, for speed; "
+                            "under --profile micro, for the least flash)")
     lower.add_argument("--trust", **trust)
     lower.set_defaults(run=_lower)
 
@@ -414,8 +434,8 @@ def _validate(sub: _Parser, args: argparse.Namespace) -> None:
         sub.error("--passes and --no-optimize cannot be combined")
     if args.emit != "ir" and args.precision != "f64":
         sub.error("--precision applies to --emit ir only (each backend sets its own precision)")
-    if args.emit == "ir" and (args.profile is not None or args.batch is not None):
-        sub.error("--profile and --batch apply to artefacts, not to --emit ir")
+    if args.emit == "ir" and (args.profile is not None or args.batch is not None or args.quantize is not None):
+        sub.error("--profile, --batch and --quantize apply to artefacts, not to --emit ir")
     if args.emit != "ir" and args.elide_constants and not args.print_after_all:
         sub.error("--elide-constants applies to --emit ir and --print-after-all only")
 

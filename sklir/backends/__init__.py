@@ -77,10 +77,12 @@ def metadata_json(module: Module, profile: Profile | None = None) -> str:
     from sklir import __version__
 
     record = {"sklir_version": __version__, **module.attributes}
-    if profile is not None and profile.name != "default" or profile is not None and profile.batch is not None:
+    if profile is not None and (profile.name != "default" or profile.batch is not None or profile.quantize):
         record["profile"] = profile.name
         if profile.batch is not None:
             record["batch"] = profile.batch
+        if profile.quantize is not None:
+            record["quantize"] = profile.quantize
     return json.dumps(record, default=_jsonable, ensure_ascii=False, sort_keys=True)
 
 
@@ -170,23 +172,29 @@ def check_output(path: str | Path, target: str, force: bool = False) -> Path:
 
 def prepare(module: Module, target: str, tree_strategy: str = "auto", profile: Profile | str | None = None) -> Module:
     """The module as the target's backend receives it: precision lowered, tree ensembles lowered
-    by ``tree_strategy`` (``auto``, or a name in :data:`sklir.passes.lower_trees.STRATEGIES`),
-    cleaned up and verified; class labels out as indices when the ``profile`` (default: the
-    target's) says so, and refused when it holds what the profile's runtime cannot."""
+    by ``tree_strategy`` (``auto``: the profile's chooser, ``smallest`` for micro; or a name in
+    :data:`sklir.passes.lower_trees.STRATEGIES`), cleaned up and verified; class labels out as
+    indices when the ``profile`` (default: the target's) says so, and refused when it holds what
+    the profile's runtime cannot."""
     from sklir.passes.pipelines import precision_pipeline
 
     spec = check_target(target)
     chosen = target_profile(target, profile)
-    ready = precision_pipeline(spec.precision, tree_strategy=tree_strategy, labels=chosen.labels).run(module).module
+    strategy = chosen.trees if tree_strategy == "auto" else tree_strategy
+    ready = precision_pipeline(spec.precision, tree_strategy=strategy, labels=chosen.labels).run(module).module
     check_module(ready, chosen)
     return ready
 
 
-def target_profile(target: str, profile: Profile | str | None = None, batch: int | None = None) -> Profile:
+def target_profile(target: str, profile: Profile | str | None = None, batch: int | None = None,
+                   quantize: str | None = None) -> Profile:
     """The profile a ``target`` artefact is emitted for: ``profile`` (a name or a Profile, default
-    the target's own) at a fixed ``batch`` when given; refused when it does not apply to the target."""
-    chosen = profile_named(check_target(target).profile if profile is None else profile, batch)
+    the target's own) at a fixed ``batch`` and with weights quantised as ``quantize`` when given;
+    refused when it does not apply to the target (quantised weights: ``.tflite`` only)."""
+    chosen = profile_named(check_target(target).profile if profile is None else profile, batch, quantize)
     chosen.check_target(target)
+    if chosen.quantize is not None and target != "tflite":
+        raise SklirError(f"quantised weights are written into .tflite files only, not {target}")
     return chosen
 
 

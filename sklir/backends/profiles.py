@@ -106,6 +106,10 @@ MICRO_KERNELS: Mapping[str, frozenset[DType]] = {
 }
 
 
+# what --quantize takes (sklir.backends.tflite_quantize.MODES; not imported here: it needs LiteRT)
+QUANTIZE_MODES = ("float16", "int8")
+
+
 @dataclass(frozen=True)
 class Profile:
     """What the runtime of an artefact can do; the backends and ``prepare`` read it.
@@ -127,6 +131,11 @@ class Profile:
     kernels: Mapping[str, frozenset[DType]] = dataclasses.field(default_factory=dict)
     # the most operands one CONCATENATION takes (None: any); more are joined in a tree
     max_concat: int | None = None
+    # how tree ensembles are lowered unless a strategy is asked for: "auto" (for speed) or
+    # "smallest" (for flash)
+    trees: str = "auto"
+    # matrix-product weights stored narrower ("float16", "int8"; sklir.backends.tflite_quantize)
+    quantize: str | None = None
     labels: str = "values"
     strings: bool = True
     ops: Mapping[str, str] | None = None
@@ -141,6 +150,17 @@ class Profile:
         if type(batch) is not int or batch < 1:  # bool is an int subclass, and not a batch
             raise SklirError(f"the batch must be a positive whole number of rows, got {batch!r}")
         return dataclasses.replace(self, batch=batch)
+
+    def quantized(self, mode: str | None) -> Profile:
+        """The same profile with its matrix-product weights stored as ``mode`` (``None`` keeps them)."""
+        if mode is None:
+            return self
+        if mode not in QUANTIZE_MODES:
+            raise SklirError(f"unknown quantisation '{mode}' (known: {', '.join(QUANTIZE_MODES)})")
+        if self.ops is not None:
+            raise SklirError(f"the {self.name} profile takes no quantised weights: {self.runtime} has no kernel "
+                             "for float16 weights nor for int8 weights with float inputs")
+        return dataclasses.replace(self, quantize=mode)
 
     def emitted(self, dtype: DType) -> DType:
         """The dtype a value of IR ``dtype`` is emitted as."""
@@ -184,18 +204,19 @@ PROFILES: dict[str, Profile] = {
     # TFLite Micro: int32 positions only, float kernels where MICRO_KERNELS says, at most 10
     # operands per CONCATENATION (kMaxInputNum)
     "micro": Profile("micro", batch=1, integers={DType.i64: DType.i32, DType.i16: DType.i32},
-                     kernels=MICRO_KERNELS, max_concat=10, labels="indices", strings=False, ops=MICRO_OPS,
-                     targets=("tflite", "c"), runtime="TensorFlow Lite Micro"),
+                     kernels=MICRO_KERNELS, max_concat=10, trees="smallest", labels="indices", strings=False,
+                     ops=MICRO_OPS, targets=("tflite", "c"), runtime="TensorFlow Lite Micro"),
 }
 
 
-def profile_named(name: str | Profile, batch: int | None = None) -> Profile:
-    """The profile called ``name`` (or ``name`` itself), at a fixed ``batch`` when one is given."""
-    if isinstance(name, Profile):
-        return name.with_batch(batch)
-    if name not in PROFILES:
-        raise SklirError(f"unknown profile '{name}' (known: {', '.join(PROFILES)})")
-    return PROFILES[name].with_batch(batch)
+def profile_named(name: str | Profile, batch: int | None = None, quantize: str | None = None) -> Profile:
+    """The profile called ``name`` (or ``name`` itself), at a fixed ``batch`` and with weights
+    quantised as ``quantize`` when given."""
+    if not isinstance(name, Profile):
+        if name not in PROFILES:
+            raise SklirError(f"unknown profile '{name}' (known: {', '.join(PROFILES)})")
+        name = PROFILES[name]
+    return name.with_batch(batch).quantized(quantize)
 
 
 def check_module(module: Module, profile: Profile) -> None:

@@ -35,6 +35,7 @@ from sklir.backends.tflite_artefact import (  # noqa: E402
     respell_operators,
     standard_metadata,
 )
+from sklir.backends.tflite_quantize import quantize_weights  # noqa: E402
 from sklir.errors import BackendError, SklirError  # noqa: E402
 from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
@@ -556,6 +557,8 @@ def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
     if custom:
         raise BackendError(f"TFLite conversion produced non-builtin ops {', '.join(custom)}")
     data = respell_operators(data, [op for op in operator_names(data) if not profile.allows(op)])
+    if profile.quantize is not None:
+        data = quantize_weights(data, profile.quantize)
     _check_profile(data, module, profile)
     return finish_tflite(data, module, profile)
 

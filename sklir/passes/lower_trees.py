@@ -47,24 +47,40 @@ def choose(op: TreeEnsemble) -> str:
     return "traversal"
 
 
+def choose_smallest(op: TreeEnsemble) -> str:
+    """The strategy ``smallest`` picks for ``op``, for flash-bound devices (the micro profile):
+    ``gemm`` while its path matrix has at most 4096 entries, ``perfect`` while padding adds at
+    most half the nodes again, else ``traversal`` (whose tables grow with the nodes alone)."""
+    if gemm.path_entries(op) <= GEMM_MAX_ENTRIES:
+        return "gemm"
+    if op.n_trees * 2 ** (op.depth() + 1) <= 3 * op.left.shape[0] // 2:
+        return "perfect"
+    return "traversal"
+
+
+# the choosers ``strategy`` may name instead of a strategy
+CHOOSERS = {"auto": choose, "smallest": choose_smallest}
+
+
 @register_pass
 @dataclass(frozen=True)
 class LowerTrees(Pass):
-    """Replace each ``tree_ensemble`` by core ops; ``strategy`` is ``auto`` or a name in :data:`STRATEGIES`."""
+    """Replace each ``tree_ensemble`` by core ops; ``strategy`` is a name in :data:`STRATEGIES`, or
+    a chooser of :data:`CHOOSERS` (``auto``: for speed; ``smallest``: for flash)."""
 
     name: ClassVar[str] = "lower-trees"
     strategy: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.strategy != "auto" and self.strategy not in STRATEGIES:
+        if self.strategy not in CHOOSERS and self.strategy not in STRATEGIES:
             raise SklirError(f"pass lower-trees: unknown strategy '{self.strategy}' "
-                             f"(known: auto, {', '.join(STRATEGIES)})")
+                             f"(known: {', '.join([*CHOOSERS, *STRATEGIES])})")
 
     def run(self, module: Module) -> PassResult:
         def lower(b: Builder, node: Node) -> tuple[Value, Value]:
             assert isinstance(node.op, TreeEnsemble)
             op, x = numeric_splits(b, node.op, node.operands[0])
-            name = choose(op) if self.strategy == "auto" else self.strategy
+            name = CHOOSERS[self.strategy](op) if self.strategy in CHOOSERS else self.strategy
             return STRATEGIES[name](b, op, bounded_input(b, op, x))
 
         return expand_ops(module, TreeEnsemble, lower)

@@ -43,6 +43,6 @@ def test_high_level_ops_are_lowered_while_preparing_every_target() -> None:
 
 def test_the_cli_offers_every_tree_strategy() -> None:
     from sklir.cli import TREE_STRATEGIES
-    from sklir.passes.lower_trees import STRATEGIES
+    from sklir.passes.lower_trees import CHOOSERS, STRATEGIES
 
-    assert set(TREE_STRATEGIES) == {"auto", *STRATEGIES}
+    assert set(TREE_STRATEGIES) == {*CHOOSERS, *STRATEGIES}

@@ -148,3 +148,11 @@ def test_string_inputs_are_refused_with_the_reason() -> None:
     b.output("is_red", b.call("compare", color, red, predicate="eq"))
     with pytest.raises(SklirError, match="TensorFlow Lite Micro has no string tensors, and input 'color'"):
         sklir.emit(b.module, "tflite", profile="micro")
+
+
+def test_the_cli_offers_every_profile_and_quantisation() -> None:
+    from sklir.backends.profiles import QUANTIZE_MODES
+    from sklir.cli import PROFILE_CHOICES, QUANTIZE_CHOICES
+
+    assert set(PROFILE_CHOICES) == set(PROFILES)
+    assert set(QUANTIZE_CHOICES) == set(QUANTIZE_MODES)

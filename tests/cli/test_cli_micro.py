@@ -100,7 +100,7 @@ def test_a_profile_for_another_target_is_one_line(models: Path, capsys: pytest.C
 @pytest.mark.parametrize(("argv", "message"), [
     (["--batch", "0", "--emit", "tflite"], "the batch must be a positive whole number of rows, got '0'"),
     (["--batch", "two", "--emit", "tflite"], "the batch must be a positive whole number of rows, got 'two'"),
-    (["--profile", "micro", "--emit", "ir"], "--profile and --batch apply to artefacts, not to --emit ir"),
+    (["--profile", "micro", "--emit", "ir"], "--profile, --batch and --quantize apply to artefacts, not to --emit ir"),
     (["--profile", "tiny", "--emit", "tflite"], "invalid choice: 'tiny'"),
 ])
 def test_bad_profile_options_are_usage_errors(argv: list[str], message: str, models: Path,
@@ -111,3 +111,18 @@ def test_bad_profile_options_are_usage_errors(argv: list[str], message: str, mod
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_quantized_artefact_is_checked_honestly(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_path = models / "mlp_f16.tflite"
+    code, _, err = run_cli(capsys, "lower", models / "mlp.joblib", "--quantize", "float16", "-q", "-o", out_path)
+    assert (code, err) == (0, ""), err
+    code, out, _ = run_cli(capsys, "check", models / "mlp.joblib", out_path, "--data", models / "iris.csv",
+                           "--rtol", "1e-2")
+    assert code == 0, out
+    assert "label          [150]" in out and "100.00%" in out
+    assert "note: this artefact stores its matrix weights as float16" in out
+    code, _, err = run_cli(capsys, "lower", models / "mlp.joblib", "--quantize", "int8", "--profile", "micro",
+                           "-o", models / "never.tflite")
+    assert code == 1
+    assert_one_line_error(err, "micro profile takes no quantised weights")

@@ -1,0 +1,151 @@
+"""Weight quantisation of a ``.tflite`` flatbuffer, bytes in and bytes out, without TensorFlow.
+
+The converter's own quantisation stores every float constant narrower, tree thresholds and
+comparison bounds included, which changes decisions. sklir chooses instead: only the *weights*
+of matrix products (the constant right operand of FULLY_CONNECTED and BATCH_MATMUL: linear
+models, MLPs, kernel machines' support vectors, expanded distances) are stored narrower; every
+other constant (thresholds, bounds, tree tables, biases, scales) stays float32, so a quantised
+tree makes exactly scikit-learn's decisions.
+
+- ``float16``: the weights stored as float16 and widened once by a DEQUANTIZE op at the start of
+  the graph; the model computes in float32.
+- ``int8``: FULLY_CONNECTED weights stored as int8, symmetric per output channel (``scale =
+  max|w| / 127``, zero point 0), run by LiteRT's hybrid kernel (float inputs, int8 weights);
+  BATCH_MATMUL weights, and integer matrices (a tree's GEMM path matrix, vote matrices, whose
+  products feed comparisons), as float16, which holds them exactly.
+
+Weights below :data:`MIN_ELEMENTS` entries stay float32: their bytes do not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from sklir.backends.tflite_artefact import _pack, _unpack, appended_files
+from sklir.errors import BackendError
+
+# the weight operand of each op whose constant weights are quantised
+WEIGHT_SLOTS: dict[int, int] = {
+    schema.BuiltinOperator.FULLY_CONNECTED: 1,
+    schema.BuiltinOperator.BATCH_MATMUL: 1,
+}
+# smaller weights stay float32
+MIN_ELEMENTS = 64
+# the largest integer every smaller one of which float16 holds exactly
+FLOAT16_EXACT_INTEGERS = 2048
+# DEQUANTIZE of a float16 tensor is version 3 of the op
+DEQUANTIZE_FLOAT16_VERSION = 3
+
+MODES = ("float16", "int8")
+
+
+def _constant(model: object, tensor: object) -> np.ndarray | None:
+    buffer = model.buffers[tensor.buffer]  # type: ignore[attr-defined]
+    if tensor.type != schema.TensorType.FLOAT32 or buffer.data is None or not len(buffer.data):  # type: ignore[attr-defined]
+        return None
+    return np.frombuffer(bytes(buffer.data), dtype="<f4").reshape(tensor.shape)  # type: ignore[attr-defined]
+
+
+def _weights(model: object) -> dict[int, tuple[int, np.ndarray]]:
+    """Tensor index -> (the builtin reading it, its values): the constant float32 tensors of at
+    least MIN_ELEMENTS entries every use of which is a weight slot."""
+    graph = model.subgraphs[0]  # type: ignore[attr-defined]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]  # type: ignore[attr-defined]
+    uses: dict[int, list[tuple[int, int]]] = {}
+    for op in graph.operators or []:
+        for slot, index in enumerate(op.inputs if op.inputs is not None else []):
+            uses.setdefault(int(index), []).append((codes[op.opcodeIndex], slot))
+    for index in graph.outputs if graph.outputs is not None else []:
+        uses.setdefault(int(index), []).append((-1, -1))
+    found = {}
+    for index, slots in uses.items():
+        if index < 0 or not all(WEIGHT_SLOTS.get(code) == slot for code, slot in slots):
+            continue
+        values = _constant(model, graph.tensors[index])
+        if values is not None and values.size >= MIN_ELEMENTS:
+            found[index] = (slots[0][0], values)
+    return found
+
+
+def _small_integers(values: np.ndarray) -> bool:
+    """Whether every weight is an integer float16 holds exactly: a selection or vote matrix (a
+    tree's GEMM path matrix, one-vs-one votes), whose products feed comparisons. It is stored as
+    float16, exactly; int8 would also quantise the input of its product (the hybrid kernel does)
+    and so move values across thresholds."""
+    return bool(np.all(values == np.round(values)) and np.abs(values).max() <= FLOAT16_EXACT_INTEGERS)
+
+
+def _code_index(model: object, builtin: int, version: int) -> int:
+    codes = model.operatorCodes  # type: ignore[attr-defined]
+    for i, code in enumerate(codes):
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            code.version = max(code.version, version)
+            return i
+    code = schema.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), version
+    codes.append(code)
+    return len(codes) - 1
+
+
+def _as_float16(model: object, index: int, values: np.ndarray, widen: list[object]) -> None:
+    """Store tensor ``index`` as float16 in a new tensor, and widen it back with a DEQUANTIZE."""
+    graph = model.subgraphs[0]  # type: ignore[attr-defined]
+    tensor = graph.tensors[index]
+    narrow = schema.TensorT()
+    narrow.shape, narrow.type = list(tensor.shape), schema.TensorType.FLOAT16
+    narrow.name = (tensor.name or b"") + b"_f16"
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(values.astype("<f2").tobytes(), dtype=np.uint8)
+    model.buffers.append(buffer)  # type: ignore[attr-defined]
+    narrow.buffer = len(model.buffers) - 1  # type: ignore[attr-defined]
+    graph.tensors.append(narrow)
+    model.buffers[tensor.buffer].data = None  # type: ignore[attr-defined]
+    op = schema.OperatorT()
+    op.opcodeIndex = _code_index(model, schema.BuiltinOperator.DEQUANTIZE, DEQUANTIZE_FLOAT16_VERSION)
+    op.inputs, op.outputs = [len(graph.tensors) - 1], [index]
+    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.DequantizeOptions, schema.DequantizeOptionsT()
+    widen.append(op)
+
+
+def _as_int8(model: object, index: int, values: np.ndarray) -> None:
+    """Store FULLY_CONNECTED weights ``[out, in]`` as int8, symmetric per output channel."""
+    tensor = model.subgraphs[0].tensors[index]  # type: ignore[attr-defined]
+    scale = np.abs(values).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    quantised = np.clip(np.round(values / scale[:, None]), -127, 127).astype(np.int8)
+    model.buffers[tensor.buffer].data = np.frombuffer(quantised.tobytes(), dtype=np.uint8)  # type: ignore[attr-defined]
+    tensor.type = schema.TensorType.INT8
+    params = schema.QuantizationParametersT()
+    params.scale, params.zeroPoint, params.quantizedDimension = scale.astype(np.float32).tolist(), [0] * len(scale), 0
+    tensor.quantization = params
+
+
+# mode -> how a weight read by a given builtin is stored
+def _store(mode: str) -> Callable[[object, int, int, np.ndarray, list[object]], None]:
+    def store(model: object, builtin: int, index: int, values: np.ndarray, widen: list[object]) -> None:
+        if mode == "int8" and builtin == schema.BuiltinOperator.FULLY_CONNECTED and values.ndim == 2 \
+                and not _small_integers(values):
+            _as_int8(model, index, values)
+        else:
+            _as_float16(model, index, values, widen)
+    return store
+
+
+def quantize_weights(data: bytes, mode: str) -> bytes:
+    """``data`` with its matrix-product weights stored as ``mode`` (``float16`` or ``int8``)."""
+    if mode not in MODES:
+        raise BackendError(f"unknown quantisation '{mode}' (known: {', '.join(MODES)})")
+    model = _unpack(data)
+    weights = _weights(model)
+    if not weights:
+        return data
+    widen: list[object] = []
+    store = _store(mode)
+    for index, (builtin, values) in weights.items():
+        store(model, builtin, index, values, widen)
+    graph = model.subgraphs[0]
+    graph.operators = [*widen, *(graph.operators or [])]
+    return _pack(model, appended_files(data), len(data))
