@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ from sklir.runtimes import (
 )
 
 _MODELS: ContentCache[MicroModel] = ContentCache()
+# the arena the runner starts from, and the most it tries before calling the model too large
+MIN_ARENA = 1 << 16
+MAX_ARENA = 1 << 31
+# what TFLite Micro's allocator says when the arena is too small
+ARENA_SHORT = "Failed to resize buffer"
 
 
 def _interpreter_class() -> Any:
@@ -71,10 +77,22 @@ class MicroModel:
         if len(data) < 8 or data[4:8] != b"TFL3":
             raise SklirError("not a .tflite model")
         self.input_names, self.output_names = _signature_io(data)
-        try:
-            self.interpreter = interpreter.from_bytes(data)
-        except (RuntimeError, ValueError) as err:
-            raise SklirError(f"TensorFlow Lite Micro cannot load this model ({_first_line(err)})") from None
+        # a firmware sizes its arena to the model; here the arena starts at ten times the model
+        # (the package's own guess) and doubles while allocation fails for want of room
+        arena = max(len(data) * 10, MIN_ARENA)
+        while True:
+            said: Callable[[], str] = str
+            try:
+                with captured_native_output() as said:
+                    self.interpreter = interpreter.from_bytes(data, arena_size=arena)
+                break
+            except (RuntimeError, ValueError) as err:
+                report = said().strip()
+                if ARENA_SHORT in report and arena < MAX_ARENA:
+                    arena = min(2 * arena, MAX_ARENA)
+                    continue
+                why = report.splitlines()[0] if report else _first_line(err)
+                raise SklirError(f"TensorFlow Lite Micro cannot load this model ({why})") from None
         details = [self.interpreter.get_input_details(i) for i in range(len(self.input_names))]
         shapes = [tuple(int(d) for d in detail["shape"]) for detail in details]
         self.batch = shapes[0][0]

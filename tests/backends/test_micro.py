@@ -156,3 +156,17 @@ def test_the_cli_offers_every_profile_and_quantisation() -> None:
 
     assert set(PROFILE_CHOICES) == set(PROFILES)
     assert set(QUANTIZE_CHOICES) == set(QUANTIZE_MODES)
+
+
+def test_a_model_needing_more_than_the_default_arena_still_runs() -> None:
+    from sklir.ir import Builder
+
+    b, x = Builder.new("wide", 4)
+    wide = b.call("add", b.call("expand_dims", x, axis=2), b.const(np.linspace(0, 1, 20000).reshape(1, 1, -1),
+                                                                      sklir.ir.DType.f32))
+    b.output("out", b.call("reduce", b.call("reduce", wide, kind="max", axis=2, keepdims=False), kind="sum", axis=1,
+                           keepdims=False))
+    data = sklir.emit(b.module, "tflite", profile=profile_named("micro", 8))
+    X = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
+    np.testing.assert_allclose(run_micro(data, X)["out"], (X + 1.0).sum(axis=1), rtol=1e-6)
+    assert arena_bytes(data) > 10 * len(data)

@@ -102,3 +102,14 @@ def test_comparison_bounds_keep_every_f32_decision(bound: float, predicate: str,
     want = interpret(before, X)["out"]
     got = interpret(after, X, precision="native")["out"]
     assert np.array_equal(got, want), (bound, predicate, flipped, X.ravel(), want, got)
+
+
+def test_rounding_subnormals_ignores_a_callers_raise_on_underflow() -> None:
+    # some libraries (emlearn) call np.seterr(all="raise") at import
+    from sklir.passes.precision import ToF32
+
+    b, x = Builder.new("tiny", 1)
+    b.output("out", b.call("compare", b.call("cast", x, to=DType.f64), b.const(np.array([1e-45, 1e-40])),
+                           predicate="le"))
+    with np.errstate(all="raise"):
+        ToF32().run(b.module)
