@@ -17,6 +17,7 @@ chain row of run.py (a Keras network) is left out.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -84,7 +85,12 @@ def emlearn_bytes(case: Case, workdir: Path) -> tuple[int | None, str]:
     total = sum(int(line.split()[1]) for line in sections.splitlines()
                 if line.startswith((".text", ".rodata")))
     X = case.X[:MICRO_ROWS].astype(np.float32)
-    same = np.mean(converted.predict(X) == case.model.predict(X))
+    here = os.getcwd()
+    os.chdir(workdir)  # emlearn's predict compiles a test program into ./tmp
+    try:
+        same = np.mean(converted.predict(X) == case.model.predict(X))
+    finally:
+        os.chdir(here)
     return total, f"{same:.2%} labels"
 
 

@@ -94,7 +94,7 @@ def emit(model: Any, target: str, path: str | os.PathLike[str], force: bool = Fa
 def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, force: bool = False,
          trust: tuple[str, ...] = (), tree_strategy: str = "auto", profile: Profile | str | None = None
          ) -> bytes | Path:
-    """Emit ``model`` as ``tflite``, ``onnx`` or ``savedmodel``; see :func:`sklir.backends.emit`.
+    """Emit ``model`` as ``tflite``, ``onnx``, ``savedmodel`` or ``c`` (a C header); see :func:`sklir.backends.emit`.
 
     ``model`` is an IR module, or anything :func:`lower` takes (a fitted estimator, a model file's
     path, loaded with ``trust``), which is lowered with the default passes first. With ``path`` the

@@ -34,7 +34,7 @@ PROFILE_CHOICES = ("default", "micro")
 QUANTIZE_CHOICES = ("float16", "int8")
 IR_SUFFIX = ".sklir"
 # lower-trees' strategies (sklir.passes.lower_trees.STRATEGIES; not imported here, for start-up time)
-TREE_STRATEGIES = ("auto", "smallest", "gemm", "perfect", "traversal")
+TREE_STRATEGIES = ("auto", "fastest", "smallest", "gemm", "perfect", "traversal")
 
 
 def target_suffixes() -> dict[str, str]:
@@ -227,7 +227,7 @@ def _check(args: argparse.Namespace) -> int:
     if quantized is not None:
         print(f"note: this artefact stores its matrix weights as {quantized}: its floats are not meant to be "
               f"within {args.rtol:g} of the reference (the table above shows how far they are; --rtol sets the bound "
-              "check judges by); tree thresholds and comparison bounds are exact")
+              "check judges by); every constant but matrix weights stays float32")
     return 0 if passed(rows) else 1
 
 
@@ -381,8 +381,8 @@ def build_parser() -> _Parser:
                        help="store matrix-product weights (linear models, MLPs, kernel machines) as float16 or "
                             "int8 in the .tflite; tree thresholds and comparison bounds stay exact")
     lower.add_argument("--tree-strategy", choices=TREE_STRATEGIES, default="auto",
-                       help="how tree ensembles are lowered (default: chosen per ensemble from its depth, for speed; "
-                            "under --profile micro, for the least flash)")
+                       help="how tree ensembles are lowered (default 'auto': chosen per ensemble from its depth "
+                            "for speed ('fastest'), or under --profile micro for the least flash ('smallest'))")
     lower.add_argument("--trust", **trust)
     lower.set_defaults(run=_lower)
 

@@ -3,7 +3,7 @@
 The header holds the flatbuffer as an aligned ``unsigned char`` array with its length, the batch
 and each input's and output's position, columns and type, each label table (class indices come
 out of the graph under the ``micro`` profile), the tensor arena the model needs (measured by TFLite
-Micro's interpreter when the ``tflite-micro`` package is installed), and a macro that makes the
+Micro's interpreter: the ``tflite-micro`` package is needed), and a macro that makes the
 ``MicroMutableOpResolver`` registrations the model needs. It compiles as C11 and C++11 alike (an
 Arduino sketch, a Zephyr or ESP-IDF component) and defines only ``static`` objects, so several
 models live in one firmware under their own prefixes. Its first line carries sklir's metadata, so
@@ -59,21 +59,37 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def comment(text: str) -> str:
+    """``text`` safe inside a C comment: neither ``*/`` (which would end it) nor ``/*`` (which
+    ``-Wall -Werror`` refuses) survives."""
+    return text.replace("*/", "* /").replace("/*", "/ *")
+
+
+def _integer(value: Any) -> str:
+    # the least long long has no literal of its own
+    v = int(value)
+    return f"{v}LL" if v != -(2**63) else "(-9223372036854775807LL - 1)"
+
+
+# label dtype kind -> (C element type, how one label is written)
+LABEL_TYPES: dict[str, tuple[str, Any]] = {
+    "O": ("char *const", lambda v: c_string(str(v))),
+    "U": ("char *const", lambda v: c_string(str(v))),
+    "S": ("char *const", lambda v: c_string(str(v))),
+    "b": ("unsigned char", lambda v: "1" if v else "0"),
+    "i": ("long long", _integer),
+    "u": ("long long", _integer),
+    "f": ("double", lambda v: repr(float(v))),
+}
+
+
 def _label_table(prefix: str, output: str, table: list[Any]) -> list[str]:
     name = f"{prefix}_{prefix_of(output)}_labels"
-    values = np.asarray(table)
-    if values.dtype.kind in "OSU":
-        ctype, items = "char *const", [c_string(str(v)) for v in table]
-    elif values.dtype.kind == "b":
-        ctype, items = "unsigned char", ["1" if v else "0" for v in table]
-    elif values.dtype.kind in "iu":
-        ctype, items = "long long", [f"{int(v)}LL" for v in table]
-    else:
-        ctype, items = "double", [repr(float(v)) for v in table]
+    ctype, write = LABEL_TYPES[np.asarray(table).dtype.kind]
     upper = name.upper()
-    return [f"/* output '{output}' holds an index into this table: {upper}_COUNT labels */",
+    return [f"/* output '{comment(output)}' holds an index into this table: {upper}_COUNT labels */",
             f"#define {upper}_COUNT {len(table)}",
-            f"static const {ctype} {name}[{len(table)}] = {{{', '.join(items)}}};"]
+            f"static const {ctype} {name}[{len(table)}] = {{{', '.join(write(v) for v in table)}}};"]
 
 
 def _array(prefix: str, data: bytes) -> list[str]:
@@ -89,13 +105,13 @@ def _array(prefix: str, data: bytes) -> list[str]:
     return lines
 
 
-def header(module: Module, profile: Profile, data: bytes, name: str, operators: list[str],
-           arena: int | None) -> str:
+def header(module: Module, profile: Profile, data: bytes, name: str, operators: list[str], arena: int) -> str:
     """The header text for the flatbuffer ``data`` of ``module`` emitted for ``profile``."""
     prefix = prefix_of(name)
     upper = prefix.upper()
-    meta = metadata_json(module, profile).replace("*/", "*\\/")
-    source = str(module.attributes.get("source", module.name)).replace("*/", "*\\/")
+    # "*" as its JSON escape: the metadata stays valid JSON and holds no "*/" or "/*"
+    meta = metadata_json(module, profile).replace("*", "\\u002a")
+    source = comment(str(module.attributes.get("source", module.name)))
     lines = [f"{MARKER}{meta} */",
              f"/* {source}, compiled by sklir for TensorFlow Lite Micro ({profile.name} profile).",
              " * Run it with tflite::MicroInterpreter on <name>_model, an arena of <NAME>_ARENA_BYTES",
@@ -104,7 +120,8 @@ def header(module: Module, profile: Profile, data: bytes, name: str, operators: 
              "/* every call takes exactly this many rows */", f"#define {upper}_BATCH {profile.batch or 1}"]
     for position, value in enumerate(module.inputs):
         key = f"{upper}_INPUT_{prefix_of(value.name or 'x').upper()}"
-        lines += [f"/* input {position} '{value.name or 'x'}': {C_TYPES[profile.emitted(value.type.dtype)]}"
+        lines += [f"/* input {position} '{comment(value.name or 'x')}': "
+                  f"{C_TYPES.get(profile.emitted(value.type.dtype), value.type.dtype.value)}"
                   f"[{upper}_BATCH][{value.type.shape[-1]}] */",
                   f"#define {key}_INDEX {position}", f"#define {key}_COLUMNS {value.type.shape[-1]}"]
     tables = dict(module.attributes.get("label_tables", ()))
@@ -114,14 +131,14 @@ def header(module: Module, profile: Profile, data: bytes, name: str, operators: 
         ctype = C_TYPES.get(profile.emitted(value.type.dtype), value.type.dtype.value)
         what = " (an index into the label table below)" if output in tables else ""
         dims = "".join(f"[{d}]" for d in shape)
-        lines += [f"/* output {position} '{output}': {ctype}[{upper}_BATCH]{dims}{what} */",
+        lines += [f"/* output {position} '{comment(output)}': {ctype}[{upper}_BATCH]{dims}{what} */",
                   f"#define {key}_INDEX {position}",
                   f"#define {key}_COLUMNS {int(np.prod([int(d) for d in shape])) if shape else 1}"]
     for output, table in tables.items():
         lines += _label_table(prefix, output, list(table))
-    if arena is not None:
-        lines += ["/* the tensor arena, as TFLite Micro's recording allocator measured it on this model */",
-                  f"#define {upper}_ARENA_BYTES {arena}"]
+    lines += ["/* the tensor arena, as TFLite Micro's recording allocator measured it on this model on a",
+              " * 64-bit host (a 32-bit board's smaller pointers need no more; allow a margin all the same) */",
+              f"#define {upper}_ARENA_BYTES {arena}"]
     registrations = profile.registrations(operators)
     lines += [f"/* the op resolver registrations the model needs: {', '.join(dict.fromkeys(operators))} */",
               f"#define {upper}_OP_COUNT {len(registrations)}",
@@ -146,12 +163,9 @@ def emit_c(module: Module, profile: Profile, name: str | None = None) -> bytes:
     return header(module, profile, data, name or module.name, operators(data), measured_arena(data)).encode()
 
 
-def measured_arena(data: bytes) -> int | None:
-    """The arena TFLite Micro needs for ``data``, or None when its interpreter is not installed."""
-    try:
-        import tflite_micro  # noqa: F401
-    except ImportError:
-        return None
+def measured_arena(data: bytes) -> int:
+    """The arena TFLite Micro needs for ``data``, measured by its interpreter (the header states
+    it, so emitting one needs the tflite-micro package)."""
     from sklir.runtimes.micro import arena_bytes
 
     return arena_bytes(data)

@@ -123,6 +123,10 @@ def _sign(x: tf.Tensor) -> tf.Tensor:
     return signs if x.dtype.is_integer else tf.where(tf.math.is_nan(x), x, signs)
 
 
+# the largest integer every smaller one of which float32 holds exactly
+FLOAT32_EXACT_INTEGERS = 2**24
+
+
 # below this many multiplications an integer constant exponent is computed by squaring
 POWER_BY_SQUARING_UP_TO = 64
 
@@ -130,11 +134,11 @@ POWER_BY_SQUARING_UP_TO = 64
 def _power(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     if _allows("POW"):
         return tf.math.pow(a, b)
-    # no POW kernel (TFLite Micro): a scalar integer exponent by squaring, anything else as
-    # exp(b log|a|) with numpy's signs, zeros and NaN for a negative base and fractional b
+    # no POW kernel (TFLite Micro): a finite scalar integer exponent by squaring, anything else as
+    # exp(b log|a|) with numpy's signs and special cases
     exponent = tf.get_static_value(b)
-    if exponent is not None and np.size(exponent) == 1 and float(exponent) == round(float(exponent)) \
-            and abs(float(exponent)) <= POWER_BY_SQUARING_UP_TO:
+    if exponent is not None and np.size(exponent) == 1 and np.isfinite(exponent).all() \
+            and float(exponent) == round(float(exponent)) and abs(float(exponent)) <= POWER_BY_SQUARING_UP_TO:
         n = int(abs(float(exponent)))
         result, square = tf.ones_like(a), a
         while n:
@@ -143,13 +147,27 @@ def _power(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
             n >>= 1
             if n:
                 square = square * square
-        return 1.0 / result if float(exponent) < 0 else result
-    a, b = tf.broadcast_to(a, tf.broadcast_dynamic_shape(tf.shape(a), tf.shape(b))), b + tf.zeros_like(a)
+        result = 1.0 / result if float(exponent) < 0 else result
+        # a size-1 exponent of higher rank broadcasts the result, as numpy's does
+        return result if b.shape.rank <= a.shape.rank else result * tf.ones_like(b)
+    shape = tf.broadcast_dynamic_shape(tf.shape(a), tf.shape(b))
+    a, b = tf.broadcast_to(a, shape), tf.broadcast_to(b, shape)
     magnitude = tf.math.exp(b * tf.math.log(tf.math.abs(a)))
     whole = tf.math.equal(b, tf.math.floor(b))
-    odd = tf.math.logical_and(whole, tf.math.not_equal(tf.math.floormod(b, 2.0), 0.0))
-    negative = tf.where(odd, -magnitude, tf.where(whole, magnitude, tf.fill(tf.shape(a), np.float32(np.nan))))
-    return tf.where(tf.math.equal(b, 0.0), tf.ones_like(a), tf.where(a < 0.0, negative, magnitude))
+    # an exponent beyond 2^24 (or infinite) is even, as numpy finds it
+    odd = tf.math.logical_and(tf.math.logical_and(whole, tf.math.abs(b) < float(FLOAT32_EXACT_INTEGERS)),
+                              tf.math.not_equal(tf.math.floormod(b, 2.0), 0.0))
+    nan = tf.fill(shape, np.float32(np.nan))
+    # a negative base to a fractional power is NaN, but -inf's is inf or 0 (numpy's pow)
+    fractional = tf.where(a < -np.finfo(np.float32).max, magnitude, nan)
+    negative = tf.where(odd, -magnitude, tf.where(whole, magnitude, fractional))
+    # 1 ** anything and anything ** 0 are 1 (NaN and the infinities included); |a| == 1 to an
+    # infinite power is 1 too, where log gives 0 * inf (|b| > FLT_MAX: an inf constant would be
+    # saturated by the converter)
+    one = tf.math.logical_or(tf.math.equal(a, 1.0), tf.math.equal(b, 0.0))
+    one = tf.math.logical_or(one, tf.math.logical_and(tf.math.equal(tf.math.abs(a), 1.0),
+                                                      tf.math.abs(b) > np.finfo(np.float32).max))
+    return tf.where(one, tf.ones_like(a), tf.where(a < 0.0, negative, magnitude))
 
 
 def _logical_not(x: tf.Tensor) -> tf.Tensor:
@@ -307,10 +325,6 @@ def _joined(xs: list[tf.Tensor], axis: int) -> tf.Tensor:
     return tf.concat(xs, axis=axis)
 
 
-# the largest integer every smaller one of which float32 holds exactly
-FLOAT32_EXACT_INTEGERS = 2**24
-
-
 def _in_kernel(operator: str, read: Callable[..., tf.Tensor], *data: tf.Tensor) -> tf.Tensor:
     """``read(*data)`` by the builtin ``operator``, through float32 copies of ``data`` and back when
     the profile's kernel for it takes no such dtype (TFLite Micro's GATHER, SELECT_V2 and
@@ -382,20 +396,26 @@ def _top_k(op: linalg.TopK, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def _top_k_by_rounds(x: tf.Tensor, k: int, sorted: bool = True) -> tuple[tf.Tensor, tf.Tensor]:
-    """TOPK_V2's answer without its kernel (TFLite Micro): ``k`` rounds of ARG_MAX (first index on
-    ties, TOPK's order), each taking the largest value and then covering it with the lowest float
-    so the next round finds the next. A value equal to the lowest float would tie with a covered
-    one; the models that select (neighbours: negated distances) never hold it."""
-    positions = tf.range(tf.shape(x)[-1], dtype=tf_dtype(DType.i64))
+    """TOPK_V2's answer without its kernel (TFLite Micro): ``k`` rounds, each taking the first
+    untaken position holding the largest untaken value (TOPK's order: equal values lower index
+    first). Taken positions are tracked by a mask, so a value of -inf or the lowest float is
+    never taken twice; when only such values remain, the first untaken one is next."""
+    width = x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
+    positions = tf.cast(tf.range(width), tf.float32)
     lowest = tf.constant(np.finfo(np.float32).min, x.dtype)
+    beyond = tf.constant(np.float32(2**24), tf.float32)
+    taken = tf.zeros_like(x, dtype=tf.bool)
     values, indices = [], []
     for _ in range(k):
-        index = tf.math.argmax(x, axis=-1, output_type=tf_dtype(DType.i64))
-        values.append(tf.math.reduce_max(x, axis=-1))
+        best = tf.math.reduce_max(tf.where(taken, lowest, x), axis=-1, keepdims=True)
+        candidate = tf.math.logical_and(tf.math.logical_not(taken),
+                                        tf.math.logical_or(x >= best, best <= lowest))
+        first = tf.math.reduce_min(tf.where(candidate, positions, beyond), axis=-1)
+        chosen = tf.math.equal(positions, tf.expand_dims(first, -1))
+        index = tf.cast(first, tf_dtype(DType.i64))
+        values.append(tf.gather(x, tf.expand_dims(index, -1), batch_dims=x.shape.rank - 1)[..., 0])
         indices.append(index)
-        # compared as floats: the converter would fuse an integer equal-to-a-range into ONE_HOT
-        chosen = tf.math.equal(tf.cast(positions, tf.float32), tf.cast(tf.expand_dims(index, -1), tf.float32))
-        x = tf.where(chosen, lowest, x)
+        taken = tf.math.logical_or(taken, chosen)
     return tf.stack(values, axis=-1), tf.stack(indices, axis=-1)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from sklir.backends.profiles import QUANTIZE_MODES
 from sklir.backends.tflite_artefact import _pack, _unpack, appended_files
 from sklir.errors import BackendError
 
@@ -39,7 +40,7 @@ FLOAT16_EXACT_INTEGERS = 2048
 # DEQUANTIZE of a float16 tensor is version 3 of the op
 DEQUANTIZE_FLOAT16_VERSION = 3
 
-MODES = ("float16", "int8")
+MODES = QUANTIZE_MODES
 
 
 def _constant(model: object, tensor: object) -> np.ndarray | None:
@@ -60,9 +61,17 @@ def _weights(model: object) -> dict[int, tuple[int, np.ndarray]]:
             uses.setdefault(int(index), []).append((codes[op.opcodeIndex], slot))
     for index in graph.outputs if graph.outputs is not None else []:
         uses.setdefault(int(index), []).append((-1, -1))
+    # a buffer two tensors share (the converter dedupes equal constants) is left alone: narrowing
+    # it for one would change the other
+    owners: dict[int, int] = {}
+    for sub in model.subgraphs:  # type: ignore[attr-defined]
+        for tensor in sub.tensors or []:
+            owners[tensor.buffer] = owners.get(tensor.buffer, 0) + 1
     found = {}
     for index, slots in uses.items():
         if index < 0 or not all(WEIGHT_SLOTS.get(code) == slot for code, slot in slots):
+            continue
+        if owners[graph.tensors[index].buffer] > 1:
             continue
         values = _constant(model, graph.tensors[index])
         if values is not None and values.size >= MIN_ELEMENTS:

@@ -58,15 +58,16 @@ def choose_smallest(op: TreeEnsemble) -> str:
     return "traversal"
 
 
-# the choosers ``strategy`` may name instead of a strategy
-CHOOSERS = {"auto": choose, "smallest": choose_smallest}
+# the choosers ``strategy`` may name instead of a strategy: ``auto`` is the speed chooser here (a
+# backend's preparation reads ``auto`` as its profile's chooser: ``smallest`` under micro)
+CHOOSERS = {"auto": choose, "fastest": choose, "smallest": choose_smallest}
 
 
 @register_pass
 @dataclass(frozen=True)
 class LowerTrees(Pass):
     """Replace each ``tree_ensemble`` by core ops; ``strategy`` is a name in :data:`STRATEGIES`, or
-    a chooser of :data:`CHOOSERS` (``auto``: for speed; ``smallest``: for flash)."""
+    a chooser of :data:`CHOOSERS` (``auto``, ``fastest``: for speed; ``smallest``: for flash)."""
 
     name: ClassVar[str] = "lower-trees"
     strategy: str = "auto"

@@ -112,8 +112,9 @@ def _to_f32(op: Op, attribute: str, value: Any, rule: Rounding | None = None) ->
     if isinstance(value, Tensor) and value.dtype is DType.f64:
         rule = rule or ROUNDING.get((type(op), attribute)) or ROUNDING.get(type(op), round_nearest)
         try:
-            # a subnormal's neighbour underflows by design, whatever np.seterr the caller set
-            with np.errstate(under="ignore"):
+            # a subnormal's neighbour underflows and a value beyond f32 becomes inf by design,
+            # whatever np.seterr the caller set
+            with np.errstate(all="ignore"):
                 return Tensor(rule(value.array), DType.f32)
         except IRError as e:
             raise IRError(f"to-f32: {op.name}: {e}") from None

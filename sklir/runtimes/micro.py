@@ -112,7 +112,7 @@ class MicroModel:
         return {name: np.array(self.interpreter.get_output(i)) for i, name in enumerate(self.output_names)}
 
     def __call__(self, X: Batch) -> dict[str, np.ndarray]:
-        batch = {self.input_names[0]: X} if isinstance(X, np.ndarray) else named_batch(X, self.input_names)
+        batch = named_batch(X, self.input_names)
         for name, arr in batch.items():
             check_width(self.inputs[name][1], arr, name if len(self.inputs) > 1 else None)
         return label_values(in_fixed_batches(self._call, self.batch, batch), self.metadata)

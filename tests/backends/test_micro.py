@@ -170,3 +170,83 @@ def test_a_model_needing_more_than_the_default_arena_still_runs() -> None:
     X = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
     np.testing.assert_allclose(run_micro(data, X)["out"], (X + 1.0).sum(axis=1), rtol=1e-6)
     assert arena_bytes(data) > 10 * len(data)
+
+
+def _specials_module() -> sklir.ir.Module:
+    """pow, sign, clip and top_k written the micro way, on inputs with NaN, ±inf, ±1, 0, -0.0."""
+    from sklir.ir import Builder
+    from sklir.ir.dialects.linalg import TopK
+
+    b, x = Builder.new("specials", 4)
+    y = b.call("gather", x, b.const(np.array([3, 2, 1, 0], dtype=np.int64)), axis=1)
+    b.output("power", b.call("pow", x, y))
+    b.output("cube", b.call("pow", x, b.const(np.float32(3.0), sklir.ir.DType.f32)))
+    b.output("sign", b.call("sign", x))
+    b.output("clipped", b.call("clip", x, min=-1.0, max=1.0))
+    values, indices = b.apply(TopK(k=3, largest=True), x)
+    b.output("top", values)
+    b.output("top_at", indices)
+    return b.module
+
+
+SPECIALS = np.array([[1.0, np.nan, 2.0, -2.0], [-1.0, np.inf, 0.5, -0.5], [0.0, -np.inf, 3.0, 1.0],
+                     [-2.0, 2.5, -np.inf, np.inf], [np.nan, 1.0, 0.0, -3.0], [-np.inf, -np.inf, -np.inf, 2.0],
+                     [2.0, 2.0, np.nan, 2.0], [-0.5, np.inf, -1.0, 4.0]], dtype=np.float32)
+
+
+def test_composite_ops_keep_numpys_special_values() -> None:
+    module = _specials_module()
+    data = sklir.emit(module, "tflite", profile=profile_named("micro", 8))
+    assert not {"POW", "SIGN", "TOPK_V2", "RELU_N1_TO_1"} & set(operator_names(data))
+    with np.errstate(all="ignore"):
+        want = sklir.interpret(module, SPECIALS, precision="native")
+    got = run_micro(data, SPECIALS)
+    # TFLite Micro's MUL clamps an infinite product to the largest float (see CLAMPED)
+    limit = np.finfo(np.float32).max
+    for name in ("power", "cube", "sign", "clipped"):
+        clamped = np.clip(want[name], -limit, limit)
+        np.testing.assert_allclose(np.clip(got[name], -limit, limit), clamped, rtol=1e-6, err_msg=name)
+    # top_k on rows without NaN (TOPK_V2 orders NaN as it likes); -inf ties keep the lower index
+    rows = ~np.isnan(SPECIALS).any(axis=1)
+    np.testing.assert_array_equal(got["top_at"][rows], want["top_at"][rows])
+    np.testing.assert_array_equal(got["top"][rows], want["top"][rows])
+
+
+def test_c_header_needs_a_fixed_batch() -> None:
+    from sklir.backends.c_export import emit_c
+
+    estimator, module = iris_pipeline()
+    with pytest.raises(SklirError, match="a C header is for a fixed batch"):
+        emit_c(prepare(module, "tflite", profile=PROFILES["default"]), PROFILES["default"])
+
+
+def test_strings_computed_inside_a_model_are_refused() -> None:
+    from sklir.backends.profiles import check_module
+    from sklir.ir import Builder, DType
+
+    b, x = Builder.new("inside", 4)
+    label = b.call("label_lookup", b.call("argmax", x, axis=1),
+                   classes=sklir.ir.Tensor(np.array(["a", "b", "c", "d"], dtype=object), DType.str))
+    b.output("same", b.call("compare", label, label, predicate="eq"))
+    with pytest.raises(SklirError, match=r"has no string tensors, and op label_lookup \(node 1\) computes strings"):
+        check_module(b.module, PROFILES["micro"])
+
+
+def test_the_smallest_chooser_pads_only_nearly_full_trees() -> None:
+    from sklearn.tree import DecisionTreeRegressor
+
+    from sklir.ir.dialects.ml import TreeEnsemble
+    from sklir.passes.lower_trees import choose, choose_smallest
+
+    X = np.random.default_rng(0).normal(size=(4000, 6))
+    y = X[:, 0] * 3 + np.sin(X[:, 1] * 5)
+
+    def op(**kw: object) -> TreeEnsemble:
+        module = sklir.lower(DecisionTreeRegressor(random_state=0, **kw).fit(X, y))
+        return next(n.op for n in module.nodes if isinstance(n.op, TreeEnsemble))
+
+    assert choose_smallest(op(max_depth=2)) == "gemm"  # a path matrix of a few entries
+    full = op(max_depth=7)  # 4000 rows fill (almost) every node of depth 7
+    assert full.left.shape[0] >= 2 * 255 // 3 and choose_smallest(full) == "perfect"
+    sparse = op(max_depth=9, max_leaf_nodes=120)  # deep and narrow: padding would triple it
+    assert choose_smallest(sparse) == "traversal" and choose(sparse) == "perfect"

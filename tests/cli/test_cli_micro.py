@@ -26,7 +26,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with a forest and an MLP on iris (string labels), and the data as CSV."""
     directory = tmp_path_factory.mktemp("micro")
     X, y = dataset("iris")
-    names = np.array(["setosa", "versi\"color", "virginica ü"])[y]
+    names = np.array(["setosa", "versi\"color", "virginica ü /* not a comment */"])[y]
     joblib.dump(RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0).fit(X, names),
                 directory / "forest.joblib")
     joblib.dump(make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=300, random_state=0)).fit(X, names),
@@ -61,7 +61,7 @@ def test_c_header_compiles_and_checks(name: str, models: Path, capsys: pytest.Ca
     text = header.read_text()
     assert f"#define {name.upper()}_MODEL_BATCH 2" in text
     assert f"#define {name.upper()}_MODEL_OUTPUT_LABEL_INDEX 0" in text
-    assert '"versi\\"color", "virginica \\303\\274"' in text
+    assert '"virginica \\303\\274 /* not a comment */"' in text
     prefix = f"{name}_model"
     use = (f'#include "{header.name}"\n'
            f"int first_byte(void) {{ return {prefix}_model[0] + {prefix.upper()}_MODEL_LEN + "
@@ -126,3 +126,11 @@ def test_quantized_artefact_is_checked_honestly(models: Path, capsys: pytest.Cap
                            "-o", models / "never.tflite")
     assert code == 1
     assert_one_line_error(err, "micro profile takes no quantised weights")
+
+
+def test_check_refuses_a_header_sklir_did_not_write(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = models / "other.h"
+    other.write_text("#define OTHER 1\n")
+    code, _, err = run_cli(capsys, "check", models / "mlp.joblib", other, "--data", models / "iris.csv")
+    assert code == 1
+    assert_one_line_error(err, "not a C header sklir wrote")
