@@ -250,3 +250,25 @@ def test_the_smallest_chooser_pads_only_nearly_full_trees() -> None:
     assert full.left.shape[0] >= 2 * 255 // 3 and choose_smallest(full) == "perfect"
     sparse = op(max_depth=9, max_leaf_nodes=120)  # deep and narrow: padding would triple it
     assert choose_smallest(sparse) == "traversal" and choose(sparse) == "perfect"
+
+
+def test_integers_beyond_float32_cannot_go_through_a_float_kernel() -> None:
+    from sklir.ir import Builder
+
+    b, x = Builder.new("big_table", 4)
+    table = b.const(np.array([2**25 + 1, 1, 2, 3], dtype=np.int64))
+    b.output("out", b.call("gather", table, b.call("argmax", x, axis=1), axis=0))
+    with pytest.raises(SklirError, match="int32 values beyond 2\\^24 cannot go through GATHER exactly"):
+        sklir.emit(b.module, "tflite", profile="micro")
+
+
+def test_the_micro_runner_refuses_what_is_not_a_model() -> None:
+    with pytest.raises(SklirError, match="not a .tflite model"):
+        run_micro(b"not a flatbuffer at all", np.zeros((1, 4), np.float32))
+
+
+def test_an_unknown_label_rule_is_refused() -> None:
+    from sklir.passes.pipelines import precision_pipeline
+
+    with pytest.raises(SklirError, match="no label rule 'names'"):
+        precision_pipeline("f32", labels="names")
