@@ -306,13 +306,12 @@ def _classes(text: str) -> tuple[str, ...]:
 
 
 def _batch(text: str) -> int:
+    from sklir.backends.profiles import checked_batch
+
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"the batch must be a positive whole number of rows, got '{text}'")
-    return value
+        return checked_batch(int(text))
+    except (ValueError, SklirError):
+        raise argparse.ArgumentTypeError(f"the batch must be a positive whole number of rows, got '{text}'") from None
 
 
 def _rtol(text: str) -> float:

@@ -106,6 +106,13 @@ MICRO_KERNELS: Mapping[str, frozenset[DType]] = {
 }
 
 
+def checked_batch(batch: object) -> int:
+    """``batch`` when it is a positive whole number of rows; else a SklirError saying so."""
+    if type(batch) is not int or batch < 1:  # bool is an int subclass, and not a batch
+        raise SklirError(f"the batch must be a positive whole number of rows, got {batch!r}")
+    return batch
+
+
 # what --quantize takes (sklir.backends.tflite_quantize.MODES; not imported here: it needs LiteRT)
 QUANTIZE_MODES = ("float16", "int8")
 
@@ -147,9 +154,7 @@ class Profile:
         """The same profile at a fixed ``batch`` (``None`` keeps the profile's own)."""
         if batch is None:
             return self
-        if type(batch) is not int or batch < 1:  # bool is an int subclass, and not a batch
-            raise SklirError(f"the batch must be a positive whole number of rows, got {batch!r}")
-        return dataclasses.replace(self, batch=batch)
+        return dataclasses.replace(self, batch=checked_batch(batch))
 
     def quantized(self, mode: str | None) -> Profile:
         """The same profile with its matrix-product weights stored as ``mode`` (``None`` keeps them)."""

@@ -466,9 +466,14 @@ def _where(index: int, node: Node) -> str:
     return f"op {node.op.name} -> {types} (node {index}{line})"
 
 
+# every IR node is traced under the name scope SCOPE_PREFIX + its index + "_" + its op's name
+SCOPE_PREFIX = "sklir"
+
+
 def _scope(index: int, node: Node) -> str:
-    # the converter reports failing TF ops under this name scope: it maps them back to IR nodes
-    return f"sklir{index}_{node.op.name}"
+    # the converter reports failing TF ops under this name scope, and names the tensors of the
+    # flatbuffer after it: both map back to IR nodes
+    return f"{SCOPE_PREFIX}{index}_{node.op.name}"
 
 
 def _check_types(module: Module) -> None:
@@ -583,7 +588,7 @@ def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
     return finish_tflite(data, module, profile)
 
 
-_SCOPE = re.compile(r"sklir(\d+)_")
+_SCOPE = re.compile(re.escape(SCOPE_PREFIX) + r"(\d+)_")
 
 
 def _check_profile(data: bytes, module: Module, profile: Profile) -> None:

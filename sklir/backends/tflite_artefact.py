@@ -216,6 +216,12 @@ EQUIVALENT_OPERATORS: dict[str, tuple[str, str, type]] = {
 }
 
 
+def builtin_code(code: Any) -> int:
+    """An operator code's builtin (object API): codes above 127 live only in ``builtinCode``,
+    older files fill only the deprecated byte."""
+    return max(code.builtinCode, code.deprecatedBuiltinCode)
+
+
 def respell_operators(data: bytes, names: Sequence[str]) -> bytes:
     """``data`` with every operator among ``names`` written as its equivalent in
     :data:`EQUIVALENT_OPERATORS` (for a runtime that has the equivalent's kernel only)."""
@@ -223,7 +229,7 @@ def respell_operators(data: bytes, names: Sequence[str]) -> bytes:
     model = _unpack(data)
     changed = False
     for index, code in enumerate(model.operatorCodes or []):
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        builtin = builtin_code(code)
         if builtin not in codes:
             continue
         name = codes[builtin]

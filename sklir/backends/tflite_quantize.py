@@ -25,7 +25,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from sklir.backends.profiles import QUANTIZE_MODES
-from sklir.backends.tflite_artefact import _pack, _unpack, appended_files
+from sklir.backends.tflite_artefact import _pack, _unpack, appended_files, builtin_code
 from sklir.errors import BackendError
 
 # the weight operand of each op whose constant weights are quantised
@@ -54,7 +54,7 @@ def _weights(model: object) -> dict[int, tuple[int, np.ndarray]]:
     """Tensor index -> (the builtin reading it, its values): the constant float32 tensors of at
     least MIN_ELEMENTS entries every use of which is a weight slot."""
     graph = model.subgraphs[0]  # type: ignore[attr-defined]
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]  # type: ignore[attr-defined]
+    codes = [builtin_code(c) for c in model.operatorCodes]  # type: ignore[attr-defined]
     uses: dict[int, list[tuple[int, int]]] = {}
     for op in graph.operators or []:
         for slot, index in enumerate(op.inputs if op.inputs is not None else []):
@@ -90,7 +90,7 @@ def _small_integers(values: np.ndarray) -> bool:
 def _code_index(model: object, builtin: int, version: int) -> int:
     codes = model.operatorCodes  # type: ignore[attr-defined]
     for i, code in enumerate(codes):
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+        if builtin_code(code) == builtin:
             code.version = max(code.version, version)
             return i
     code = schema.OperatorCodeT()

@@ -108,6 +108,12 @@ def sklir_metadata_json(artefact: bytes | Path) -> str | None:
         return None
 
 
+def sklir_metadata(data: bytes) -> dict[str, Any] | None:
+    """sklir's metadata of a ``.tflite`` as a dict (the label tables its runners read), or None."""
+    text = sklir_metadata_json(data)
+    return json.loads(text) if text else None
+
+
 def read_metadata(data: bytes) -> dict[str, bytes]:
     """The flatbuffer's metadata entries, name -> raw bytes (sklir's own entry is ``"sklir"``)."""
     model = _schema().Model.GetRootAs(data, 0)
@@ -156,8 +162,7 @@ class LiteRTModel:
         # is then run that many rows at a time; class indices it outputs become labels again
         first = int(inputs[self.input_name]["shape_signature"][0])
         self.batch: int | None = first if first > 0 else None
-        text = sklir_metadata_json(data)
-        self.metadata: dict[str, Any] | None = json.loads(text) if text else None
+        self.metadata = sklir_metadata(data)
 
     def resize(self, shape: tuple[int, ...] | dict[str, tuple[int, ...]]) -> None:
         """Size the inputs for batches of ``shape`` (the single input's, or one per input name) and

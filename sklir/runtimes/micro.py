@@ -12,7 +12,6 @@ directly with scikit-learn's.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +70,7 @@ class MicroModel:
     """One TFLite Micro interpreter on one artefact."""
 
     def __init__(self, data: bytes) -> None:
-        from sklir.runtimes.litert import sklir_metadata_json
+        from sklir.runtimes.litert import sklir_metadata
 
         interpreter = _interpreter_class()
         if len(data) < 8 or data[4:8] != b"TFL3":
@@ -98,8 +97,7 @@ class MicroModel:
         self.batch = shapes[0][0]
         self.inputs = {name: (np.dtype(detail["dtype"]), shape[-1])
                        for name, detail, shape in zip(self.input_names, details, shapes, strict=True)}
-        text = sklir_metadata_json(data)
-        self.metadata: dict[str, Any] | None = json.loads(text) if text else None
+        self.metadata = sklir_metadata(data)
 
     def _call(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for position, name in enumerate(self.input_names):
