@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import sklir
+from sklir.backends.profiles import PROFILES, QUANTIZE_MODES
 from sklir.check import DEFAULT_RTOL
 from sklir.errors import InputFileError, SklirError
 from sklir.ir.core import Module
 from sklir.passes.manager import PrintAfter
 
 EMIT_CHOICES = ("tflite", "onnx", "savedmodel", "c", "ir")
-# sklir.backends.profiles.PROFILES' names (not imported here, for start-up time)
-PROFILE_CHOICES = ("default", "micro")
-# sklir.backends.profiles.QUANTIZE_MODES
-QUANTIZE_CHOICES = ("float16", "int8")
+# the profiles and quantisations (sklir.backends.profiles: light, no backend imported)
+PROFILE_CHOICES = tuple(PROFILES)
+QUANTIZE_CHOICES = QUANTIZE_MODES
 IR_SUFFIX = ".sklir"
 # lower-trees' strategies (sklir.passes.lower_trees.STRATEGIES; not imported here, for start-up time)
 TREE_STRATEGIES = ("auto", "fastest", "smallest", "gemm", "perfect", "traversal")
@@ -154,14 +154,17 @@ def _report(args: argparse.Namespace, profile: Any, data: bytes | None, written:
     """After a micro-profile artefact: its flash and arena bytes, ops and op resolver calls."""
     if args.quiet or profile is None or profile.ops is None:
         return
-    from sklir.backends.c_export import flatbuffer_of
+    from sklir.backends.c_export import flatbuffer_of, recorded_arena
     from sklir.runtimes.micro import report
 
+    measured = None
     if data is None:
         if written is None:
             return
-        data = flatbuffer_of(written) if args.emit == "c" else written.read_bytes()
-    for line in report(data, profile):
+        # a header records the arena emit_c measured: it is not measured again
+        data, measured = (flatbuffer_of(written), recorded_arena(written)) if args.emit == "c" \
+            else (written.read_bytes(), None)
+    for line in report(data, profile, measured):
         print(line, file=stream)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,7 +172,7 @@ def measured_arena(data: bytes) -> int:
     return arena_bytes(data)
 
 
-def c_metadata_json(path: Any) -> str | None:
+def c_metadata_json(path: str | Path) -> str | None:
     """The metadata JSON on a header's first line when sklir wrote it, else None."""
     with open(path, encoding="utf-8", errors="replace") as f:
         first = f.readline()
@@ -185,7 +186,7 @@ def c_metadata_json(path: Any) -> str | None:
 _ARRAY = re.compile(r"_model\[(\d+)\] = \{\n#endif\n(.*?)\n\};", re.DOTALL)
 
 
-def flatbuffer_of(path: Any) -> bytes:
+def flatbuffer_of(path: str | Path) -> bytes:
     """The ``.tflite`` flatbuffer inside a header sklir wrote (to run or measure it again)."""
     from sklir.errors import SklirError
 
@@ -198,3 +199,13 @@ def flatbuffer_of(path: Any) -> bytes:
     if len(data) != int(found.group(1)):
         raise SklirError(f"{path}: the model array holds {len(data)} bytes, not the {found.group(1)} it declares")
     return data
+
+
+_ARENA_DEFINE = re.compile(r"^#define \w+_ARENA_BYTES (\d+)$", re.MULTILINE)
+
+
+def recorded_arena(path: str | Path) -> int | None:
+    """The arena a header sklir wrote records (``<NAME>_ARENA_BYTES``), or None."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        found = _ARENA_DEFINE.search(f.read())
+    return int(found.group(1)) if found else None

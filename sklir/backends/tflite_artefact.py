@@ -23,7 +23,8 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import flatbuffers
@@ -209,10 +210,26 @@ def _set_entries(model: Any, entries: Mapping[str, bytes]) -> None:
     model.metadata = kept
 
 
-# an operator -> an operator with the same semantics on its operands (a superset), and its options
-# table: SELECT_V2 broadcasts where SELECT needs equal shapes (or a vector condition over rows)
-EQUIVALENT_OPERATORS: dict[str, tuple[str, str, type]] = {
-    "SELECT": ("SELECT_V2", "SelectV2Options", schema.SelectV2OptionsT),
+def _same_shapes(graph: Any, op: Any) -> bool:
+    return len({tuple(graph.tensors[i].shape) for i in op.inputs}) == 1
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """An operator with the same semantics as another on the operands ``applies`` accepts."""
+
+    operator: str
+    options: str
+    options_type: type
+    # (subgraph, operator) -> whether this operator may be respelled
+    applies: Callable[[Any, Any], bool]
+
+
+# an operator -> its equivalent: SELECT_V2 broadcasts where SELECT needs equal shapes or takes a
+# vector condition choosing whole rows (which SELECT_V2 would broadcast along the last axis), so
+# only SELECTs of equal shapes are respelled
+EQUIVALENT_OPERATORS: dict[str, Equivalent] = {
+    "SELECT": Equivalent("SELECT_V2", "SelectV2Options", schema.SelectV2OptionsT, _same_shapes),
 }
 
 
@@ -224,37 +241,25 @@ def builtin_code(code: Any) -> int:
 
 def respell_operators(data: bytes, names: Sequence[str]) -> bytes:
     """``data`` with every operator among ``names`` written as its equivalent in
-    :data:`EQUIVALENT_OPERATORS` (for a runtime that has the equivalent's kernel only)."""
+    :data:`EQUIVALENT_OPERATORS` where every use of it qualifies (for a runtime that has the
+    equivalent's kernel only)."""
     codes = {getattr(schema.BuiltinOperator, name): name for name in names if name in EQUIVALENT_OPERATORS}
     model = _unpack(data)
     changed = False
     for index, code in enumerate(model.operatorCodes or []):
-        builtin = builtin_code(code)
-        if builtin not in codes:
+        if builtin_code(code) not in codes:
             continue
-        name = codes[builtin]
-        if name == "SELECT":
-            # SELECT's condition may be a vector choosing whole rows, which SELECT_V2 would
-            # broadcast along the last axis instead: only equal shapes are respelled
-            if not all(_same_shapes(model, op) for g in model.subgraphs for op in g.operators or []
-                       if op.opcodeIndex == index):
-                continue
-        target, options, options_type = EQUIVALENT_OPERATORS[name]
-        value = getattr(schema.BuiltinOperator, target)
+        equivalent = EQUIVALENT_OPERATORS[codes[builtin_code(code)]]
+        uses = [(graph, op) for graph in model.subgraphs for op in graph.operators or [] if op.opcodeIndex == index]
+        if not all(equivalent.applies(graph, op) for graph, op in uses):
+            continue
+        value = getattr(schema.BuiltinOperator, equivalent.operator)
         code.builtinCode, code.deprecatedBuiltinCode = value, min(value, 127)
-        for graph in model.subgraphs:
-            for op in graph.operators or []:
-                if op.opcodeIndex == index:
-                    op.builtinOptionsType = getattr(schema.BuiltinOptions, options)
-                    op.builtinOptions = options_type()
+        for _, op in uses:
+            op.builtinOptionsType = getattr(schema.BuiltinOptions, equivalent.options)
+            op.builtinOptions = equivalent.options_type()
         changed = True
     return _pack(model, appended_files(data), len(data)) if changed else data
-
-
-def _same_shapes(model: Any, op: Any) -> bool:
-    graph = next(g for g in model.subgraphs if op in (g.operators or []))
-    shapes = [tuple(graph.tensors[i].shape) for i in op.inputs]
-    return len(set(shapes)) == 1
 
 
 def add_metadata_entries(data: bytes, entries: Mapping[str, bytes]) -> bytes:

@@ -141,14 +141,16 @@ def run_header(artefact: bytes | str | Path, X: Batch) -> dict[str, np.ndarray]:
     return run_micro(flatbuffer_of(artefact), X)
 
 
-def report(data: bytes, profile: Profile) -> list[str]:
+def report(data: bytes, profile: Profile, measured: int | None = None) -> list[str]:
     """What a firmware developer needs to know of a ``.tflite`` for ``profile``: flash and arena
-    bytes (the arena measured here when tflite-micro is installed), the ops, the registrations."""
+    bytes (``measured``, or measured here when tflite-micro is installed), the ops, the
+    registrations."""
     from sklir.runtimes.litert import operators
 
     ops = list(dict.fromkeys(operators(data)))
     try:
-        arena = f"tensor arena {arena_bytes(data)} bytes (measured under TensorFlow Lite Micro)"
+        used = measured if measured is not None else arena_bytes(data)
+        arena = f"tensor arena {used} bytes (measured under TensorFlow Lite Micro)"
     except SklirError as err:
         arena = f"tensor arena not measured ({err})"
     calls = profile.registrations(ops)

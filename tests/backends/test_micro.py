@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from backend_checks import assert_backend_matches, iris_pipeline, lowered
 from op_cases import CASES, OpCase
+from parity import artefact
 
 import sklir
 from sklir.backends import prepare, target_profile
-from sklir.backends.profiles import MICRO_OPS, PROFILES, profile_named
+from sklir.backends.profiles import MICRO_OPS, PROFILES, Profile, profile_named
 from sklir.backends.tflite import emit_tflite
 from sklir.errors import SklirError
 from sklir.runtimes import run
@@ -70,7 +71,7 @@ def test_iris_pipeline_at_batch_1_and_8_gives_labels_through_the_table() -> None
 
     X = dataset("iris")[0].astype(np.float32)
     for batch in (1, 8):
-        data = sklir.emit(module, "tflite", profile=profile_named("micro", batch))
+        data = artefact(module, "micro" if batch == 1 else "micro8")  # converted once per session
         for kind in ("micro", "tflite"):  # LiteRT runs the same file the same way
             out = run(data, kind, X)
             assert (out["label"] == estimator.predict(X)).all()
@@ -84,7 +85,7 @@ def test_label_is_an_int32_class_index_with_the_table_in_the_metadata() -> None:
     from sklir.runtimes.litert import sklir_metadata_json
 
     estimator, module = iris_pipeline()
-    data = sklir.emit(module, "tflite", profile="micro")
+    data = artefact(module, "micro")
     interpreter = runtime.Interpreter.from_bytes(data)
     assert interpreter.get_output_details(0)["dtype"] == np.int32
     assert list(interpreter.get_input_details(0)["shape"]) == [1, 4]
@@ -124,7 +125,7 @@ def test_an_op_outside_the_profile_is_refused_naming_the_ir_node() -> None:
     micro = PROFILES["micro"]
     data = emit_tflite(prepare(b.module, "tflite", profile=micro), micro)  # POW as exp and log: runs
     assert "POW" not in operator_names(data)
-    tight = profile_named("micro").__class__("tight", batch=1, ops={"EXP": "AddExp"}, runtime="a tight runtime")
+    tight = Profile("tight", batch=1, ops={"EXP": "AddExp"}, runtime="a tight runtime")
     with pytest.raises(SklirError, match=r"a tight runtime has no kernel for .*\(from op .* \(node \d+\)\)"):
         emit_tflite(prepare(b.module, "tflite", profile=tight), tight)
 
