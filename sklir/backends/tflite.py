@@ -236,12 +236,25 @@ def _erf(x: tf.Tensor) -> tf.Tensor:
     return tf.where(magnitude < ERF_SERIES_BELOW, series, tail)
 
 
+# XNNPACK's LOGISTIC (LiteRT's default delegate, 2.3) returns NaN for float32 inputs of magnitude
+# about 4e26 to 2e38; beyond +-100 float32's sigmoid is 1, or below the smallest normal float (where
+# the kernel gives 0 anyway), so the input is held within +-100 first: by selects, which keep NaN
+SIGMOID_HELD_WITHIN = 100.0
+
+
+def _sigmoid(x: tf.Tensor) -> tf.Tensor:
+    if x.dtype != tf.float32:
+        return tf.math.sigmoid(x)
+    bound = tf.constant(SIGMOID_HELD_WITHIN, tf.float32)
+    return tf.math.sigmoid(tf.where(x > bound, bound, tf.where(x < -bound, -bound, x)))
+
+
 TF_UNARY: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
     "neg": _negative, "abs": _abs, "sign": _sign,
     "exp": tf.math.exp, "expm1": _expm1, "log": tf.math.log, "log1p": _log1p,
     "sqrt": tf.math.sqrt, "rsqrt": tf.math.rsqrt, "square": tf.math.square, "reciprocal": tf.math.reciprocal,
     "floor": tf.math.floor, "ceil": tf.math.ceil, "round": tf.math.round,  # round: half to even, as numpy
-    "sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "relu": tf.nn.relu, "erf": _erf,
+    "sigmoid": _sigmoid, "tanh": tf.math.tanh, "relu": tf.nn.relu, "erf": _erf,
     "sin": tf.math.sin, "cos": tf.math.cos,
     "isnan": tf.math.is_nan, "logical_not": _logical_not,
 }
