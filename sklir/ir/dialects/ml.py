@@ -124,11 +124,11 @@ class TreeEnsemble(Op):
         return np.asarray(self.left.array != np.arange(self.left.shape[0]))
 
     def least_bytes(self, float_width: int) -> int:
-        """Bytes every lowering stores at least: each internal node's threshold and each leaf's
-        values, floats ``float_width`` bytes wide (what a size check can count before lowering)."""
-        internal = int(self.internal.sum())
-        leaves = self.left.shape[0] - internal
-        return (internal + leaves * self.values.shape[1]) * float_width
+        """Bytes every lowering stores at least: each internal node's threshold and each distinct
+        leaf value, floats ``float_width`` bytes wide (what a size check can count before lowering)."""
+        internal = self.internal
+        distinct = np.unique(self.values.array[~internal], axis=0).shape[0]
+        return (int(internal.sum()) + distinct * self.values.shape[1]) * float_width
 
     @property
     def n_trees(self) -> int:
