@@ -1,0 +1,65 @@
+"""What the traversal strategy stores: the internal nodes and one row per distinct leaf value for
+the scores, one row per leaf only when the leaf numbers are read."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sklir.ir import Builder, DType, Module, Tensor, interpret
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.ir.dialects.tensor import Constant
+from sklir.passes.lower_trees import LowerTrees
+from sklir.passes.manager import PassManager, parse_pipeline
+
+# two trees over 2 columns whose five leaves hold two distinct values:
+# tree 0: node 0 (x0 <= 0.5) -> leaves 1 [1], 2 [2]
+# tree 1: node 3 (x1 <= 0) -> node 4 (x0 <= 1) -> leaves 5 [1], 6 [2]; else leaf 7 [2]
+FEATURE = [0, 0, 0, 1, 0, 0, 0, 0]
+THRESHOLD = [0.5, 0, 0, 0.0, 1.0, 0, 0, 0]
+LEFT = [1, 1, 2, 4, 5, 5, 6, 7]
+RIGHT = [2, 1, 2, 7, 6, 5, 6, 7]
+VALUES = [[0.0], [1.0], [2.0], [0.0], [0.0], [1.0], [2.0], [2.0]]
+X = np.array([[0.0, -1.0], [0.7, -1.0], [2.0, -1.0], [0.0, 1.0], [np.nan, 0.0]], np.float32)
+
+
+def forest(read_leaves: bool) -> Module:
+    b, x = Builder.new("two_trees", 2, DType.f32)
+    op = TreeEnsemble(
+        feature=Tensor(FEATURE, DType.i64), threshold=Tensor(THRESHOLD, DType.f32),
+        left=Tensor(LEFT, DType.i64), right=Tensor(RIGHT, DType.i64),
+        missing_left=Tensor([False] * 8, DType.bool), roots=Tensor([0, 3], DType.i64),
+        values=Tensor(VALUES, DType.f32), weights=Tensor([1.0, 1.0], DType.f32), base=Tensor([0.0], DType.f32))
+    leaves, scores = b.apply(op, x)
+    b.output("scores", scores)
+    if read_leaves:
+        b.output("leaves", leaves)
+    return b.module
+
+
+def lowered(module: Module) -> Module:
+    return PassManager([LowerTrees("traversal"), *parse_pipeline("cse,dce")]).run(module).module
+
+
+def constants(module: Module) -> list[np.ndarray]:
+    return [n.op.value.array for n in module.nodes if isinstance(n.op, Constant)]
+
+
+def test_the_scores_walk_stores_each_distinct_leaf_value_once() -> None:
+    module = lowered(forest(read_leaves=False))
+    float_tables = [c for c in constants(module) if c.dtype.kind == "f" and c.ndim == 2]
+    assert [t.tolist() for t in float_tables] == [[[1.0], [2.0]]]
+    # one walk: the children of the internal nodes (3) and of the two leaf rows after the unused
+    # row 0, and no table of leaf numbers
+    assert max(len(c) for c in constants(module) if c.ndim == 1) == 1 + 2 * (3 + 2)
+    assert not any(c.dtype == np.int64 and c.ndim == 1 and len(c) == 5 for c in constants(module))
+    np.testing.assert_array_equal(interpret(module, X, "native")["scores"][:, 0],
+                                  interpret(forest(read_leaves=False), X, "native")["scores"][:, 0])
+
+
+def test_the_leaves_walk_is_kept_when_read_and_numbers_leaves_as_the_table() -> None:
+    module = lowered(forest(read_leaves=True))
+    walks = sum(n.op.name == "take_along_axis" for n in module.nodes)
+    assert walks == 2 * 2  # both walks, two levels each (tree 1 is two deep)
+    got = interpret(module, X, "native")
+    np.testing.assert_array_equal(got["leaves"], [[1, 5], [2, 5], [2, 6], [1, 7], [2, 6]])
+    np.testing.assert_array_equal(got["scores"][:, 0], [2.0, 3.0, 4.0, 3.0, 4.0])
