@@ -96,7 +96,9 @@ def _lower(args: argparse.Namespace) -> int:
     from sklir.loading import load_model
 
     progress = Progress(args.quiet)
-    profile = target_profile(args.emit, args.profile, args.batch, args.quantize) if args.emit != "ir" else None
+    # the options are checked before any work (the rows stand in for themselves until read)
+    profile = target_profile(args.emit, args.profile, args.batch, args.quantize, args.data) \
+        if args.emit != "ir" else None
     if args.passes is not None:
         from sklir.passes.pipelines import pipeline_from_spec
 
@@ -121,6 +123,8 @@ def _lower(args: argparse.Namespace) -> int:
     print_after = stderr_printer(args.elide_constants) if args.print_after_all else None
     model = models[0] if len(models) == 1 else models
     module = sklir.lower(model, not args.no_optimize, args.passes, print_after, classes=args.classes)
+    if args.data is not None:
+        profile = target_profile(args.emit, args.profile, args.batch, args.quantize, _representative(module, args.data))
     if target is None:
         # what sklir writes says so: a file it may replace later
         module.attributes.setdefault("sklir_version", sklir.__version__)
@@ -147,6 +151,18 @@ def _lower(args: argparse.Namespace) -> int:
     _done(args, f"wrote {written} ({args.emit}; outputs: {', '.join(module.outputs)})")
     _report(args, profile, None, written, sys.stdout)
     return 0
+
+
+def _representative(module: Module, path: str) -> Any:
+    """The rows of ``path`` as the module's single float input takes them (a float32 array)."""
+    import numpy as np
+
+    from sklir.loading import load_data
+
+    if len(module.inputs) != 1 or not module.inputs[0].type.dtype.is_float:
+        raise SklirError(f"--data calibrates a model of one numeric input; this one takes {len(module.inputs)} "
+                         f"({', '.join(f'{v.name}: {v.type}' for v in module.inputs)})")
+    return load_data(path, module.inputs[0].type.static_dim(1)).astype(np.float32)
 
 
 def _report(args: argparse.Namespace, profile: Any, data: bytes | None, written: Path | None,
@@ -239,8 +255,14 @@ def _quantized(artefact: str) -> str | None:
     from sklir.check import artefact_kind
     from sklir.runtimes import artefact_metadata
 
-    value = (artefact_metadata(artefact, artefact_kind(artefact)) or {}).get("quantize")
-    return str(value) if value is not None else None
+    metadata = artefact_metadata(artefact, artefact_kind(artefact)) or {}
+    value, calibrated = metadata.get("quantize"), metadata.get("int8_products_calibrated_on")
+    if value is None:
+        return None
+    if calibrated is None:
+        return str(value)
+    return (f"{value}, its products computing in int8 at activation ranges calibrated on {calibrated} rows (inputs "
+            "unlike those rows saturate: check it with --data rows like them)")
 
 
 def _string_columns(artefact: str) -> set[str]:
@@ -382,6 +404,10 @@ def build_parser() -> _Parser:
     lower.add_argument("--quantize", choices=QUANTIZE_CHOICES,
                        help="store matrix-product weights (linear models, MLPs, kernel machines) as float16 or "
                             "int8 in the .tflite; tree thresholds and comparison bounds stay exact")
+    lower.add_argument("--data", metavar="FILE",
+                       help="with --quantize int8: representative input rows (.npy or .csv) on which the "
+                            "matrix products' activations are calibrated, so that they compute in int8 "
+                            "(integer kernels: what --profile micro needs for int8)")
     lower.add_argument("--tree-strategy", choices=TREE_STRATEGIES, default="auto",
                        help="how tree ensembles are lowered (default 'auto': chosen per ensemble from its depth "
                             "for speed ('fastest'), or under --profile micro for the least flash ('smallest'))")
@@ -438,6 +464,8 @@ def _validate(sub: _Parser, args: argparse.Namespace) -> None:
         sub.error("--precision applies to --emit ir only (each backend sets its own precision)")
     if args.emit == "ir" and (args.profile is not None or args.batch is not None or args.quantize is not None):
         sub.error("--profile, --batch and --quantize apply to artefacts, not to --emit ir")
+    if args.data is not None and args.quantize != "int8":
+        sub.error("--data gives the rows int8 products are calibrated on: it goes with --quantize int8")
     if args.emit != "ir" and args.elide_constants and not args.print_after_all:
         sub.error("--elide-constants applies to --emit ir and --print-after-all only")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -83,6 +83,8 @@ def metadata_json(module: Module, profile: Profile | None = None) -> str:
             record["batch"] = profile.batch
         if profile.quantize is not None:
             record["quantize"] = profile.quantize
+        if profile.representative is not None:
+            record["int8_products_calibrated_on"] = calibration_rows(profile.representative)
     return json.dumps(record, default=_jsonable, ensure_ascii=False, sort_keys=True)
 
 
@@ -187,15 +189,23 @@ def prepare(module: Module, target: str, tree_strategy: str = "auto", profile: P
 
 
 def target_profile(target: str, profile: Profile | str | None = None, batch: int | None = None,
-                   quantize: str | None = None) -> Profile:
+                   quantize: str | None = None, representative: Any = None) -> Profile:
     """The profile a ``target`` artefact is emitted for: ``profile`` (a name or a Profile, default
-    the target's own) at a fixed ``batch`` and with weights quantised as ``quantize`` when given;
-    refused when it does not apply to the target (quantised weights: ``.tflite`` only)."""
-    chosen = profile_named(check_target(target).profile if profile is None else profile, batch, quantize)
+    the target's own) at a fixed ``batch`` and with weights quantised as ``quantize`` when given
+    (int8 products calibrated on ``representative`` rows); refused when it does not apply to the
+    target (quantised weights: ``.tflite`` files and the C headers holding one only)."""
+    chosen = profile_named(check_target(target).profile if profile is None else profile, batch, quantize,
+                           representative)
     chosen.check_target(target)
-    if chosen.quantize is not None and target != "tflite":
+    if chosen.quantize is not None and target not in ("tflite", "c"):
         raise SklirError(f"quantised weights are written into .tflite files only, not {target}")
     return chosen
+
+
+def calibration_rows(representative: Any) -> int:
+    """How many rows ``representative`` (an array, or input name -> array) holds."""
+    first = next(iter(representative.values())) if isinstance(representative, Mapping) else representative
+    return len(first)
 
 
 def constant_bytes(module: Module, precision: str | None = None) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sklir.errors import SklirError
 from sklir.ir.core import Module
@@ -37,6 +38,7 @@ MICRO_OPS: Mapping[str, str] = {
     "CONCATENATION": "AddConcatenation",
     "COS": "AddCos",
     "CUMSUM": "AddCumSum",
+    "DEQUANTIZE": "AddDequantize",
     "DIV": "AddDiv",
     "EQUAL": "AddEqual",
     "EXP": "AddExp",
@@ -67,6 +69,7 @@ MICRO_OPS: Mapping[str, str] = {
     "NEG": "AddNeg",
     "NOT_EQUAL": "AddNotEqual",
     "PACK": "AddPack",
+    "QUANTIZE": "AddQuantize",
     "PAD": "AddPad",
     "PADV2": "AddPadV2",
     "REDUCE_MAX": "AddReduceMax",
@@ -143,6 +146,9 @@ class Profile:
     trees: str = "auto"
     # matrix-product weights stored narrower ("float16", "int8"; sklir.backends.tflite_quantize)
     quantize: str | None = None
+    # representative input rows (an array, or input name -> array): with "int8", the products
+    # whose weights are int8 compute in int8 at activation scales calibrated on them
+    representative: Any = dataclasses.field(default=None, compare=False, repr=False)
     labels: str = "values"
     strings: bool = True
     ops: Mapping[str, str] | None = None
@@ -156,16 +162,23 @@ class Profile:
             return self
         return dataclasses.replace(self, batch=checked_batch(batch))
 
-    def quantized(self, mode: str | None) -> Profile:
-        """The same profile with its matrix-product weights stored as ``mode`` (``None`` keeps them)."""
+    def quantized(self, mode: str | None, representative: Any = None) -> Profile:
+        """The same profile with its matrix-product weights stored as ``mode`` (``None`` keeps them);
+        with ``representative`` rows and ``int8``, those products compute in int8 (calibrated on
+        the rows): the only quantisation a runtime without hybrid kernels (TFLite Micro) runs."""
         if mode is None:
+            if representative is not None:
+                raise SklirError("representative rows calibrate int8 products: give them with int8 quantisation")
             return self
         if mode not in QUANTIZE_MODES:
             raise SklirError(f"unknown quantisation '{mode}' (known: {', '.join(QUANTIZE_MODES)})")
-        if self.ops is not None:
-            raise SklirError(f"the {self.name} profile takes no quantised weights: {self.runtime} has no kernel "
-                             "for float16 weights nor for int8 weights with float inputs")
-        return dataclasses.replace(self, quantize=mode)
+        if representative is not None and mode != "int8":
+            raise SklirError(f"representative rows calibrate int8 products, not {mode} weights")
+        if self.ops is not None and representative is None:
+            raise SklirError(f"the {self.name} profile takes {mode} weights only as int8 products calibrated on "
+                             f"representative rows (give --data): {self.runtime} has no kernel for float16 "
+                             "weights nor for int8 weights with float inputs")
+        return dataclasses.replace(self, quantize=mode, representative=representative)
 
     def emitted(self, dtype: DType) -> DType:
         """The dtype a value of IR ``dtype`` is emitted as."""
@@ -214,14 +227,15 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def profile_named(name: str | Profile, batch: int | None = None, quantize: str | None = None) -> Profile:
+def profile_named(name: str | Profile, batch: int | None = None, quantize: str | None = None,
+                  representative: Any = None) -> Profile:
     """The profile called ``name`` (or ``name`` itself), at a fixed ``batch`` and with weights
-    quantised as ``quantize`` when given."""
+    quantised as ``quantize`` when given (int8 products calibrated on ``representative`` rows)."""
     if not isinstance(name, Profile):
         if name not in PROFILES:
             raise SklirError(f"unknown profile '{name}' (known: {', '.join(PROFILES)})")
         name = PROFILES[name]
-    return name.with_batch(batch).quantized(quantize)
+    return name.with_batch(batch).quantized(quantize, representative)
 
 
 def check_module(module: Module, profile: Profile) -> None:

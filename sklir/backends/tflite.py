@@ -35,7 +35,7 @@ from sklir.backends.tflite_artefact import (  # noqa: E402
     respell_operators,
     standard_metadata,
 )
-from sklir.backends.tflite_quantize import quantize_weights  # noqa: E402
+from sklir.backends.tflite_quantize import Calibrate, quantize_weights  # noqa: E402
 from sklir.errors import BackendError, SklirError  # noqa: E402
 from sklir.io import silenced_native_output  # noqa: E402
 from sklir.ir.core import Module, Node, Op, Tensor  # noqa: E402
@@ -596,9 +596,21 @@ def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
         raise BackendError(f"TFLite conversion produced non-builtin ops {', '.join(custom)}")
     data = respell_operators(data, [op for op in operator_names(data) if not profile.allows(op)])
     if profile.quantize is not None:
-        data = quantize_weights(data, profile.quantize)
+        data = quantize_weights(data, profile.quantize, _calibration(module, profile))
     _check_profile(data, module, profile)
     return finish_tflite(data, module, profile)
+
+
+def _calibration(module: Module, profile: Profile) -> Calibrate | None:
+    """How the quantisation measures activations: on the profile's representative rows under
+    LiteRT (None without rows)."""
+    rows = profile.representative
+    if rows is None:
+        return None
+    from sklir.runtimes.litert import tensor_ranges
+
+    names = [str(value.name) for value in module.inputs]  # the traced inputs, in the graph's order
+    return lambda data, tensors: tensor_ranges(data, rows, names, tensors)
 
 
 _SCOPE = re.compile(re.escape(SCOPE_PREFIX) + r"(\d+)_")

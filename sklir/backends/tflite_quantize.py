@@ -37,8 +37,13 @@ WEIGHT_SLOTS: dict[int, int] = {
 MIN_ELEMENTS = 64
 # the largest integer every smaller one of which float16 holds exactly
 FLOAT16_EXACT_INTEGERS = 2048
-# DEQUANTIZE of a float16 tensor is version 3 of the op
+# DEQUANTIZE of a float16 tensor is version 3 of the op; the integer products' ops at the versions
+# TensorFlow's converter gives them (QUANTIZE float to int8, FULLY_CONNECTED on int8, DEQUANTIZE
+# of int8)
 DEQUANTIZE_FLOAT16_VERSION = 3
+QUANTIZE_VERSION = 1
+FULLY_CONNECTED_INT8_VERSION = 4
+DEQUANTIZE_INT8_VERSION = 2
 
 MODES = QUANTIZE_MODES
 
@@ -119,8 +124,8 @@ def _as_float16(model: object, index: int, values: np.ndarray, widen: list[objec
     widen.append(op)
 
 
-def _as_int8(model: object, index: int, values: np.ndarray) -> None:
-    """Store FULLY_CONNECTED weights ``[out, in]`` as int8, symmetric per output channel."""
+def _as_int8(model: object, index: int, values: np.ndarray) -> np.ndarray:
+    """Store FULLY_CONNECTED weights ``[out, in]`` as int8, symmetric per output channel; their scales."""
     tensor = model.subgraphs[0].tensors[index]  # type: ignore[attr-defined]
     scale = np.abs(values).max(axis=1) / 127.0
     scale[scale == 0] = 1.0
@@ -130,31 +135,122 @@ def _as_int8(model: object, index: int, values: np.ndarray) -> None:
     params = schema.QuantizationParametersT()
     params.scale, params.zeroPoint, params.quantizedDimension = scale.astype(np.float32).tolist(), [0] * len(scale), 0
     tensor.quantization = params
+    return scale.astype(np.float32)
 
 
-# mode -> how a weight read by a given builtin is stored
-def _store(mode: str) -> Callable[[object, int, int, np.ndarray, list[object]], None]:
-    def store(model: object, builtin: int, index: int, values: np.ndarray, widen: list[object]) -> None:
-        if mode == "int8" and builtin == schema.BuiltinOperator.FULLY_CONNECTED and values.ndim == 2 \
-                and not _small_integers(values):
-            _as_int8(model, index, values)
-        else:
-            _as_float16(model, index, values, widen)
-    return store
+def _int8_weight(mode: str, builtin: int, values: np.ndarray) -> bool:
+    """Whether ``mode`` stores a weight read by ``builtin`` as int8 (else as float16)."""
+    return mode == "int8" and builtin == schema.BuiltinOperator.FULLY_CONNECTED and values.ndim == 2 \
+        and not _small_integers(values)
 
 
-def quantize_weights(data: bytes, mode: str) -> bytes:
-    """``data`` with its matrix-product weights stored as ``mode`` (``float16`` or ``int8``)."""
+def _new_tensor(model: object, like: object, dtype: int, suffix: bytes, data: np.ndarray | None = None,
+                quantization: object = None) -> int:
+    """Append a tensor shaped like ``like`` (with its own buffer, holding ``data`` if given)."""
+    graph = model.subgraphs[0]  # type: ignore[attr-defined]
+    tensor = schema.TensorT()
+    tensor.shape, tensor.type = list(like.shape), dtype  # type: ignore[attr-defined]
+    tensor.shapeSignature = like.shapeSignature  # type: ignore[attr-defined]
+    tensor.name = (like.name or b"") + suffix  # type: ignore[attr-defined]
+    tensor.quantization = quantization
+    buffer = schema.BufferT()
+    if data is not None:
+        buffer.data = np.frombuffer(data.tobytes(), dtype=np.uint8)
+        tensor.shape = list(data.shape)
+    model.buffers.append(buffer)  # type: ignore[attr-defined]
+    tensor.buffer = len(model.buffers) - 1  # type: ignore[attr-defined]
+    graph.tensors.append(tensor)
+    return len(graph.tensors) - 1
+
+
+def _quantization(scale: np.ndarray, zero: np.ndarray) -> object:
+    params = schema.QuantizationParametersT()
+    params.scale, params.zeroPoint, params.quantizedDimension = scale.tolist(), zero.tolist(), 0
+    return params
+
+
+def activation_parameters(low: float, high: float) -> tuple[float, int]:
+    """Asymmetric int8 (scale, zero point) covering ``[low, high]`` with 0 represented exactly."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    scale = (high - low) / 255.0 or 1.0
+    return float(np.float32(scale)), int(np.clip(np.round(-128 - low / scale), -128, 127))
+
+
+def _operator(model: object, builtin: int, version: int, inputs: list[int], outputs: list[int],
+              options_type: int, options: object) -> object:
+    op = schema.OperatorT()
+    op.opcodeIndex = _code_index(model, builtin, version)
+    op.inputs, op.outputs = inputs, outputs
+    op.builtinOptionsType, op.builtinOptions = options_type, options
+    return op
+
+
+def _integer_product(model: object, op: object, ranges: dict[int, tuple[float, float]],
+                     quantized: dict[int, int], before: list[object]) -> object:
+    """Make the FULLY_CONNECTED ``op`` (its int8 weights already stored) compute in int8: its input
+    quantised (one QUANTIZE per float tensor, kept in ``quantized``), its bias as int32 at the
+    product's scale, its output int8 and widened back by the DEQUANTIZE returned."""
+    graph = model.subgraphs[0]  # type: ignore[attr-defined]
+    inputs = [int(i) for i in op.inputs]  # type: ignore[attr-defined]
+    source, target = inputs[0], int(op.outputs[0])  # type: ignore[attr-defined]
+    in_scale, in_zero = activation_parameters(*ranges[source])
+    if source not in quantized:
+        quantized[source] = _new_tensor(model, graph.tensors[source], schema.TensorType.INT8, b"_int8", None,
+                                        _quantization(np.array([in_scale], np.float32), np.array([in_zero])))
+        before.append(_operator(model, schema.BuiltinOperator.QUANTIZE, QUANTIZE_VERSION, [source],
+                                [quantized[source]], schema.BuiltinOptions.QuantizeOptions, schema.QuantizeOptionsT()))
+    weight_scale = np.asarray(graph.tensors[inputs[1]].quantization.scale, np.float32)
+    inputs[0] = quantized[source]
+    if len(inputs) > 2 and inputs[2] >= 0:
+        bias = _constant(model, graph.tensors[inputs[2]])
+        assert bias is not None, "a FULLY_CONNECTED bias is a float32 constant"
+        scale = (np.float64(in_scale) * weight_scale).astype(np.float32)
+        integers = np.round(bias / scale).astype(np.int32)
+        inputs[2] = _new_tensor(model, graph.tensors[inputs[2]], schema.TensorType.INT32, b"_int32", integers,
+                                _quantization(scale, np.zeros(len(scale), np.int64)))
+    out_scale, out_zero = activation_parameters(*ranges[target])
+    narrow = _new_tensor(model, graph.tensors[target], schema.TensorType.INT8, b"_int8", None,
+                         _quantization(np.array([out_scale], np.float32), np.array([out_zero])))
+    op.inputs, op.outputs = inputs, [narrow]  # type: ignore[attr-defined]
+    _code_index(model, schema.BuiltinOperator.FULLY_CONNECTED, FULLY_CONNECTED_INT8_VERSION)
+    return _operator(model, schema.BuiltinOperator.DEQUANTIZE, DEQUANTIZE_INT8_VERSION, [narrow], [target],
+                     schema.BuiltinOptions.DequantizeOptions, schema.DequantizeOptionsT())
+
+
+Calibrate = Callable[[bytes, list[int]], dict[int, tuple[float, float]]]
+
+
+def quantize_weights(data: bytes, mode: str, calibrate: Calibrate | None = None) -> bytes:
+    """``data`` with its matrix-product weights stored as ``mode`` (``float16`` or ``int8``).
+
+    With ``calibrate`` (``(data, tensor indices) -> each tensor's least and greatest value`` on
+    representative rows) and ``int8``, the products whose weights are int8 also take int8 inputs
+    and give int8 outputs at the calibrated scales: integer kernels, the kind TFLite Micro has."""
     if mode not in MODES:
         raise BackendError(f"unknown quantisation '{mode}' (known: {', '.join(MODES)})")
     model = _unpack(data)
     weights = _weights(model)
     if not weights:
         return data
-    widen: list[object] = []
-    store = _store(mode)
-    for index, (builtin, values) in weights.items():
-        store(model, builtin, index, values, widen)
     graph = model.subgraphs[0]
-    graph.operators = [*widen, *(graph.operators or [])]
+    integer = [op for op in graph.operators or [] if calibrate is not None and len(op.inputs) > 1
+               and int(op.inputs[1]) in weights and _int8_weight(mode, *weights[int(op.inputs[1])])]
+    ranges = calibrate(data, sorted({int(i) for op in integer for i in (op.inputs[0], op.outputs[0])})) \
+        if calibrate is not None and integer else {}
+    widen: list[object] = []
+    for index, (builtin, values) in weights.items():
+        if _int8_weight(mode, builtin, values):
+            _as_int8(model, index, values)
+        else:
+            _as_float16(model, index, values, widen)
+    operators: list[object] = []
+    quantized: dict[int, int] = {}
+    for op in graph.operators or []:
+        if any(op is chosen for chosen in integer):
+            before: list[object] = []
+            after = _integer_product(model, op, ranges, quantized, before)
+            operators += [*before, op, after]
+        else:
+            operators.append(op)
+    graph.operators = [*widen, *operators]
     return _pack(model, appended_files(data), len(data))

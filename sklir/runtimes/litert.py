@@ -224,3 +224,44 @@ def prepared(artefact: bytes | str | Path, batch: int, num_threads: int = 1) -> 
 def run_tflite(artefact: bytes | str | Path, X: Batch) -> dict[str, np.ndarray]:
     """Run a ``.tflite`` artefact (bytes or path) on the batch ``X``; outputs by signature name."""
     return load(artefact)(X)
+
+
+def tensor_ranges(data: bytes, X: Batch, names: list[str], tensors: list[int]) -> dict[int, tuple[float, float]]:
+    """The least and greatest value each of ``tensors`` (indices in the main graph of the
+    flatbuffer ``data``, whose inputs are ``names`` in graph order) takes over the rows of ``X``:
+    what calibrating int8 activations needs. Runs on LiteRT's reference kernels, which keep every
+    intermediate tensor; a fixed-batch model runs its batch at a time."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    with silenced_native_output():
+        it = Interpreter(model_content=data, experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    details = it.get_input_details()
+    batch = named_batch(X, names)
+    for name, d in zip(names, details, strict=True):
+        check_width(int(d["shape_signature"][-1]), batch[name], name if len(names) > 1 else None)
+    lows = {index: np.inf for index in tensors}
+    highs = {index: -np.inf for index in tensors}
+
+    def call(part: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for name, d in zip(names, details, strict=True):
+            if list(d["shape"]) != list(part[name].shape):
+                it.resize_tensor_input(d["index"], list(part[name].shape))
+        it.allocate_tensors()
+        for name, d in zip(names, details, strict=True):
+            it.set_tensor(d["index"], as_input(part[name], np.dtype(d["dtype"]), name))
+        it.invoke()
+        for index in tensors:
+            values = it.get_tensor(index)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                lows[index] = min(lows[index], float(finite.min()))
+                highs[index] = max(highs[index], float(finite.max()))
+        return {}
+
+    fixed = int(details[0]["shape_signature"][0])
+    if fixed > 0:
+        in_fixed_batches(call, fixed, batch)
+    else:
+        call(batch)
+    return {index: (lows[index], highs[index]) if np.isfinite(lows[index]) else (0.0, 0.0) for index in tensors}
