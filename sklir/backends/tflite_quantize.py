@@ -3,16 +3,17 @@
 The converter's own quantisation stores every float constant narrower, tree thresholds and
 comparison bounds included, which changes decisions. sklir chooses instead: only the *weights*
 of matrix products (the constant right operand of FULLY_CONNECTED and BATCH_MATMUL: linear
-models, MLPs, kernel machines' support vectors, expanded distances) are stored narrower; every
-other constant (thresholds, bounds, tree tables, biases, scales) stays float32, so a quantised
-tree makes exactly scikit-learn's decisions.
+models, MLPs, kernel machines' support vectors, expanded distances) and *value tables* (float
+tables GATHER reads whose rows no comparison and no cast reads: a tree's leaf values) are stored
+narrower; every other constant (thresholds, bounds, node tables, biases, scales) stays float32,
+so a quantised tree makes exactly scikit-learn's decisions.
 
-- ``float16``: the weights stored as float16 and widened once by a DEQUANTIZE op at the start of
-  the graph; the model computes in float32.
+- ``float16``: the weights and value tables stored as float16 and widened once by a DEQUANTIZE op
+  at the start of the graph; the model computes in float32.
 - ``int8``: FULLY_CONNECTED weights stored as int8, symmetric per output channel (``scale =
   max|w| / 127``, zero point 0), run by LiteRT's hybrid kernel (float inputs, int8 weights);
-  BATCH_MATMUL weights, and integer matrices (a tree's GEMM path matrix, vote matrices, whose
-  products feed comparisons), as float16, which holds them exactly.
+  BATCH_MATMUL weights, value tables and integer matrices (a tree's GEMM path matrix, vote
+  matrices, whose products feed comparisons), as float16, which holds the integers exactly.
 
 Weights below :data:`MIN_ELEMENTS` entries stay float32: their bytes do not matter.
 """
@@ -33,6 +34,14 @@ WEIGHT_SLOTS: dict[int, int] = {
     schema.BuiltinOperator.FULLY_CONNECTED: 1,
     schema.BuiltinOperator.BATCH_MATMUL: 1,
 }
+# a table GATHER reads (operand 0) is a value table unless one of these reads its rows: a bound
+# compared with (a tree's thresholds) or numbers cast to integers (node tables kept as floats)
+GATHERED_SLOT = (schema.BuiltinOperator.GATHER, 0)
+BOUND_READERS = frozenset({
+    schema.BuiltinOperator.LESS, schema.BuiltinOperator.LESS_EQUAL, schema.BuiltinOperator.GREATER,
+    schema.BuiltinOperator.GREATER_EQUAL, schema.BuiltinOperator.EQUAL, schema.BuiltinOperator.NOT_EQUAL,
+    schema.BuiltinOperator.CAST,
+})
 # smaller weights stay float32
 MIN_ELEMENTS = 64
 # the largest integer every smaller one of which float16 holds exactly
@@ -57,13 +66,16 @@ def _constant(model: object, tensor: object) -> np.ndarray | None:
 
 def _weights(model: object) -> dict[int, tuple[int, np.ndarray]]:
     """Tensor index -> (the builtin reading it, its values): the constant float32 tensors of at
-    least MIN_ELEMENTS entries every use of which is a weight slot."""
+    least MIN_ELEMENTS entries every use of which is a weight slot, or the table of a GATHER whose
+    rows no comparison or cast reads (a value table)."""
     graph = model.subgraphs[0]  # type: ignore[attr-defined]
     codes = [builtin_code(c) for c in model.operatorCodes]  # type: ignore[attr-defined]
     uses: dict[int, list[tuple[int, int]]] = {}
     for op in graph.operators or []:
         for slot, index in enumerate(op.inputs if op.inputs is not None else []):
             uses.setdefault(int(index), []).append((codes[op.opcodeIndex], slot))
+    bound_tables = {int(op.inputs[0]) for op in graph.operators or [] if (codes[op.opcodeIndex], 0) == GATHERED_SLOT
+                    and any(code in BOUND_READERS for code, _ in uses.get(int(op.outputs[0]), []))}
     for index in graph.outputs if graph.outputs is not None else []:
         uses.setdefault(int(index), []).append((-1, -1))
     # a buffer two tensors share (the converter dedupes equal constants) is left alone: narrowing
@@ -74,7 +86,8 @@ def _weights(model: object) -> dict[int, tuple[int, np.ndarray]]:
             owners[tensor.buffer] = owners.get(tensor.buffer, 0) + 1
     found = {}
     for index, slots in uses.items():
-        if index < 0 or not all(WEIGHT_SLOTS.get(code) == slot for code, slot in slots):
+        if index < 0 or index in bound_tables or \
+                not all(WEIGHT_SLOTS.get(code) == slot or (code, slot) == GATHERED_SLOT for code, slot in slots):
             continue
         if owners[graph.tensors[index].buffer] > 1:
             continue

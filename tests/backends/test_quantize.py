@@ -98,6 +98,25 @@ def test_int8_products_calibrated_on_rows_within_the_stated_bounds(name: str, pr
     assert b'"int8_products_calibrated_on": 200' in read_metadata(data)["sklir"]
 
 
+@pytest.mark.parametrize("strategy", ["perfect", "traversal"])
+def test_forest_leaf_values_in_float16_and_thresholds_exact(strategy: str) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = dataset("digits")
+    forest = RandomForestClassifier(20, max_depth=6, random_state=0).fit(X, y)
+    module = sklir.lower(forest, internals=("leaves",))
+    X32 = X.astype(np.float32)
+    full = run_tflite(sklir.emit(module, "tflite", tree_strategy=strategy), X32)
+    data = sklir.emit(module, "tflite", tree_strategy=strategy, profile=profile_named("default", quantize="float16"))
+    narrow = run_tflite(data, X32)
+    # the leaf values (gathered into the sum) are stored as float16 and widened; the thresholds
+    # (compared with) are not: every leaf is the one apply() gives
+    assert "DEQUANTIZE" in operator_names(data)
+    np.testing.assert_array_equal(narrow["leaves"], forest.apply(X32))
+    # a mean of leaf fractions each rounded to float16 (relative error 2^-11)
+    np.testing.assert_allclose(narrow["probabilities"], full["probabilities"], rtol=0, atol=2.0 ** -11)
+
+
 def test_activation_parameters_cover_the_range_and_hold_zero_exactly() -> None:
     for low, high in [(-1.0, 3.0), (2.0, 5.0), (-4.0, -1.0), (0.0, 0.0), (-1e-3, 7e4)]:
         scale, zero = activation_parameters(low, high)
