@@ -35,7 +35,7 @@ ALIGNMENT = 16
 
 # IR dtype (as the profile emits it) -> the C type a firmware reads the tensor as
 C_TYPES: dict[DType, str] = {
-    DType.f32: "float", DType.i32: "int32_t", DType.i16: "int16_t", DType.i64: "int64_t", DType.bool: "bool",
+    DType.f32: "float", DType.i32: "int32_t", DType.i8: "int8_t", DType.i16: "int16_t", DType.i64: "int64_t", DType.bool: "bool",
 }
 
 

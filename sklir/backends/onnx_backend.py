@@ -60,6 +60,7 @@ IR_VERSION = ir_version(OPSET)
 ELEMENT_TYPES: dict[DType, int] = {
     DType.f32: TensorProto.FLOAT,
     DType.f64: TensorProto.DOUBLE,
+    DType.i8: TensorProto.INT8,
     DType.i16: TensorProto.INT16,
     DType.i32: TensorProto.INT32,
     DType.i64: TensorProto.INT64,

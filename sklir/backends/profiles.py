@@ -102,10 +102,11 @@ MICRO_OPS: Mapping[str, str] = {
 
 
 # TFLite Micro's kernels that take float32 (and int8/int16 quantised) data but no int32 or bool:
-# GATHER's table, SELECT_V2's values, the reductions' input
+# GATHER's table (float32 or int8, not int16 nor int32), SELECT_V2's values, the reductions' input
 _FLOAT = frozenset({DType.f32})
 MICRO_KERNELS: Mapping[str, frozenset[DType]] = {
-    "GATHER": _FLOAT, "SELECT_V2": _FLOAT, "SUM": _FLOAT, "MEAN": _FLOAT, "REDUCE_MAX": _FLOAT, "REDUCE_MIN": _FLOAT,
+    "GATHER": frozenset({DType.f32, DType.i8}), "SELECT_V2": _FLOAT, "SUM": _FLOAT, "MEAN": _FLOAT,
+    "REDUCE_MAX": _FLOAT, "REDUCE_MIN": _FLOAT,
 }
 
 

@@ -61,7 +61,7 @@ def _token(item: Item) -> lark.Token:
 _TERMINAL_NAMES = {
     "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'",
     "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "VALUE": "a value (%name)",
-    "OPNAME": "a name", "SYMBOL": "a module name (@name)", "DTYPE": "a dtype (f32, f64, i16, i32, i64, bool, str)",
+    "OPNAME": "a name", "SYMBOL": "a module name (@name)", "DTYPE": "a dtype (f32, f64, i8, i16, i32, i64, bool, str)",
     "INT": "an integer", "FLOAT": "a float", "STRING": "a string", "BATCH": "N",
     "RETURN": "'return'", "MODULE": "'module'", "ATTRIBUTES": "'attributes'",
     "ELIDED": "'<elided>'", "HEX": "hex bytes (0x...)", "TRUE": "'true'", "FALSE": "'false'",
@@ -265,7 +265,7 @@ _CONVERT: dict[str, Callable[[list[lark.Tree], DType], np.ndarray]] = {
 # annotation -> how a message names a value of that type
 _FIELD_NAMES: dict[Any, str] = {
     int: "an integer", float: "a float", str: "a string", bool: "true or false",
-    DType: "a dtype (f32, f64, i16, i32, i64, bool or str)",
+    DType: "a dtype (f32, f64, i8, i16, i32, i64, bool or str)",
     Tensor: "a typed tensor literal such as f64[2] [1.0, 2.0]", list: "a list",
 }
 

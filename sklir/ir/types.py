@@ -16,12 +16,14 @@ from sklir.errors import IRError
 
 
 class DType(enum.Enum):
-    """Element types. ``str`` holds class labels; nothing computes on it. ``i16`` only stores:
-    a compact table (a tree's leaf numbers) that ``gather`` reads and ``cast`` widens; arithmetic,
-    comparisons and reductions refuse it (not every runtime computes on 16-bit integers)."""
+    """Element types. ``str`` holds class labels; nothing computes on it. ``i8`` and ``i16`` only
+    store: a compact table (a tree's feature or leaf numbers) that ``gather`` reads and ``cast``
+    widens; arithmetic, comparisons and reductions refuse them (not every runtime computes on
+    narrow integers)."""
 
     f32 = "f32"
     f64 = "f64"
+    i8 = "i8"
     i16 = "i16"
     i32 = "i32"
     i64 = "i64"
@@ -36,8 +38,13 @@ class DType(enum.Enum):
 
     @property
     def is_int(self) -> builtins.bool:
-        """True for the integer types: i16, i32 and i64."""
-        return self in (DType.i16, DType.i32, DType.i64)
+        """True for the integer types: i8, i16, i32 and i64."""
+        return self in (DType.i8, DType.i16, DType.i32, DType.i64)
+
+    @property
+    def only_stores(self) -> builtins.bool:
+        """True for the storage-only integers i8 and i16: ``gather`` reads them, ``cast`` widens them."""
+        return self in (DType.i8, DType.i16)
 
     @property
     def is_index(self) -> builtins.bool:
@@ -69,6 +76,7 @@ class DType(enum.Enum):
 _NUMPY: dict[DType, np.dtype] = {
     DType.f32: np.dtype(np.float32),
     DType.f64: np.dtype(np.float64),
+    DType.i8: np.dtype(np.int8),
     DType.i16: np.dtype(np.int16),
     DType.i32: np.dtype(np.int32),
     DType.i64: np.dtype(np.int64),

@@ -242,9 +242,13 @@ CASES: list[OpCase] = [
     OpCase("gather_table", lambda b, x: {
         "out": b.call("gather", f32(b, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]),
                       b.call("argmax", x, axis=1), axis=0)}),
-    # i16 only stores: a compact table read by gather, then widened (lower-trees' leaf numbers)
+    # i16 and i8 only store: a compact table read by gather, then widened (lower-trees' leaf and
+    # feature numbers)
     OpCase("gather_i16_table", lambda b, x: {
         "out": b.call("cast", b.call("gather", b.const(np.array([3, -7, 32767, -32768], np.int16), DType.i16),
+                                     b.call("argmax", x, axis=1), axis=0), to=DType.i32)}),
+    OpCase("gather_i8_table", lambda b, x: {
+        "out": b.call("cast", b.call("gather", b.const(np.array([3, -7, 127, -128], np.int8), DType.i8),
                                      b.call("argmax", x, axis=1), axis=0), to=DType.i32)}),
     OpCase("take_along_axis", lambda b, x: {
         "out": b.call("take_along_axis", x, b.call("expand_dims", b.call("argmax", x, axis=1), axis=1), axis=1)}),

@@ -78,12 +78,13 @@ def test_tensor_type_value_semantics() -> None:
 
 
 def test_dtype_numpy_mapping() -> None:
-    assert {d.numpy for d in DType} == {np.dtype(x) for x in ("float32", "float64", "int16", "int32", "int64", "bool",
-                                                                "O")}
+    assert {d.numpy for d in DType} == {np.dtype(x) for x in ("float32", "float64", "int8", "int16", "int32", "int64",
+                                                                "bool", "O")}
     assert DType.of_numpy(np.dtype("<U3")) is DType.str and DType.of_numpy(np.int32) is DType.i32
     assert [d for d in DType if d.is_float] == [DType.f32, DType.f64]
-    assert [d for d in DType if d.is_int] == [DType.i16, DType.i32, DType.i64]
-    # i16 only stores: indices and arithmetic take i32 and i64
+    assert [d for d in DType if d.is_int] == [DType.i8, DType.i16, DType.i32, DType.i64]
+    # i8 and i16 only store: indices and arithmetic take i32 and i64
+    assert [d for d in DType if d.only_stores] == [DType.i8, DType.i16]
     assert [d for d in DType if d.is_index] == [DType.i32, DType.i64]
     assert [d for d in DType if d.is_number] == [DType.f32, DType.f64, DType.i32, DType.i64]
     with pytest.raises(IRError, match="no IR dtype"):

@@ -184,8 +184,8 @@ class Compare(Op):
                           f"(expected one of {', '.join(COMPARE_PREDICATES)})")
         a, b = operands
         dtype = same_dtype(self.name, a, b)
-        if dtype is DType.i16:
-            raise IRError(f"compare: i16 only stores; cast it to i32 first, got {a} and {b}")
+        if dtype.only_stores:
+            raise IRError(f"compare: {dtype.value} only stores; cast it to i32 first, got {a} and {b}")
         return (TensorType(DType.bool, broadcast_shapes(a.shape, b.shape)),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -210,8 +210,8 @@ class Select(Op):
         if cond.dtype is not DType.bool:
             raise IRError(f"select: condition must be bool, got {cond}")
         dtype = same_dtype(self.name, a, b)
-        if dtype is DType.i16:
-            raise IRError(f"select: i16 only stores; cast it to i32 first, got {a} and {b}")
+        if dtype.only_stores:
+            raise IRError(f"select: {dtype.value} only stores; cast it to i32 first, got {a} and {b}")
         return (TensorType(dtype, broadcast_shapes(cond.shape, a.shape, b.shape)),)
 
     def reference(self, *operands: np.ndarray) -> tuple[np.ndarray, ...]:

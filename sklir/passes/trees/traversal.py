@@ -74,9 +74,12 @@ class Walk:
 
 
 def narrow(b: Builder, table: np.ndarray, index: DType) -> Value:
-    """An integer table as i16 while its entries allow (half the bytes), else as ``index``."""
-    fits = table.size == 0 or (table.min() >= -(2 ** 15) and table.max() < 2 ** 15)
-    return b.const(table, DType.i16 if fits else index)
+    """An integer table in the narrowest storage its entries allow (i8, i16), else as ``index``."""
+    for dtype in (DType.i8, DType.i16):
+        limits = np.iinfo(dtype.numpy)
+        if table.size == 0 or (table.min() >= limits.min and table.max() <= limits.max):
+            return b.const(table, dtype)
+    return b.const(table, index)
 
 
 def widened(b: Builder, value: Value, index: DType) -> Value:
