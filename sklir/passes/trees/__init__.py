@@ -66,6 +66,20 @@ def decisive_input(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, np.nd
     return b.call("concat", x, filled, axis=1), feature
 
 
+def narrow(b: Builder, table: np.ndarray, index: DType) -> Value:
+    """An integer table in the narrowest storage its entries allow (i8, i16), else as ``index``."""
+    for dtype in (DType.i8, DType.i16):
+        limits = np.iinfo(dtype.numpy)
+        if table.size == 0 or (table.min() >= limits.min and table.max() <= limits.max):
+            return b.const(table, dtype)
+    return b.const(table, index)
+
+
+def widened(b: Builder, value: Value, index: DType) -> Value:
+    """``value`` read from a :func:`narrow` table, as ``index`` for the arithmetic that follows."""
+    return value if value.type.dtype is index else b.call("cast", value, to=index)
+
+
 def per_row(b: Builder, x: Value, value: Value) -> Value:
     """``value`` (``[1, k]`` or already ``[N, k]``) as ``[N, k]``: one row per row of ``x``.
 

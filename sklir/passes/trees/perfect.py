@@ -16,7 +16,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import decisive_input, goes_left, per_row, scores_of, threshold_table
+from sklir.passes.trees import decisive_input, goes_left, narrow, per_row, scores_of, threshold_table, widened
 
 
 def padded_tables(op: TreeEnsemble, feature_of: np.ndarray,
@@ -61,22 +61,23 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     index = DType.i32 if trees * 2 ** (depth + 1) < 2 ** 31 else DType.i64
     position: Value = b.const(np.arange(1, trees + 1).reshape(1, -1), index)  # w at the roots
     for d in range(depth):
-        feature = b.call("gather", b.const(np.concatenate([[0], features[d]]), index), position, axis=0)
-        value = b.call("take_along_axis", x, feature, axis=1)
+        feature = b.call("gather", narrow(b, np.concatenate([[0], features[d]]), index), position, axis=0)
+        value = b.call("take_along_axis", x, widened(b, feature, index), axis=1)
         threshold = b.call("gather", threshold_table(b, op, np.concatenate([[0.0], thresholds[d]])), position, axis=0)
         left = goes_left(b, value, threshold)
         position = b.call("sub", b.call("add", position, position), b.call("cast", left, to=index))
-    # a leaf fills every slot of its padded subtree: slots name each tree's own leaves (a compact
-    # i16 table while every tree has fewer than 2^15), whose node numbers and values follow
-    local, firsts, nodes = compact_leaves(leaf.reshape(trees, -1))
-    narrow = DType.i16 if local.max(initial=0) < 2 ** 15 else index
+    # a leaf fills every slot of its padded subtree. For the leaves, slots name each tree's own
+    # leaves (a compact table), whose node numbers follow; for the scores, slots name the distinct
+    # leaf values directly (a forest repeats a few thousand values over its leaves)
     slot = per_row(b, x, position)
-    own = b.call("gather", b.const(np.concatenate([[0], local.ravel()]), narrow), slot, axis=0)
-    widened = own if narrow is index else b.call("cast", own, to=index)
-    row = b.call("add", widened, b.const(firsts.reshape(1, -1), index))
+    local, firsts, nodes = compact_leaves(leaf.reshape(trees, -1))
+    own = b.call("gather", narrow(b, np.concatenate([[0], local.ravel()]), index), slot, axis=0)
+    row = b.call("add", widened(b, own, index), b.const(firsts.reshape(1, -1), index))
     leaves = b.call("gather", b.const(nodes, DType.i64), row, axis=0)
-    values = b.const(op.values.array[nodes], op.values.dtype)
-    return leaves, scores_of(b, op, b.call("gather", values, row, axis=0))
+    distinct, kind = np.unique(op.values.array[leaf], axis=0, return_inverse=True)
+    value_row = b.call("gather", narrow(b, np.concatenate([[0], kind.reshape(-1)]), index), slot, axis=0)
+    values = b.const(distinct, op.values.dtype)
+    return leaves, scores_of(b, op, b.call("gather", values, widened(b, value_row, index), axis=0))
 
 
 def compact_leaves(leaf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import decisive_input, goes_left, per_row, scores_of, threshold_table
+from sklir.passes.trees import decisive_input, goes_left, narrow, per_row, scores_of, threshold_table, widened
 
 
 @dataclass(frozen=True)
@@ -71,20 +71,6 @@ class Walk:
             node = widened(b, b.call("gather", children, slot, axis=0), index)
         # a forest of lone leaves never moved: its [1, trees] roots as one row per input row
         return b.call("sub", per_row(b, x, node), b.const(np.array(self.first_leaf), index))
-
-
-def narrow(b: Builder, table: np.ndarray, index: DType) -> Value:
-    """An integer table in the narrowest storage its entries allow (i8, i16), else as ``index``."""
-    for dtype in (DType.i8, DType.i16):
-        limits = np.iinfo(dtype.numpy)
-        if table.size == 0 or (table.min() >= limits.min and table.max() <= limits.max):
-            return b.const(table, dtype)
-    return b.const(table, index)
-
-
-def widened(b: Builder, value: Value, index: DType) -> Value:
-    """``value`` read from a :func:`narrow` table, as ``index`` for the arithmetic that follows."""
-    return value if value.type.dtype is index else b.call("cast", value, to=index)
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
