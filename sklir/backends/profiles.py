@@ -150,6 +150,9 @@ class Profile:
     # representative input rows (an array, or input name -> array): with "int8", the products
     # whose weights are int8 compute in int8 at activation scales calibrated on them
     representative: Any = dataclasses.field(default=None, compare=False, repr=False)
+    # whether the runtime widens float16 constants (DEQUANTIZE of float16): where it does not,
+    # what quantisation would store as float16 stays float32
+    float16: bool = True
     labels: str = "values"
     strings: bool = True
     ops: Mapping[str, str] | None = None
@@ -224,7 +227,7 @@ PROFILES: dict[str, Profile] = {
     # operands per CONCATENATION (kMaxInputNum)
     "micro": Profile("micro", batch=1, integers={DType.i64: DType.i32, DType.i16: DType.i32},
                      kernels=MICRO_KERNELS, max_concat=10, trees="smallest", labels="indices", strings=False,
-                     ops=MICRO_OPS, targets=("tflite", "c"), runtime="TensorFlow Lite Micro"),
+                     ops=MICRO_OPS, targets=("tflite", "c"), runtime="TensorFlow Lite Micro", float16=False),
 }
 
 

@@ -596,7 +596,7 @@ def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
         raise BackendError(f"TFLite conversion produced non-builtin ops {', '.join(custom)}")
     data = respell_operators(data, [op for op in operator_names(data) if not profile.allows(op)])
     if profile.quantize is not None:
-        data = quantize_weights(data, profile.quantize, _calibration(module, profile))
+        data = quantize_weights(data, profile.quantize, _calibration(module, profile), profile.float16)
     _check_profile(data, module, profile)
     return finish_tflite(data, module, profile)
 

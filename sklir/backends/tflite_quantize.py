@@ -233,8 +233,9 @@ def _integer_product(model: object, op: object, ranges: dict[int, tuple[float, f
 Calibrate = Callable[[bytes, list[int]], dict[int, tuple[float, float]]]
 
 
-def quantize_weights(data: bytes, mode: str, calibrate: Calibrate | None = None) -> bytes:
-    """``data`` with its matrix-product weights stored as ``mode`` (``float16`` or ``int8``).
+def quantize_weights(data: bytes, mode: str, calibrate: Calibrate | None = None, float16: bool = True) -> bytes:
+    """``data`` with its matrix-product weights stored as ``mode`` (``float16`` or ``int8``); what
+    would be float16 stays float32 unless ``float16`` (the runtime widens float16 constants).
 
     With ``calibrate`` (``(data, tensor indices) -> each tensor's least and greatest value`` on
     representative rows) and ``int8``, the products whose weights are int8 also take int8 inputs
@@ -254,7 +255,7 @@ def quantize_weights(data: bytes, mode: str, calibrate: Calibrate | None = None)
     for index, (builtin, values) in weights.items():
         if _int8_weight(mode, builtin, values):
             _as_int8(model, index, values)
-        else:
+        elif float16:
             _as_float16(model, index, values, widen)
     operators: list[object] = []
     quantized: dict[int, int] = {}

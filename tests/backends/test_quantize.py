@@ -117,6 +117,19 @@ def test_forest_leaf_values_in_float16_and_thresholds_exact(strategy: str) -> No
     np.testing.assert_allclose(narrow["probabilities"], full["probabilities"], rtol=0, atol=2.0 ** -11)
 
 
+def test_micro_int8_keeps_what_would_be_float16_as_float32() -> None:
+    # TFLite Micro cannot widen float16 constants: a forest's leaf values stay float32 there
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = dataset("digits")
+    forest = RandomForestClassifier(5, max_depth=4, random_state=0).fit(X, y)
+    X32 = X.astype(np.float32)
+    data = sklir.emit(sklir.lower(forest, internals=("leaves",)), "tflite",
+                      profile=profile_named("micro", quantize="int8", representative=X32[::9]))
+    assert "DEQUANTIZE" not in operator_names(data)
+    np.testing.assert_array_equal(run(data, "micro", X32[:50])["leaves"], forest.apply(X32[:50]))
+
+
 def test_activation_parameters_cover_the_range_and_hold_zero_exactly() -> None:
     for low, high in [(-1.0, 3.0), (2.0, 5.0), (-4.0, -1.0), (0.0, 0.0), (-1e-3, 7e4)]:
         scale, zero = activation_parameters(low, high)
