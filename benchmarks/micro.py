@@ -7,10 +7,12 @@ quantised, the tensor arena TFLite Micro needs, and emlearn's compiled C for the
 Per model: the default ``.tflite``; the ``micro`` profile's ``.tflite`` (batch 1) with the arena
 TFLite Micro's recording allocator measures and its parity (on up to 300 rows, run under the
 ``tflite-micro`` interpreter); the ``float16`` and ``int8`` weight quantisations with their parity
-under LiteRT on every row. Parity is the label agreement and the largest float error relative to
-the output's scale (as ``check`` measures it), leaving out the ties scikit-learn itself breaks
-either way (run.py's ``tied``). Last, emlearn's generated C compiled with ``cc -Os`` (``.text`` +
-``.rodata`` bytes, its inference code included) where emlearn converts the model. The micro
+under LiteRT on every row; the micro profile with int8 products (``--quantize int8 --data``)
+calibrated on every 10th row, its parity under ``tflite-micro`` on up to 300 rows. Parity is the
+label agreement and the largest float error relative to the output's scale (as ``check``
+measures it), leaving out the ties scikit-learn itself breaks either way (run.py's ``tied``).
+Last, emlearn's generated C compiled with ``cc -Os`` (``.text`` + ``.rodata`` bytes, its
+inference code included) where emlearn converts the model. The micro
 ``.tflite`` counts the model alone: TFLite Micro's interpreter and kernels take flash of their
 own. The chain row of run.py (a Keras network) is left out, and so is any model whose default
 ``.tflite`` exceeds 8 MiB.
@@ -29,13 +31,17 @@ from pathlib import Path
 
 import numpy as np
 from run import Case, build_cases, fmt_bytes
+from sklearn.base import is_classifier
 
 import sklir
 from sklir.backends.profiles import profile_named
 from sklir.errors import SklirError
+from sklir.ir.core import Module
 from sklir.runtimes import run
 
 MICRO_ROWS = 300
+# int8 products are calibrated on every 10th row of the benchmark data
+CALIBRATE_EVERY = 10
 # a model whose default .tflite is larger than this fits no microcontroller: its row stops there
 FLASH_BOUND = 8 * 2**20
 
@@ -96,12 +102,14 @@ def emlearn_bytes(case: Case, workdir: Path) -> tuple[int | None, str]:
     here = os.getcwd()
     os.chdir(workdir)  # emlearn's predict compiles a test program into ./tmp
     try:
-        same = np.mean(converted.predict(X) == case.model.predict(X))
+        got, want = np.asarray(converted.predict(X), np.float64), np.asarray(case.model.predict(X), np.float64)
     except Exception as err:  # emlearn's predict builds and runs a test program, which may fail
         return total, f"its predict failed: {type(err).__name__}"
     finally:
         os.chdir(here)
-    return total, f"{same:.2%} labels"
+    if is_classifier(case.model):
+        return total, f"{np.mean(got == want):.2%} labels"
+    return total, f"max err {np.abs(got.ravel() - want.ravel()).max() / max(1.0, np.abs(want).max()):.2g} of scale"
 
 
 def row(case: Case, workdir: Path) -> list[str]:
@@ -126,13 +134,27 @@ def row(case: Case, workdir: Path) -> list[str]:
         data = sklir.emit(module, "tflite", profile=profile_named("default", quantize=mode))
         out = run(data, "tflite", X)
         cells += [f"{fmt_bytes(len(data))} ({len(data) / len(default):.2f}x)", _agreement(case, out, X)]
+    cells += _int8_products(case, module, X)
     size, agreement = emlearn_bytes(case, workdir)
     cells.append(agreement if size is None else f"{fmt_bytes(size)} ({agreement})")
     return cells
 
 
 HEADER = ["model", "default .tflite", "micro .tflite", "arena", "micro parity", "float16", "float16 parity",
-          "int8", "int8 parity", "emlearn -Os (text+rodata)"]
+          "int8", "int8 parity", "micro int8 products", "micro int8 parity", "emlearn -Os (text+rodata)"]
+
+
+def _int8_products(case: Case, module: Module, X: np.ndarray) -> list[str]:
+    """The micro profile with int8 products calibrated on every CALIBRATE_EVERY-th row: its size
+    (and ratio to the float32 micro file) and its parity under TFLite Micro on MICRO_ROWS rows."""
+    try:
+        micro = sklir.emit(module, "tflite", profile="micro")
+        data = sklir.emit(module, "tflite", profile=profile_named("micro", quantize="int8",
+                                                                  representative=X[::CALIBRATE_EVERY]))
+    except SklirError as err:
+        return ["refused", str(err).split(":")[0][:60]]
+    rows = X[:MICRO_ROWS]
+    return [f"{fmt_bytes(len(data))} ({len(data) / len(micro):.2f}x)", _agreement(case, run(data, "micro", rows), rows)]
 
 
 def main(argv: list[str] | None = None) -> int:
