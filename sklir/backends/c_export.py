@@ -35,7 +35,8 @@ ALIGNMENT = 16
 
 # IR dtype (as the profile emits it) -> the C type a firmware reads the tensor as
 C_TYPES: dict[DType, str] = {
-    DType.f32: "float", DType.i32: "int32_t", DType.i8: "int8_t", DType.i16: "int16_t", DType.i64: "int64_t", DType.bool: "bool",
+    DType.f32: "float", DType.i32: "int32_t", DType.i8: "int8_t", DType.i16: "int16_t", DType.i64: "int64_t",
+    DType.bool: "bool",
 }
 
 
@@ -72,6 +73,12 @@ def _integer(value: Any) -> str:
     return f"{v}LL" if v != -(2**63) else "(-9223372036854775807LL - 1)"
 
 
+def _double(value: Any) -> str:
+    # C has no literal for infinity or NaN: <math.h>'s constant expressions stand for them
+    v = float(value)
+    return repr(v) if np.isfinite(v) else "NAN" if np.isnan(v) else "INFINITY" if v > 0 else "-INFINITY"
+
+
 # label dtype kind -> (C element type, how one label is written)
 LABEL_TYPES: dict[str, tuple[str, Any]] = {
     "O": ("char *const", lambda v: c_string(str(v))),
@@ -80,7 +87,7 @@ LABEL_TYPES: dict[str, tuple[str, Any]] = {
     "b": ("unsigned char", lambda v: "1" if v else "0"),
     "i": ("long long", _integer),
     "u": ("long long", _integer),
-    "f": ("double", lambda v: repr(float(v))),
+    "f": ("double", _double),
 }
 
 
@@ -117,7 +124,7 @@ def header(module: Module, profile: Profile, data: bytes, name: str, operators: 
              f"/* {source}, compiled by sklir for TensorFlow Lite Micro ({profile.name} profile).",
              " * Run it with tflite::MicroInterpreter on <name>_model, an arena of <NAME>_ARENA_BYTES",
              " * bytes, and a MicroMutableOpResolver<<NAME>_OP_COUNT> filled by <NAME>_REGISTER_OPS. */",
-             f"#ifndef {upper}_H", f"#define {upper}_H", "", "#include <stdint.h>", "",
+             f"#ifndef {upper}_H", f"#define {upper}_H", "", "#include <math.h>", "#include <stdint.h>", "",
              "/* every call takes exactly this many rows */", f"#define {upper}_BATCH {profile.batch or 1}"]
     for position, value in enumerate(module.inputs):
         key = f"{upper}_INPUT_{prefix_of(value.name or 'x').upper()}"

@@ -59,8 +59,8 @@ tf.get_logger().setLevel("ERROR")
 Emitter = Callable[..., tuple[Any, ...]]
 
 _TF_DTYPES: dict[DType, tf.DType] = {
-    DType.f32: tf.float32, DType.i8: tf.int8, DType.i16: tf.int16, DType.i32: tf.int32, DType.i64: tf.int64, DType.bool: tf.bool,
-    DType.str: tf.string,
+    DType.f32: tf.float32, DType.i8: tf.int8, DType.i16: tf.int16, DType.i32: tf.int32, DType.i64: tf.int64,
+    DType.bool: tf.bool, DType.str: tf.string,
 }
 
 

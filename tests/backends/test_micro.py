@@ -10,6 +10,10 @@ cannot do is either refused with the reason (``REFUSED``) or a documented differ
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 from backend_checks import assert_backend_matches, iris_pipeline, lowered
@@ -273,3 +277,16 @@ def test_an_unknown_label_rule_is_refused() -> None:
 
     with pytest.raises(SklirError, match="no label rule 'names'"):
         precision_pipeline("f32", labels="names")
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler on this machine")
+def test_float_labels_beyond_the_finite_ones_compile(tmp_path: Path) -> None:
+    # C has no literal for infinity or NaN: the table writes <math.h>'s constants
+    from sklir.backends.c_export import _label_table
+
+    lines = _label_table("m", "label", [float("-inf"), 0.5, float("inf"), float("nan")])
+    assert lines[-1] == "static const double m_label_labels[4] = {-INFINITY, 0.5, INFINITY, NAN};"
+    source = tmp_path / "labels.c"
+    source.write_text("#include <math.h>\n" + "\n".join(lines) + "\ndouble first(void) { return m_label_labels[1]; }\n")
+    result = subprocess.run(["cc", "-c", "-Wall", "-Werror", source.name], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
