@@ -37,7 +37,7 @@ from sklir.runtimes import (
 _MODELS: ContentCache[MicroModel] = ContentCache()
 # the arena the runner starts from, and the most it tries before calling the model too large
 MIN_ARENA = 1 << 16
-MAX_ARENA = 1 << 31
+MAX_ARENA = 1 << 28  # 256 MiB: more RAM than any microcontroller has
 # what TFLite Micro's allocator says when the arena is too small
 ARENA_SHORT = "Failed to resize buffer"
 
@@ -78,7 +78,7 @@ class MicroModel:
         self.input_names, self.output_names = _signature_io(data)
         # a firmware sizes its arena to the model; here the arena starts at ten times the model
         # (the package's own guess) and doubles while allocation fails for want of room
-        arena = max(len(data) * 10, MIN_ARENA)
+        arena = min(max(len(data) * 10, MIN_ARENA), MAX_ARENA)
         while True:
             said: Callable[[], str] = str
             try:
@@ -90,6 +90,9 @@ class MicroModel:
                 if ARENA_SHORT in report and arena < MAX_ARENA:
                     arena = min(2 * arena, MAX_ARENA)
                     continue
+                if ARENA_SHORT in report:
+                    raise SklirError(f"TensorFlow Lite Micro cannot load this model: it needs a tensor arena over "
+                                     f"{MAX_ARENA / 2**20:g} MiB, more RAM than any microcontroller has") from None
                 why = report.splitlines()[0] if report else _first_line(err)
                 raise SklirError(f"TensorFlow Lite Micro cannot load this model ({why})") from None
         details = [self.interpreter.get_input_details(i) for i in range(len(self.input_names))]

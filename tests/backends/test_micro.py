@@ -177,6 +177,22 @@ def test_a_model_needing_more_than_the_default_arena_still_runs() -> None:
     assert arena_bytes(data) > 10 * len(data)
 
 
+def test_a_model_needing_more_arena_than_any_device_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sklir.runtimes.micro as micro
+    from sklir.ir import Builder
+
+    b, x = Builder.new("wide", 4)
+    wide = b.call("add", b.call("expand_dims", x, axis=2), b.const(np.linspace(0, 1, 20000).reshape(1, 1, -1),
+                                                                      sklir.ir.DType.f32))
+    b.output("out", b.call("reduce", wide, kind="max", axis=2, keepdims=False))
+    data = sklir.emit(b.module, "tflite", profile=profile_named("micro", 8))
+    # the bound is 256 MiB; this model needs over 640 KiB, checked against a bound of 256 KiB
+    monkeypatch.setattr(micro, "MAX_ARENA", 1 << 18)
+    monkeypatch.setattr(micro, "MIN_ARENA", 1 << 16)
+    with pytest.raises(SklirError, match="needs a tensor arena over 0.25 MiB, more RAM than any microcontroller"):
+        micro.MicroModel(data)
+
+
 def _specials_module() -> sklir.ir.Module:
     """pow, sign, clip and top_k written the micro way, on inputs with NaN, ±inf, ±1, 0, -0.0."""
     from sklir.ir import Builder
