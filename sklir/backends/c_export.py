@@ -46,6 +46,16 @@ def prefix_of(name: str) -> str:
     return ident if not ident[0].isdigit() else f"model_{ident}"
 
 
+def identifiers(names: list[str]) -> list[str]:
+    """:func:`prefix_of` each name, a later name that would repeat an earlier one's identifier
+    (``a-b`` after ``a_b``) taking its position as a suffix, so no symbol is defined twice."""
+    found: list[str] = []
+    for position, name in enumerate(names):
+        ident = prefix_of(name)
+        found.append(ident if ident not in found else f"{ident}_{position}")
+    return found
+
+
 def c_string(text: str) -> str:
     """``text`` as a C string literal: printable ASCII as it is, every other byte an octal escape
     (three digits, so no following character is read into it), quotes and backslashes escaped."""
@@ -91,8 +101,8 @@ LABEL_TYPES: dict[str, tuple[str, Any]] = {
 }
 
 
-def _label_table(prefix: str, output: str, table: list[Any]) -> list[str]:
-    name = f"{prefix}_{prefix_of(output)}_labels"
+def _label_table(prefix: str, output: str, table: list[Any], ident: str | None = None) -> list[str]:
+    name = f"{prefix}_{ident or prefix_of(output)}_labels"
     ctype, write = LABEL_TYPES[np.asarray(table).dtype.kind]
     upper = name.upper()
     return [f"/* output '{comment(output)}' holds an index into this table: {upper}_COUNT labels */",
@@ -126,15 +136,17 @@ def header(module: Module, profile: Profile, data: bytes, name: str, operators: 
              " * bytes, and a MicroMutableOpResolver<<NAME>_OP_COUNT> filled by <NAME>_REGISTER_OPS. */",
              f"#ifndef {upper}_H", f"#define {upper}_H", "", "#include <math.h>", "#include <stdint.h>", "",
              "/* every call takes exactly this many rows */", f"#define {upper}_BATCH {profile.batch or 1}"]
+    input_ids = identifiers([value.name or "x" for value in module.inputs])
     for position, value in enumerate(module.inputs):
-        key = f"{upper}_INPUT_{prefix_of(value.name or 'x').upper()}"
+        key = f"{upper}_INPUT_{input_ids[position].upper()}"
         lines += [f"/* input {position} '{comment(value.name or 'x')}': "
                   f"{C_TYPES.get(profile.emitted(value.type.dtype), value.type.dtype.value)}"
                   f"[{upper}_BATCH][{value.type.shape[-1]}] */",
                   f"#define {key}_INDEX {position}", f"#define {key}_COLUMNS {value.type.shape[-1]}"]
     tables = dict(module.attributes.get("label_tables", ()))
+    output_ids = dict(zip(module.outputs, identifiers(list(module.outputs)), strict=True))
     for position, (output, value) in enumerate(module.outputs.items()):
-        key = f"{upper}_OUTPUT_{prefix_of(output).upper()}"
+        key = f"{upper}_OUTPUT_{output_ids[output].upper()}"
         shape = [str(d) for d in value.type.shape[1:]]
         ctype = C_TYPES.get(profile.emitted(value.type.dtype), value.type.dtype.value)
         what = " (an index into the label table below)" if output in tables else ""
@@ -143,7 +155,7 @@ def header(module: Module, profile: Profile, data: bytes, name: str, operators: 
                   f"#define {key}_INDEX {position}",
                   f"#define {key}_COLUMNS {int(np.prod([int(d) for d in shape])) if shape else 1}"]
     for output, table in tables.items():
-        lines += _label_table(prefix, output, list(table))
+        lines += _label_table(prefix, output, list(table), output_ids.get(output, prefix_of(output)))
     lines += ["/* the tensor arena, as TFLite Micro's recording allocator measured it on this model on a",
               " * 64-bit host (a 32-bit board's smaller pointers need no more; allow a margin all the same) */",
               f"#define {upper}_ARENA_BYTES {arena}"]

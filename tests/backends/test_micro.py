@@ -306,3 +306,23 @@ def test_float_labels_beyond_the_finite_ones_compile(tmp_path: Path) -> None:
     source.write_text("#include <math.h>\n" + "\n".join(lines) + "\ndouble first(void) { return m_label_labels[1]; }\n")
     result = subprocess.run(["cc", "-c", "-Wall", "-Werror", source.name], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler on this machine")
+def test_names_that_would_share_a_c_identifier_get_their_own(tmp_path: Path) -> None:
+    from sklir.backends.c_export import emit_c, identifiers
+
+    assert identifiers(["a_b", "a-b", "A B", "x"]) == ["a_b", "a_b_1", "a_b_2", "x"]
+    # two outputs whose names map to one identifier: each has its own defines, so the header compiles
+    b, x = sklir.ir.Builder.new("two", 4)
+    b.output("a_b", b.call("neg", x))
+    b.output("a.b", b.call("abs", x))
+    header = tmp_path / "two.h"
+    header.write_bytes(emit_c(prepare(b.module, "tflite", profile=PROFILES["micro"]), PROFILES["micro"]))
+    text = header.read_text()
+    assert "#define TWO_OUTPUT_A_B_INDEX 0" in text and "#define TWO_OUTPUT_A_B_1_INDEX 1" in text
+    source = tmp_path / "use.c"
+    source.write_text('#include "two.h"\n'
+                      "int columns(void) { return TWO_OUTPUT_A_B_COLUMNS + TWO_OUTPUT_A_B_1_COLUMNS; }\n")
+    result = subprocess.run(["cc", "-c", "-Wall", "-Werror", source.name], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
