@@ -583,6 +583,7 @@ def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
     Raises BackendError (one line) for an f64 value, an op that cannot be emitted, a TF op with
     no TFLite builtin kernel, or an op the profile's runtime lacks (naming the IR node).
     """
+    _check_input_names(module)
     holder, concrete = trace(module, profile)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -599,6 +600,18 @@ def emit_tflite(module: Module, profile: Profile = DEFAULT) -> bytes:
         data = quantize_weights(data, profile.quantize, _calibration(module, profile), profile.float16)
     _check_profile(data, module, profile)
     return finish_tflite(data, module, profile)
+
+
+def _check_input_names(module: Module) -> None:
+    """Refuse inputs whose names TensorFlow would make one (it writes ``.`` as ``_``): the
+    ``.tflite`` would lose its signature."""
+    seen: dict[str, str] = {}
+    for value in module.inputs:
+        name = str(value.name)
+        other = seen.setdefault(name.replace(".", "_"), name)
+        if other != name:
+            raise BackendError(f"inputs '{other}' and '{name}' would share one name in a .tflite signature "
+                               "(TensorFlow writes '.' as '_'): rename one")
 
 
 def _calibration(module: Module, profile: Profile) -> Calibrate | None:

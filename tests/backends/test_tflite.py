@@ -253,3 +253,14 @@ def test_unary_special_values(name: str) -> None:
     got = run_tflite(emit_tflite(b.module), X)["out"]
     want = sklir.interpret(b.module, X, precision="native")["out"]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=float(np.finfo(np.float32).tiny))
+
+
+def test_inputs_tensorflow_would_give_one_name_are_refused() -> None:
+    from sklir.ir import TensorType, Value
+    from sklir.ir.types import N
+
+    first, second = (Value(TensorType(DType.f32, (N, 2)), name) for name in ("a_b", "a.b"))
+    b = Builder(Module("two", [first, second]))
+    b.output("out", b.call("concat", first, second, axis=1))
+    with pytest.raises(BackendError, match=r"inputs 'a_b' and 'a.b' would share one name in a .tflite signature"):
+        emit_tflite(b.module)
