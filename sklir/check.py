@@ -40,6 +40,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "density": {"label": "predict", "probabilities": "predict_proba", "score": "score_samples"},
     # covariance estimators: the squared Mahalanobis distance to the fitted location
     "covariance": {"score": "mahalanobis"},
+    # rankers (XGBRanker, LGBMRanker): predict gives each row's relevance score
+    "ranker": {"prediction": "predict"},
 }
 
 
@@ -67,8 +69,12 @@ def output_rank(name: str) -> tuple[int, str]:
     return (OUTPUT_ORDER.index(name) if name in OUTPUT_ORDER else len(OUTPUT_ORDER), name)
 
 
+# the rankers, by module and class: no scikit-learn mixin or tag says what they are
+RANKERS = ("xgboost.sklearn.XGBRanker", "lightgbm.sklearn.LGBMRanker")
+
+
 def estimator_kind(estimator: Any) -> str | None:
-    """``classifier``, ``regressor``, ``outlier``, ``clusterer``, ``density`` (a mixture, or an
+    """``classifier``, ``regressor``, ``ranker``, ``outlier``, ``clusterer``, ``density`` (a mixture, or an
     estimator with ``score_samples`` and none of the others: KernelDensity), ``transformer`` or
     ``covariance`` (an estimator with ``mahalanobis`` and none of the others) for an estimator or
     an estimator class (a clusterer that also transforms, KMeans, is a clusterer)."""
@@ -85,6 +91,9 @@ def estimator_kind(estimator: Any) -> str | None:
         is_regressor,
     )
 
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    if f"{cls.__module__}.{cls.__name__}" in RANKERS:
+        return "ranker"
     if isinstance(estimator, type):
         mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
                   "clusterer": ClusterMixin, "density": DensityMixin, "transformer": TransformerMixin}

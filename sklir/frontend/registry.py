@@ -212,8 +212,12 @@ def _unfitted_step(estimator: Any) -> str | None:
 
 
 # a package's top-level name -> the frontend module that registers converters for its classes,
-# imported on first sight of one (it imports a heavy library: Keras for scikeras's wrappers)
-LAZY_FRONTENDS: dict[str, str] = {"scikeras": "sklir.frontend.scikeras_frontend"}
+# imported on first sight of one (it imports a heavy library: Keras for scikeras's wrappers, or an
+# optional one: the gradient-boosting libraries)
+LAZY_FRONTENDS: dict[str, str] = {"scikeras": "sklir.frontend.scikeras_frontend",
+                                  "xgboost": "sklir.frontend.xgboost_frontend",
+                                  "lightgbm": "sklir.frontend.lightgbm_frontend",
+                                  "catboost": "sklir.frontend.catboost_frontend"}
 
 
 def converter_for(estimator: Any) -> Converter:

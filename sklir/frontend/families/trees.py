@@ -111,9 +111,13 @@ def tree_ensemble(b: Builder, x: Value, op: TreeEnsemble) -> tuple[Value, Value]
     return leaves, scores
 
 
-def applied(b: Builder, leaves: Value, op: TreeEnsemble) -> Value:
+def applied(b: Builder, leaves: Value, op: TreeEnsemble, numbering: np.ndarray | None = None) -> Value:
     """The ``leaves`` internal output: each tree's leaf numbered within its own tree, as
-    ``apply`` numbers it (``tree_ensemble``'s leaves number the shared table)."""
+    ``apply`` numbers it (``tree_ensemble``'s leaves number the shared table). A library that
+    numbers its leaves otherwise (LightGBM's leaf indices, CatBoost's bit patterns) gives its
+    ``numbering`` of every node of the shared table."""
+    if numbering is not None:
+        return b.call("gather", b.const(np.asarray(numbering, np.int64)), leaves, axis=0)
     return b.call("sub", leaves, b.const(op.roots.array.reshape(1, -1), DType.i64))
 
 
@@ -269,9 +273,10 @@ def _adaboost_classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 
 
 @dataclass(frozen=True)
-class HistTree:
-    """A HistGradientBoosting ``TreePredictor`` seen as a ``tree_`` (the fields Forest.of reads),
-    with its categorical nodes and, for each, the category codes it sends left."""
+class NodeTree:
+    """A tree given as node arrays, seen as a ``tree_`` (the fields Forest.of reads), with its
+    categorical nodes and, for each, the category codes it sends left: a HistGradientBoosting
+    ``TreePredictor``, or a tree of another library (XGBoost, LightGBM, CatBoost)."""
 
     children_left: np.ndarray
     children_right: np.ndarray
@@ -288,7 +293,15 @@ class HistTree:
         return int(self.feature.shape[0])
 
     @classmethod
-    def of(cls, predictor: Any, categories: int) -> HistTree:
+    def numeric(cls, left: np.ndarray, right: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
+                missing_left: np.ndarray, value: np.ndarray) -> NodeTree:
+        """A tree without categorical nodes (leaves: ``left == right == LEAF``); ``value`` ``[nodes]``."""
+        return cls(np.asarray(left, np.int64), np.asarray(right, np.int64), np.asarray(feature, np.int64),
+                   np.asarray(threshold, np.float64), np.asarray(missing_left, np.uint8),
+                   np.asarray(value, np.float64).reshape(-1, 1, 1), np.zeros(0, np.int64), np.zeros((0, 0), bool))
+
+    @classmethod
+    def of(cls, predictor: Any, categories: int) -> NodeTree:
         """The tree of one predictor whose category codes lie in ``[0, categories)``."""
         nodes = predictor.nodes
         leaf = nodes["is_leaf"] != 0
@@ -347,7 +360,7 @@ def _hist_raw(est: Any, b: Builder, x: Value) -> tuple[Value, Value]:
     that is the same decision as float32(x) <= t, and to-f32 rounds the thresholds down.
     """
     x, categories = _category_codes(est, b, x)
-    trees = [HistTree.of(p, categories) for iteration in est._predictors for p in iteration]
+    trees = [NodeTree.of(p, categories) for iteration in est._predictors for p in iteration]
     forest = Forest.of(trees)
     op = forest.ensemble(_columns(trees, forest.roots, est.n_trees_per_iteration_), np.ones(len(trees)),
                          np.asarray(est._baseline_prediction, dtype=np.float64).ravel())
