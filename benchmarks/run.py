@@ -82,6 +82,7 @@ def build_cases() -> list[Case]:
         Case("StandardScaler + LogisticRegression, digits", classifier, X_digits),
         Case("Ridge, 5 targets (make_regression, 20 features)", ridge, X_reg),
         *tree_cases(),
+        *booster_cases(),
         *kernel_cases(),
         *chain_cases(),
     ]
@@ -157,6 +158,43 @@ def tree_cases() -> list[Case]:
     ]
 
 
+def booster_cases() -> list[Case]:
+    """The rows of issue 11: the gradient-boosting libraries' own models (those installed)."""
+    from sklearn.datasets import make_classification, make_regression
+
+    X_c, y_c = make_classification(n_samples=5000, n_features=20, n_informative=10, random_state=0)
+    X_r, y_r = make_regression(n_samples=5000, n_features=20, n_informative=10, noise=10.0, random_state=0)
+    cases = []
+    try:
+        import xgboost
+
+        model = xgboost.XGBClassifier(n_estimators=200, max_depth=6, n_jobs=1, random_state=0).fit(X_c, y_c)
+        cases.append(Case("XGBClassifier 200 trees, depth 6", model, X_c, trees=True))
+    except ImportError:
+        print("xgboost is not installed: its row is left out", file=sys.stderr)
+    try:
+        import lightgbm
+
+        model = lightgbm.LGBMRegressor(n_estimators=500, num_leaves=31, n_jobs=1, verbose=-1, random_state=0)
+        cases.append(Case("LGBMRegressor 500 trees, 31 leaves", model.fit(X_r, y_r), X_r, trees=True))
+    except ImportError:
+        print("lightgbm is not installed: its row is left out", file=sys.stderr)
+    try:
+        import catboost
+
+        model = catboost.CatBoostClassifier(iterations=300, depth=6, thread_count=1, verbose=0, random_seed=0,
+                                            allow_writing_files=False)
+        cases.append(Case("CatBoostClassifier 300 iterations, depth 6", model.fit(X_c, y_c), X_c, trees=True))
+    except ImportError:
+        print("catboost is not installed: its row is left out", file=sys.stderr)
+    return cases
+
+
+def library(model: Any) -> str:
+    """The top-level package of a model's class: sklearn, xgboost, lightgbm, catboost."""
+    return type(model).__module__.split(".")[0]
+
+
 def batch_of(X: np.ndarray, rows: int) -> np.ndarray:
     """The first ``rows`` rows as contiguous float32 (repeated when the data is shorter)."""
     reps = -(-rows // len(X))
@@ -174,6 +212,49 @@ def median_seconds(call: Callable[[], Any], calls: int, warmup: int) -> float:
         call()
         times.append(clock() - start)
     return statistics.median(times)
+
+
+def reference_onnx(model: Any, X: np.ndarray) -> bytes | None:
+    """The ONNX model the model's own ecosystem makes: skl2onnx's for scikit-learn's models,
+    onnxmltools' for XGBoost's and LightGBM's, CatBoost's own exporter for CatBoost's; None when
+    the converter is not installed or cannot convert the model (said on stderr)."""
+    kind = library(model)
+    if kind == "catboost":
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_model(f"{tmp}/model.onnx", format="onnx")
+            return Path(f"{tmp}/model.onnx").read_bytes()
+    if kind in ("xgboost", "lightgbm"):
+        try:
+            import onnxmltools
+            from onnxmltools.convert.common.data_types import FloatTensorType
+        except ImportError:
+            print("onnxmltools is not installed: pip install -e '.[bench]'", file=sys.stderr)
+            return None
+        convert = onnxmltools.convert_xgboost if kind == "xgboost" else onnxmltools.convert_lightgbm
+        options = {"zipmap": False} if kind == "lightgbm" else {}
+        onx = convert(model, initial_types=[("input", FloatTensorType([None, X.shape[1]]))], **options)
+        return onx.SerializeToString()  # type: ignore[no-any-return]
+    return skl2onnx_bytes(model, X)
+
+
+def treelite_predictor(model: Any, workdir: Path) -> Any:
+    """treelite's compiled model (through tl2cgen and gcc, one thread) of an XGBoost or LightGBM
+    model, or None when treelite or tl2cgen is not installed or cannot take the model."""
+    try:
+        import tl2cgen
+        import treelite
+    except ImportError:
+        return None
+    kind = library(model)
+    if kind == "xgboost":
+        imported = treelite.frontend.from_xgboost(model.get_booster())
+    elif kind == "lightgbm":
+        imported = treelite.frontend.from_lightgbm(model.booster_)
+    else:
+        return None
+    path = workdir / "treelite.so"
+    tl2cgen.export_lib(imported, toolchain="gcc", libpath=str(path), params={"parallel_comp": 8})
+    return tl2cgen.Predictor(str(path), nthread=1)
 
 
 def skl2onnx_bytes(model: Any, X: np.ndarray) -> bytes | None:
@@ -218,9 +299,9 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
         # timing an artefact that gives other answers than scikit-learn would be meaningless
         if not passed(check_artefact(case.model, artefact, checked)):
             raise SystemExit(f"{case.name}: {artefact.suffix} fails parity with scikit-learn")
-    reference = None if case.chain else skl2onnx_bytes(case.model, batch_of(case.X, 1))
+    reference = None if case.chain else reference_onnx(case.model, batch_of(case.X, 1))
     sizes: Sizes = {"sklir .tflite": tflite.stat().st_size, "sklir .onnx": onnx.stat().st_size,
-                    "skl2onnx .onnx": None if reference is None else len(reference)}
+                    "reference .onnx": None if reference is None else len(reference)}
     strategies = {}
     if case.trees:
         from sklir.passes.lower_trees import STRATEGIES
@@ -236,6 +317,8 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
         if case.chain:  # scikit-learn's transform, then Keras's predict
             *steps, net = case.model.models
             return lambda: net.predict(_transformed(steps, X64), verbose=0)
+        if library(case.model) == "catboost":  # its predict takes every core unless told
+            return lambda: case.model.predict(X64, thread_count=1)
         return lambda: case.model.predict(X64)
 
     def ort_session(data: bytes) -> Callable[[np.ndarray], Callable[[], Any]]:
@@ -255,6 +338,11 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
     table[ENGINES[3]] = ort_session(onnx.read_bytes())
     for name, data in strategies.items():
         table[f"tflite {name}"] = litert_of(data)
+    compiled = treelite_predictor(case.model, workdir)
+    if compiled is not None:
+        import tl2cgen
+
+        table[TREELITE] = lambda X: (lambda rows: (lambda: compiled.predict(rows)))(tl2cgen.DMatrix(X))
     if case.chain:
         # TFLite's own converter on the network alone, fed the preprocessed rows
         import tensorflow as tf
@@ -272,6 +360,7 @@ def engines(case: Case, workdir: Path) -> tuple[dict[str, Callable[[np.ndarray],
 
 
 KERAS_ALONE = "TFLite converter (the network alone)"
+TREELITE = "treelite (tl2cgen, gcc)"
 
 
 def _transformed(steps: list[Any], X: np.ndarray) -> np.ndarray:
@@ -287,7 +376,7 @@ def chain_report(results: list[Result]) -> str:
     header = ["model", "batch", "scikit-learn transform + Keras predict", KERAS_ALONE, "sklir .tflite (LiteRT)",
               "sklir .onnx (onnxruntime)", "tflite / (transform + predict)", "tflite / converter's network alone"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, batch, t, _, _ in results:
+    for name, batch, t, _, _, _ in results:
         if KERAS_ALONE not in t:
             continue
         cells = [name, str(batch), fmt_time(t[skl]), fmt_time(t[KERAS_ALONE]), fmt_time(t[tfl]), fmt_time(t[sko]),
@@ -308,7 +397,8 @@ def fmt_ratio(num: float | None, den: float | None) -> str:
     return "n/a" if num is None or den is None else f"{num / den:.3g}x"
 
 
-Result = tuple[str, int, dict[str, float | None], str | None, Sizes]
+# (case name, batch, engine -> median seconds, the strategy auto picked, sizes, the model's library)
+Result = tuple[str, int, dict[str, float | None], str | None, Sizes, str]
 
 
 def measure(quick: bool, only: str = "") -> list[Result]:
@@ -333,7 +423,7 @@ def measure(quick: bool, only: str = "") -> list[Result]:
                 times: dict[str, float | None] = dict.fromkeys(ENGINES)
                 for name, factory in table.items():
                     times[name] = median_seconds(factory(X), calls[batch], warmup=max(5, calls[batch] // 10))
-                results.append((case.name, batch, times, picked, sizes))
+                results.append((case.name, batch, times, picked, sizes, library(case.model)))
     return results
 
 
@@ -348,9 +438,9 @@ def strategy_report(results: list[Result]) -> str:
     """The tree rows again: every strategy's .tflite under LiteRT, and the one auto picks."""
     from sklir.passes.lower_trees import STRATEGIES
 
-    header = ["model", "batch", "auto picks", *(f"tflite {s}" for s in STRATEGIES), "onnxruntime (skl2onnx)"]
+    header = ["model", "batch", "auto picks", *(f"tflite {s}" for s in STRATEGIES), "onnxruntime (the reference ONNX)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, batch, t, picked, _ in results:
+    for name, batch, t, picked, _, _ in results:
         if picked is None:
             continue
         cells = [name, str(batch), picked, *(fmt_time(t.get(f"tflite {s}")) for s in STRATEGIES),
@@ -366,7 +456,9 @@ def report(results: list[Result]) -> str:
               "sklir .onnx (onnxruntime)", "tflite / onnxruntime", "tflite / scikit-learn",
               "sklir .onnx / onnxruntime", "sklir .onnx / scikit-learn"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, batch, t, _, _ in results:
+    for name, batch, t, _, _, kind in results:
+        if kind != "sklearn":
+            continue
         cells = [name, str(batch), fmt_time(t[skl]), fmt_time(t[ort]), fmt_time(t[tfl]), fmt_time(t[sko]),
                  fmt_ratio(t[tfl], t[ort]), fmt_ratio(t[tfl], t[skl]), fmt_ratio(t[sko], t[ort]),
                  fmt_ratio(t[sko], t[skl])]
@@ -374,16 +466,34 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def library_report(results: list[Result]) -> str:
+    """The gradient-boosting libraries' rows: their own ``predict``, onnxruntime on the ONNX model
+    their ecosystem makes, treelite's compiled model, and sklir's artefacts."""
+    tfl, ort, own, sko = ENGINES[2], ENGINES[1], ENGINES[0], ENGINES[3]
+    header = ["model", "batch", "library's predict", "onnxruntime (onnxmltools / CatBoost's exporter)", TREELITE,
+              "sklir .tflite (LiteRT)", "sklir .onnx (onnxruntime)", "tflite / onnxruntime", "tflite / predict",
+              "tflite / treelite"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, batch, t, _, _, kind in results:
+        if kind == "sklearn":
+            continue
+        cells = [name, str(batch), fmt_time(t[own]), fmt_time(t[ort]), fmt_time(t.get(TREELITE)), fmt_time(t[tfl]),
+                 fmt_time(t[sko]), fmt_ratio(t[tfl], t[ort]), fmt_ratio(t[tfl], t[own]),
+                 fmt_ratio(t[tfl], t.get(TREELITE))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def size_report(results: list[Result]) -> str:
     """Each model's artefact sizes, once per model."""
-    header = ["model", "sklir .tflite", "sklir .onnx", "skl2onnx .onnx", ".tflite / skl2onnx .onnx"]
+    header = ["model", "sklir .tflite", "sklir .onnx", "reference .onnx", ".tflite / reference .onnx"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     seen = set()
-    for name, _, _, _, sizes in results:
+    for name, _, _, _, sizes, _ in results:
         if name in seen:
             continue
         seen.add(name)
-        tfl, ours, theirs = sizes["sklir .tflite"], sizes["sklir .onnx"], sizes["skl2onnx .onnx"]
+        tfl, ours, theirs = sizes["sklir .tflite"], sizes["sklir .onnx"], sizes["reference .onnx"]
         cells = [name, *(fmt_bytes(v) for v in (tfl, ours, theirs)),
                  fmt_ratio(None if tfl is None else float(tfl), None if theirs is None else float(theirs))]
         lines.append("| " + " | ".join(cells) + " |")
@@ -430,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results))
     print("\nTree models, each lowering strategy (LiteRT, one thread; n/a: the strategy refused the model):\n")
     print(strategy_report(results))
+    print("\nThe gradient-boosting libraries (one thread each):\n")
+    print(library_report(results))
     print("\nChains of a scikit-learn step and a Keras network (LiteRT and onnxruntime, one thread):\n")
     print(chain_report(results))
     print("\nArtefact sizes:\n")

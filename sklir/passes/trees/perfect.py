@@ -55,6 +55,9 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
         raise SklirError(f"lower-trees: padding {op.n_trees} trees to depth {depth} needs {op.n_trees} x 2^{depth} "
                          "slots; use the traversal strategy")
     x, feature_of = decisive_input(b, op, x)
+    levels = oblivious_levels(op, feature_of, depth)
+    if levels is not None:
+        return _oblivious(b, op, x, *levels)
     features, thresholds, leaf = padded_tables(op, feature_of, depth)
     trees = op.n_trees
     # positions count in i32 (every runtime's fast integer type) while the tables allow it
@@ -76,6 +79,57 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     leaves = b.call("gather", b.const(nodes, DType.i64), row, axis=0)
     distinct, kind = np.unique(op.values.array[leaf], axis=0, return_inverse=True)
     value_row = b.call("gather", narrow(b, np.concatenate([[0], kind.reshape(-1)]), index), slot, axis=0)
+    values = b.const(distinct, op.values.dtype)
+    return leaves, scores_of(b, op, b.call("gather", values, widened(b, value_row, index), axis=0))
+
+
+def oblivious_levels(op: TreeEnsemble, feature_of: np.ndarray,
+                     depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """For an ensemble of oblivious trees (each level of a tree asks every row one question, and
+    every leaf lies at the tree's own depth: CatBoost's trees), per tree and level the column
+    (from ``feature_of``), the threshold and the weight of going right in the leaf slot
+    (``2^(depth - 1 - level)``, 0 below the tree's depth), ``[trees, depth]`` each, and the node
+    in each tree's ``2^depth`` slots; None for any other ensemble."""
+    if depth == 0:
+        return None
+    left, right = op.left.array, op.right.array
+    trees = op.n_trees
+    level = op.roots.array.reshape(-1, 1)
+    columns, thresholds = np.zeros((trees, depth), np.int64), np.zeros((trees, depth))
+    weights = np.zeros((trees, depth), np.int64)
+    for d in range(depth):
+        is_leaf = left[level] == level
+        below = is_leaf.all(axis=1)  # the tree ended above this level
+        asked, bound = feature_of[level], op.threshold.array[level]
+        same = (asked == asked[:, :1]).all(axis=1) & (bound == bound[:, :1]).all(axis=1)
+        if np.any(~below & (is_leaf.any(axis=1) | ~same)):
+            return None
+        columns[:, d] = np.where(below, 0, asked[:, 0])
+        thresholds[:, d] = np.where(below, 0.0, bound[:, 0])
+        weights[:, d] = np.where(below, 0, 1 << (depth - 1 - d))
+        level = np.stack([left[level], right[level]], axis=2).reshape(trees, -1)
+    return columns, thresholds, weights, level
+
+
+def _oblivious(b: Builder, op: TreeEnsemble, x: Value, columns: np.ndarray, thresholds: np.ndarray,
+               weights: np.ndarray, leaf: np.ndarray) -> tuple[Value, Value]:
+    """Oblivious trees without a walk: level ``d`` of every tree reads its one column (a gather of
+    constant indices, whatever the row), and the slot is the sum of the weights of the levels
+    where the row goes right. No level waits for the one above it."""
+    trees, depth = weights.shape
+    index = DType.i32
+    slot = None
+    for d in range(depth):
+        value = b.call("gather", x, b.const(columns[:, d], DType.i64), axis=1)  # [N, trees]
+        left = goes_left(b, value, threshold_table(b, op, thresholds[:, d]))
+        step = b.call("select", left, b.const(np.zeros((), np.int32), index),
+                      b.const(weights[:, d].astype(np.int32).reshape(1, -1), index))
+        slot = step if slot is None else b.call("add", slot, step)
+    assert slot is not None
+    slot = b.call("add", per_row(b, x, slot), b.const((np.arange(trees) * 2 ** depth).reshape(1, -1), index))
+    leaves = b.call("gather", b.const(leaf.ravel(), DType.i64), slot, axis=0)
+    distinct, kind = np.unique(op.values.array[leaf.ravel()], axis=0, return_inverse=True)
+    value_row = b.call("gather", narrow(b, kind.reshape(-1), index), slot, axis=0)
     values = b.const(distinct, op.values.dtype)
     return leaves, scores_of(b, op, b.call("gather", values, widened(b, value_row, index), axis=0))
 
