@@ -71,6 +71,10 @@ def output_rank(name: str) -> tuple[int, str]:
 
 # the rankers, by module and class: no scikit-learn mixin or tag says what they are
 RANKERS = ("xgboost.sklearn.XGBRanker", "lightgbm.sklearn.LGBMRanker")
+# the libraries' bare boosters, by module and class: no estimators, their contract is their own
+# prediction method's output (XGBoost's Booster predicts arrays with inplace_predict)
+BOOSTERS: dict[str, dict[str, str]] = {"xgboost.core.Booster": {"prediction": "inplace_predict"},
+                                       "lightgbm.basic.Booster": {"prediction": "predict"}}
 
 
 def estimator_kind(estimator: Any) -> str | None:
@@ -143,6 +147,9 @@ def _by_methods(estimator: Any) -> str | None:
 
 def contract_outputs(estimator: Any) -> dict[str, str]:
     """Output name -> scikit-learn method, for the methods ``estimator`` (or its class) has."""
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    if f"{cls.__module__}.{cls.__name__}" in BOOSTERS:
+        return dict(BOOSTERS[f"{cls.__module__}.{cls.__name__}"])
     kind = estimator_kind(estimator)
     if kind is None:
         return {}

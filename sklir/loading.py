@@ -130,6 +130,67 @@ def _load_keras(path: Path, trust: Sequence[str]) -> Any:
         raise InputFileError(f"{path}: not a loadable Keras model ({reason})") from None
 
 
+def _library(name: str, extra: str) -> Any:
+    """The gradient-boosting library ``name``, or a one-line error saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise InputFileError(f"reading this model needs {name}: pip install 'sklir[{extra}]'") from None
+
+
+def _native_reason(e: BaseException) -> str:
+    """A native library's error as its message alone: the first line, without the timestamp and
+    source location XGBoost and CatBoost put first (``[01:21:20] src/c_api/c_api.cc:1532: ...``)."""
+    import re
+
+    return re.sub(r"^(\[[^\]]*\]\s*)?\S+:\d+:\s*", "", _first_line(str(e))) or type(e).__name__
+
+
+def _quietly(load: Callable[[], Any]) -> Any:
+    """``load()`` with what a library prints while it fails (LightGBM's ``[Fatal]`` lines) kept
+    off the terminal: the error line says it."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return load()
+
+
+def _load_xgboost(path: Path, trust: Sequence[str]) -> Any:
+    """An XGBoost model file (``save_model``'s ``.json`` or ``.ubj``) as a bare Booster."""
+    xgboost = _library("xgboost", "xgboost")
+    try:
+        return xgboost.Booster(model_file=str(path))
+    except Exception as e:  # noqa: BLE001 - XGBoost raises its own XGBoostError for any bad file
+        raise InputFileError(f"{path}: not an XGBoost model file ({_native_reason(e)})") from None
+
+
+def _load_lightgbm(path: Path, trust: Sequence[str]) -> Any:
+    """A LightGBM model text file (``save_model``'s ``.txt``) as a bare Booster."""
+    lightgbm = _library("lightgbm", "lightgbm")
+    with path.open("rb") as f:
+        if not f.read(5) == b"tree\n":  # LightGBM's model text starts so; its reader aborts on others
+            raise InputFileError(f"{path}: not a LightGBM model file (it does not start with 'tree')")
+    try:
+        return _quietly(lambda: lightgbm.Booster(model_file=str(path)))
+    except Exception as e:  # noqa: BLE001 - LightGBM raises LightGBMError for any bad file
+        raise InputFileError(f"{path}: not a LightGBM model file ({_native_reason(e)})") from None
+
+
+def _load_catboost(path: Path, trust: Sequence[str]) -> Any:
+    """A CatBoost model file (``save_model``'s ``.cbm``) as the classifier or regressor its loss says."""
+    catboost = _library("catboost", "catboost")
+    try:
+        loss = catboost.CatBoost().load_model(str(path)).get_all_params()["loss_function"]
+    except Exception as e:  # noqa: BLE001 - CatBoost raises CatBoostError for any bad file
+        raise InputFileError(f"{path}: not a CatBoost model file ({_native_reason(e)})") from None
+    classifying = loss.split(":")[0] in ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+    model = catboost.CatBoostClassifier() if classifying else catboost.CatBoostRegressor()
+    return model.load_model(str(path))
+
+
 # file suffix -> loader(path, trusted type names)
 MODEL_LOADERS: dict[str, Callable[[Path, Sequence[str]], Any]] = {
     ".joblib": _load_pickle,
@@ -139,6 +200,10 @@ MODEL_LOADERS: dict[str, Callable[[Path, Sequence[str]], Any]] = {
     ".sklir": _load_ir,
     ".keras": _load_keras,
     ".h5": _load_keras,
+    ".json": _load_xgboost,
+    ".ubj": _load_xgboost,
+    ".txt": _load_lightgbm,
+    ".cbm": _load_catboost,
 }
 
 
@@ -163,7 +228,12 @@ def load_model(path: str | Path, trust: Sequence[str] = ()) -> Any:
 
 
 def _is_estimator(obj: Any) -> bool:
-    # the scikit-learn estimator protocol; the registry decides later whether it is supported
+    # the scikit-learn estimator protocol, or a gradient-boosting library's bare Booster; the
+    # registry decides later whether it is supported
+    from sklir.check import BOOSTERS
+
+    if f"{type(obj).__module__}.{type(obj).__name__}" in BOOSTERS:
+        return True
     return not isinstance(obj, type) and hasattr(obj, "fit") and hasattr(obj, "get_params")
 
 

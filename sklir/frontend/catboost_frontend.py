@@ -31,7 +31,7 @@ from catboost import CatBoostClassifier, CatBoostRegressor
 
 from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied
 from sklir.frontend.outputs import binary_probabilities, column, labels_from_binary_decision, labels_from_scores
-from sklir.frontend.registry import lowers, refuse
+from sklir.frontend.registry import INPUT_WIDTHS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.types import DType
@@ -139,3 +139,8 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, loss = raw_value(est, b, x)
     out = _inverse(b, raw, loss)
     return {"prediction": column(b, out, 0) if out.type.shape[1] == 1 else out, "leaves": leaves}
+
+
+# a model loaded from its .cbm file says n_features_in_ = 0; its feature names are all there
+for _cls in (CatBoostClassifier, CatBoostRegressor):
+    INPUT_WIDTHS[_cls] = lambda est: len(est.feature_names_)

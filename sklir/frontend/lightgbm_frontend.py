@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from lightgbm import LGBMClassifier, LGBMRanker, LGBMRegressor
+from lightgbm import Booster, LGBMClassifier, LGBMRanker, LGBMRegressor
 
 from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied
 from sklir.frontend.outputs import binary_probabilities, column, labels_from_scores
-from sklir.frontend.registry import lowers, refuse
+from sklir.frontend.registry import ALWAYS_FITTED, INPUT_WIDTHS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 
@@ -156,7 +156,7 @@ def _with_copies(b: Builder, x: Value, columns: Columns, codes: int) -> Value:
 
 def raw_score(est: Any, b: Builder, x: Value) -> tuple[Value, Value, dict[str, Any]]:
     """(leaves as ``pred_leaf`` numbers them, the raw score ``[N, K]``, the dumped model)."""
-    model = est.booster_.dump_model()
+    model = (est if isinstance(est, Booster) else est.booster_).dump_model()
     objective = str(model["objective"]).split()[0] if model.get("objective") else "custom"
     if objective not in LINKS:
         raise refuse(est, "objective", objective, sorted(LINKS))
@@ -216,3 +216,16 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, model = raw_score(est, b, x)
     return {"prediction": column(b, _predicted(b, raw, model, len(model["tree_info"])), 0), "leaves": leaves}
+
+
+ALWAYS_FITTED.add(Booster)
+INPUT_WIDTHS[Booster] = lambda booster: int(booster.num_feature())
+
+
+@lowers(Booster)
+def _bare_booster(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """A bare Booster gives what its ``predict`` gives: the link of the raw score (a probability,
+    a row of class probabilities, a prediction)."""
+    leaves, raw, model = raw_score(est, b, x)
+    out = _predicted(b, raw, model, len(model["tree_info"]))
+    return {"prediction": column(b, out, 0) if out.type.shape[1] == 1 else out, "leaves": leaves}

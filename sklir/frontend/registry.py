@@ -177,9 +177,15 @@ def unsupported_message(estimator: Any) -> str:
             "; 'sklir supported' (sklir.supported() in Python) lists the supported estimators")
 
 
+# classes whose objects exist only trained (a library's bare Booster): check_fitted passes them
+ALWAYS_FITTED: set[type] = set()
+
+
 def check_fitted(estimator: Any) -> None:
     """Raise :class:`NotFittedError` naming the estimator, and the unfitted step of a composition,
     when it has not been fitted."""
+    if type(estimator) in ALWAYS_FITTED:
+        return
     from sklearn.exceptions import NotFittedError as SkNotFitted
     from sklearn.utils.validation import check_is_fitted
 
@@ -220,14 +226,19 @@ LAZY_FRONTENDS: dict[str, str] = {"scikeras": "sklir.frontend.scikeras_frontend"
                                   "catboost": "sklir.frontend.catboost_frontend"}
 
 
-def converter_for(estimator: Any) -> Converter:
-    """The registered converter for ``estimator``'s class; a clear error when there is none."""
-    _load_converters()
+def _load_lazy_frontend(estimator: Any) -> None:
+    """Import the frontend of ``estimator``'s package (:data:`LAZY_FRONTENDS`), if it has one."""
     lazy = LAZY_FRONTENDS.get(type(estimator).__module__.split(".")[0])
     if type(estimator) not in CONVERTERS and lazy is not None:
         import importlib
 
         importlib.import_module(lazy)
+
+
+def converter_for(estimator: Any) -> Converter:
+    """The registered converter for ``estimator``'s class; a clear error when there is none."""
+    _load_converters()
+    _load_lazy_frontend(estimator)
     fn = CONVERTERS.get(type(estimator))
     if fn is None:
         raise UnsupportedEstimatorError(unsupported_message(estimator))
@@ -412,17 +423,18 @@ def _module_attributes(estimator: Any) -> dict[str, Any]:
 
 
 # class -> the input width of a fitted estimator that records no n_features_in_ (an
-# IsotonicRegression fitted on a 1-d array reads one column); filled by the families
+# IsotonicRegression fitted on a 1-d array reads one column), or records a wrong one (a CatBoost
+# model loaded from its file says 0); filled by the families, and read first
 INPUT_WIDTHS: dict[type, Callable[[Any], int]] = {}
 
 
 def input_width(estimator: Any) -> int | None:
     """The number of input columns a fitted estimator reads, or None when it does not say."""
+    _load_converters()  # the families fill INPUT_WIDTHS
+    _load_lazy_frontend(estimator)
+    if type(estimator) in INPUT_WIDTHS:
+        return int(INPUT_WIDTHS[type(estimator)](estimator))
     width = getattr(estimator, "n_features_in_", None)
-    if width is None:
-        _load_converters()  # the families fill INPUT_WIDTHS
-        if type(estimator) in INPUT_WIDTHS:
-            width = INPUT_WIDTHS[type(estimator)](estimator)
     return None if width is None else int(width)
 
 

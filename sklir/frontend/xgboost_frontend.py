@@ -34,11 +34,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from xgboost import XGBClassifier, XGBRanker, XGBRegressor, XGBRFClassifier, XGBRFRegressor
+from xgboost import Booster, XGBClassifier, XGBRanker, XGBRegressor, XGBRFClassifier, XGBRFRegressor
 
 from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied
 from sklir.frontend.outputs import binary_probabilities, column, labels_from_binary_decision, labels_from_scores
-from sklir.frontend.registry import lowers, refuse
+from sklir.frontend.registry import ALWAYS_FITTED, INPUT_WIDTHS, lowers, refuse
 from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.types import DType
@@ -68,8 +68,12 @@ OBJECTIVES: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str | None]] = {
 }
 
 
-def _model(est: Any) -> dict[str, Any]:
-    return dict(json.loads(est.get_booster().save_raw("json"))["learner"])
+def _booster(est: Any) -> tuple[Any, float, tuple[int, int]]:
+    """(the booster, the value that is missing besides NaN, the iteration range predict uses): a
+    bare Booster predicts with every tree and takes NaN alone as missing."""
+    if isinstance(est, Booster):
+        return est, np.nan, (0, 0)
+    return est.get_booster(), np.nan if est.missing is None else float(est.missing), est._get_iteration_range(None)
 
 
 def _below(conditions: np.ndarray) -> np.ndarray:
@@ -126,7 +130,8 @@ def _category_codes(b: Builder, x: Value, columns: np.ndarray, width: int) -> Va
 def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
     """(leaves as ``pred_leaf`` numbers them, the margin ``[N, outputs]``, the objective) of the
     trees ``predict`` uses."""
-    learner = _model(est)
+    trained, missing, (start, stop) = _booster(est)
+    learner = dict(json.loads(trained.save_raw("json"))["learner"])
     objective = learner["objective"]["name"]
     if objective not in OBJECTIVES:
         raise refuse(est, "objective", objective, sorted(OBJECTIVES))
@@ -134,7 +139,6 @@ def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
     if booster["name"] not in ("gbtree", "dart"):
         raise refuse(est, "booster", booster["name"], ["gbtree", "dart"])
     model = booster["model"] if booster["name"] == "gbtree" else booster["gbtree"]["model"]
-    start, stop = est._get_iteration_range(None)
     bounds = np.asarray(model["iteration_indptr"], np.int64)
     stop = len(bounds) - 1 if stop == 0 else min(stop, len(bounds) - 1)
     chosen = np.arange(bounds[start], bounds[stop])
@@ -155,7 +159,6 @@ def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
     weights = np.asarray(booster.get("weight_drop") or np.ones(len(model["trees"])), np.float64)[chosen]
     op = forest.ensemble(values, weights, base)
     x = b.call("cast", x, to=DType.f32)
-    missing = np.nan if est.missing is None else float(est.missing)
     if not np.isnan(missing):  # a value equal to ``missing`` is missing
         equal = b.call("compare", x, b.const(np.array(missing, np.float32), DType.f32), predicate="eq")
         x = b.call("select", equal, b.const(np.array(np.nan, np.float32), DType.f32), x)
@@ -192,3 +195,18 @@ def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     out = _inverse(b, raw, objective)
     width = out.type.shape[1]
     return {"prediction": column(b, out, 0) if width == 1 else out, "leaves": leaves}
+
+
+ALWAYS_FITTED.add(Booster)
+INPUT_WIDTHS[Booster] = lambda booster: int(booster.num_features())
+
+
+@lowers(Booster)
+def _bare_booster(est: Any, b: Builder, x: Value) -> dict[str, Value]:
+    """A bare Booster gives what its ``inplace_predict`` gives: the objective's output (a
+    probability, a softprob row, a class index for multi:softmax, a prediction)."""
+    leaves, raw, objective = raw_margin(est, b, x)
+    if objective == "multi:softmax":
+        return {"prediction": b.call("cast", b.call("argmax", raw, axis=1), to=DType.f64), "leaves": leaves}
+    out = b.call("softmax", raw, axis=1) if objective == "multi:softprob" else _inverse(b, raw, objective)
+    return {"prediction": column(b, out, 0) if out.type.shape[1] == 1 else out, "leaves": leaves}

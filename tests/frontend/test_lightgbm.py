@@ -154,3 +154,14 @@ def test_linear_trees_and_custom_objectives_are_refused_by_name() -> None:
     custom = lgb.LGBMRegressor(**_quiet(n_estimators=3, objective=squared)).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="objective='custom' is not supported"):
         sklir.lower(custom)
+
+
+@pytest.mark.parametrize("objective", ["binary", "multiclass", "regression"])
+def test_bare_booster_gives_what_predict_gives(objective: str) -> None:
+    X, y = dataset("wine") if objective == "multiclass" else dataset("breast_cancer")
+    params = {"objective": objective, "verbose": -1, **({"num_class": 3} if objective == "multiclass" else {})}
+    booster = lgb.train(params, lgb.Dataset(knock_out(X, 2), label=y), num_boost_round=15)
+    rows = knock_out(X, 3)
+    assert_parity(booster, rows)
+    leaves = sklir.interpret(sklir.lower(booster, internals=("leaves",)), rows.astype(np.float32))["leaves"]
+    np.testing.assert_array_equal(leaves, booster.predict(rows.astype(np.float32), pred_leaf=True))

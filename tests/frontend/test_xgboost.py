@@ -166,3 +166,19 @@ def test_unsupported_objectives_and_boosters_are_refused_by_name() -> None:
     linear = xgb.XGBRegressor(n_estimators=3, booster="gblinear").fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="booster='gblinear' is not supported"):
         sklir.lower(linear)
+
+
+@cache
+def _bare(objective: str) -> tuple[Any, np.ndarray]:
+    """A Booster trained by ``xgb.train`` (no scikit-learn wrapper), and its inputs."""
+    X, y = dataset("wine") if objective.startswith("multi") else dataset("breast_cancer")
+    params = {"objective": objective, "max_depth": 3, **({"num_class": 3} if objective.startswith("multi") else {})}
+    return xgb.train(params, xgb.DMatrix(knock_out(X, 2), label=y), num_boost_round=15), knock_out(X, 3)
+
+
+@pytest.mark.parametrize("objective", ["binary:logistic", "multi:softprob", "multi:softmax", "reg:squarederror"])
+def test_bare_booster_gives_what_inplace_predict_gives(objective: str) -> None:
+    booster, X = _bare(objective)
+    assert_parity(booster, X)
+    leaves = sklir.interpret(sklir.lower(booster, internals=("leaves",)), X.astype(np.float32))["leaves"]
+    np.testing.assert_array_equal(leaves, booster.predict(xgb.DMatrix(X.astype(np.float32)), pred_leaf=True))
