@@ -62,13 +62,15 @@ API_IMPORTS = (
     "sklir.lower([model.steps[0][1], model.steps[1][1]])\n"
     "sklir.emit(module, 'onnx')\n"
     "sklir.supported()\n"
-    "print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tf_keras', 'keras', 'scikeras'}))\n"
+    "print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tf_keras', 'keras', 'scikeras',\n"
+    "                                                            'xgboost', 'lightgbm', 'catboost'}))\n"
 )
 
 
 def test_the_python_api_never_imports_keras_for_scikit_learn_models() -> None:
     """Lowering (a model and a chain of scikit-learn steps), emitting ONNX and listing what is
-    supported import neither Keras nor TensorFlow: only a Keras model brings them in."""
+    supported import neither Keras nor TensorFlow, nor a gradient-boosting library: only a model
+    of theirs brings them in."""
     proc = run_subprocess(script=API_IMPORTS)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout

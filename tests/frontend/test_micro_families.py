@@ -1,7 +1,7 @@
 """Every family that fits a microcontroller, under TensorFlow Lite Micro's own interpreter.
 
 One or two models per family the ``micro`` profile serves (linear, preprocessing, trees, kernel
-machines, naive Bayes, MLP, neighbours, clustering, outliers), fitted on real data, emitted for
+machines, naive Bayes, MLP, neighbours, clustering, outliers, XGBoost, LightGBM, CatBoost), fitted on real data, emitted for
 the profile at batch 1 and at a fixed batch of 8 and run by the ``tflite-micro`` package: labels
 (class indices mapped through the metadata's table) identical to scikit-learn's, floats within
 LiteRT's tolerance (1e-5 of scale), tree leaves identical to ``apply`` for every strategy. The
@@ -83,7 +83,20 @@ MODELS: dict[str, Callable[[], tuple[Any, np.ndarray]]] = {
     "kmeans": lambda: (KMeans(4, n_init=3, random_state=0).fit(dataset("wine")[0]), dataset("wine")[0]),
     "isolation-forest": lambda: (IsolationForest(n_estimators=20, random_state=0).fit(dataset("breast_cancer")[0]),
                                  dataset("breast_cancer")[0]),
+    **{f"library-{name}": make for name, make in (
+        ("xgboost", lambda: _library("xgboost", "XGBClassifier", n_estimators=20, max_depth=4)),
+        ("lightgbm", lambda: _library("lightgbm", "LGBMRegressor", n_estimators=30, verbose=-1)),
+        ("catboost", lambda: _library("catboost", "CatBoostClassifier", iterations=30, depth=4, verbose=0,
+                                      allow_writing_files=False)))},
 }
+
+
+def _library(package: str, name: str, **params: Any) -> tuple[Any, np.ndarray]:
+    """A gradient-boosting library's model (skipped where the library is not installed): a
+    classifier on breast_cancer, a regressor on diabetes."""
+    cls = getattr(pytest.importorskip(package), name)
+    X, y = dataset("breast_cancer" if name.endswith("Classifier") else "diabetes")
+    return cls(**params).fit(X, y), X
 
 
 @cache
