@@ -3,9 +3,10 @@
 One or two models per family the ``micro`` profile serves (linear, preprocessing, trees, kernel
 machines, naive Bayes, MLP, neighbours, clustering, outliers, XGBoost, LightGBM, CatBoost), fitted
 on real data, emitted for the profile at batch 1 and at a fixed batch of 8 and run by the
-``tflite-micro`` package: labels (class indices mapped through the metadata's table) identical to scikit-learn's, floats within
-LiteRT's tolerance (1e-5 of scale), tree leaves identical to ``apply`` for every strategy. The
-whole parity suite runs there too: ``SKLIR_TEST_BACKENDS=micro,micro8 pytest tests/frontend``.
+``tflite-micro`` package: labels (class indices mapped through the metadata's table) identical to
+scikit-learn's, floats within LiteRT's tolerance (1e-5 of scale), tree leaves identical to
+``apply`` for every strategy. The whole parity suite runs there too:
+``SKLIR_TEST_BACKENDS=micro,micro8 pytest tests/frontend``.
 """
 
 from __future__ import annotations
