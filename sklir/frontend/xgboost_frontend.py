@@ -176,9 +176,7 @@ def _inverse(b: Builder, raw: Value, objective: str) -> Value:
 @lowers(XGBClassifier, XGBRFClassifier)
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, objective = raw_margin(est, b, x)
-    if est.n_classes_ > 2:
-        if objective == "multi:softmax":
-            raise refuse(est, "objective", objective, "multi:softprob (multi:softmax has no predict_proba)")
+    if est.n_classes_ > 2:  # multi:softprob, or multi:softmax (whose predict_proba the wrapper softmaxes)
         return {"label": labels_from_scores(b, raw, est.classes_), "probabilities": b.call("softmax", raw, axis=1),
                 "leaves": leaves}
     margin = column(b, raw, 0)

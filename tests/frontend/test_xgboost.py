@@ -50,6 +50,7 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "XGBClassifier": (xgb.XGBClassifier(n_estimators=30, max_depth=4), X_bc, y_bc),
         "XGBClassifier-nan": (xgb.XGBClassifier(n_estimators=25, max_depth=5), nan_bc, y_bc),
         "XGBClassifier-multiclass": (xgb.XGBClassifier(n_estimators=15, max_depth=3), X_wine, y_wine),
+        "XGBClassifier-softmax": (xgb.XGBClassifier(n_estimators=10, objective="multi:softmax"), X_iris, y_iris),
         "XGBClassifier-logitraw": (xgb.XGBClassifier(n_estimators=10, objective="binary:logitraw"), X_bc, y_bc),
         "XGBClassifier-dart": (xgb.XGBClassifier(n_estimators=15, booster="dart", rate_drop=0.3, random_state=0),
                                X_bc, y_bc),
@@ -88,7 +89,8 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
     return estimator.fit(X, y), X
 
 
-NAMES = ["XGBClassifier", "XGBClassifier-nan", "XGBClassifier-multiclass", "XGBClassifier-logitraw",
+NAMES = ["XGBClassifier", "XGBClassifier-nan", "XGBClassifier-multiclass", "XGBClassifier-softmax",
+         "XGBClassifier-logitraw",
          "XGBClassifier-dart", "XGBClassifier-missing", "XGBClassifier-early-stopped", "XGBClassifier-categorical",
          "XGBRFClassifier", "XGBRegressor", "XGBRegressor-nan", "XGBRegressor-poisson", "XGBRegressor-gamma",
          "XGBRegressor-tweedie", "XGBRegressor-logistic", "XGBRegressor-absoluteerror", "XGBRegressor-quantiles",
