@@ -38,11 +38,15 @@ PERFECT_MAX_SLOTS = 1 << 22
 
 def choose(op: TreeEnsemble) -> str:
     """The strategy ``auto`` picks for ``op``: ``gemm`` while its path matrix has at most 4096
-    entries, ``perfect`` up to depth 10 (and at most 4M padded slots), else ``traversal``."""
+    entries, ``perfect`` up to depth 10 (and at most 4M padded slots) or for oblivious trees of
+    any depth whose leaf slots fit (no walk: one gather of constant columns per level), else
+    ``traversal``."""
     depth = op.depth()
     if gemm.path_entries(op) <= GEMM_MAX_ENTRIES:
         return "gemm"
     if depth <= PERFECT_MAX_DEPTH and op.n_trees * 2 ** (depth + 1) <= PERFECT_MAX_SLOTS:
+        return "perfect"
+    if op.n_trees * 2 ** depth <= perfect.MAX_SLOTS and perfect.is_oblivious(op):
         return "perfect"
     return "traversal"
 

@@ -111,6 +111,13 @@ def oblivious_levels(op: TreeEnsemble, feature_of: np.ndarray,
     return columns, thresholds, weights, level
 
 
+def is_oblivious(op: TreeEnsemble) -> bool:
+    """Whether every tree of ``op`` is oblivious (see :func:`oblivious_levels`), a node's missing-
+    value side counting as part of its question."""
+    asked = op.feature.array * 2 + op.missing_left.array
+    return oblivious_levels(op, asked, op.depth()) is not None
+
+
 def _oblivious(b: Builder, op: TreeEnsemble, x: Value, columns: np.ndarray, thresholds: np.ndarray,
                weights: np.ndarray, leaf: np.ndarray) -> tuple[Value, Value]:
     """Oblivious trees without a walk: level ``d`` of every tree reads its one column (a gather of
