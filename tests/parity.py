@@ -161,3 +161,16 @@ def assert_parity(estimator: Any, X: Any, rtol: float = 1e-5,
         rows = compare_outputs(got, want, tolerance)
         assert passed(rows), f"{backend} vs scikit-learn:\n{format_table(rows, tolerance)}"
     return module
+
+
+def assert_leaves(module: Module, X: np.ndarray, want: np.ndarray, strategy: str, backend: str) -> None:
+    """The ``leaves`` internal of ``module`` (lowered with it) equals ``want`` on float32 ``X``, in
+    the interpreter and in ``backend``'s artefact lowered by ``strategy``; ``gemm`` may refuse an
+    ensemble whose path matrix is too large, and only that."""
+    np.testing.assert_array_equal(sklir.interpret(module, X)["leaves"], want)
+    try:
+        got = run(artefact(module, backend, strategy), runtime(backend), X)["leaves"]
+    except SklirError as e:
+        assert strategy == "gemm" and "path matrix" in str(e), str(e)
+        return
+    np.testing.assert_array_equal(got, want)

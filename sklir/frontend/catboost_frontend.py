@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from catboost import CatBoostClassifier, CatBoostRegressor
 
-from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied
+from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied, inverse_link
 from sklir.frontend.outputs import binary_probabilities, column, labels_from_binary_decision, labels_from_scores
 from sklir.frontend.registry import INPUT_WIDTHS, lowers, refuse
 from sklir.ir.builder import Builder
@@ -114,30 +114,23 @@ def raw_value(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
     return applied(b, leaves, op, np.concatenate([numbering for _, _, numbering in parsed])), raw, loss
 
 
-def _inverse(b: Builder, raw: Value, loss: str) -> Value:
-    link = LINKS[loss]
-    if link == "softmax":
-        return b.call("softmax", raw, axis=1)
-    return raw if link is None else b.call(link, raw)
-
-
 @lowers(CatBoostClassifier)
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, loss = raw_value(est, b, x)
     classes = np.asarray(est.classes_)
     if raw.type.shape[1] != 1:  # predict gives a column here, [N, 1]
         return {"label": b.call("expand_dims", labels_from_scores(b, raw, classes), axis=1),
-                "probabilities": _inverse(b, raw, loss), "leaves": leaves}
+                "probabilities": inverse_link(b, raw, LINKS[loss]), "leaves": leaves}
     decision = column(b, raw, 0)
     # predict takes the second class where the raw value is positive (probability above 0.5)
     return {"label": labels_from_binary_decision(b, decision, classes),
-            "probabilities": binary_probabilities(b, _inverse(b, decision, loss)), "leaves": leaves}
+            "probabilities": binary_probabilities(b, inverse_link(b, decision, LINKS[loss])), "leaves": leaves}
 
 
 @lowers(CatBoostRegressor)
 def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, loss = raw_value(est, b, x)
-    out = _inverse(b, raw, loss)
+    out = inverse_link(b, raw, LINKS[loss])
     return {"prediction": column(b, out, 0) if out.type.shape[1] == 1 else out, "leaves": leaves}
 
 

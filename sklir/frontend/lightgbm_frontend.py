@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from lightgbm import Booster, LGBMClassifier, LGBMRanker, LGBMRegressor
 
-from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied
+from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied, inverse_link
 from sklir.frontend.outputs import binary_probabilities, column, labels_from_scores
 from sklir.frontend.registry import ALWAYS_FITTED, INPUT_WIDTHS, lowers, refuse
 from sklir.ir.builder import Builder
@@ -193,10 +193,8 @@ def _predicted(b: Builder, raw: Value, model: dict[str, Any], trees: int) -> Val
         raw = b.call("div", raw, b.const(float(trees // int(model["num_tree_per_iteration"]))))
     link = LINKS[str(model["objective"]).split()[0]]
     if link == "sigmoid":
-        return b.call("sigmoid", b.call("mul", raw, b.const(_parameter(model, "sigmoid", 1.0))))
-    if link == "softmax":
-        return b.call("softmax", raw, axis=1)
-    return raw if link is None else b.call(link, raw)
+        raw = b.call("mul", raw, b.const(_parameter(model, "sigmoid", 1.0)))
+    return inverse_link(b, raw, link)
 
 
 @lowers(LGBMClassifier)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from xgboost import Booster, XGBClassifier, XGBRanker, XGBRegressor, XGBRFClassifier, XGBRFRegressor
 
-from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied
+from sklir.frontend.families.trees import LEAF, Forest, NodeTree, applied, inverse_link
 from sklir.frontend.outputs import binary_probabilities, column, labels_from_binary_decision, labels_from_scores
 from sklir.frontend.registry import ALWAYS_FITTED, INPUT_WIDTHS, lowers, refuse
 from sklir.ir.builder import Builder
@@ -168,11 +168,6 @@ def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
     return applied(b, leaves, op), raw, objective
 
 
-def _inverse(b: Builder, raw: Value, objective: str) -> Value:
-    inverse = OBJECTIVES[objective][1]
-    return raw if inverse is None else b.call(inverse, raw)
-
-
 @lowers(XGBClassifier, XGBRFClassifier)
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, objective = raw_margin(est, b, x)
@@ -180,7 +175,7 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         return {"label": labels_from_scores(b, raw, est.classes_), "probabilities": b.call("softmax", raw, axis=1),
                 "leaves": leaves}
     margin = column(b, raw, 0)
-    out = _inverse(b, margin, objective)
+    out = inverse_link(b, margin, OBJECTIVES[objective][1])
     # class 1 where the objective's output is above 0.5; for a sigmoid that is a positive margin
     decision = margin if OBJECTIVES[objective][1] == "sigmoid" else b.call("sub", out, b.const(0.5))
     return {"label": labels_from_binary_decision(b, decision, est.classes_), "probabilities":
@@ -190,7 +185,7 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
 @lowers(XGBRegressor, XGBRFRegressor, XGBRanker)
 def _regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, objective = raw_margin(est, b, x)
-    out = _inverse(b, raw, objective)
+    out = inverse_link(b, raw, OBJECTIVES[objective][1])
     width = out.type.shape[1]
     return {"prediction": column(b, out, 0) if width == 1 else out, "leaves": leaves}
 
@@ -206,5 +201,5 @@ def _bare_booster(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, objective = raw_margin(est, b, x)
     if objective == "multi:softmax":
         return {"prediction": b.call("cast", b.call("argmax", raw, axis=1), to=DType.f64), "leaves": leaves}
-    out = b.call("softmax", raw, axis=1) if objective == "multi:softprob" else _inverse(b, raw, objective)
+    out = inverse_link(b, raw, "softmax" if objective == "multi:softprob" else OBJECTIVES[objective][1])
     return {"prediction": column(b, out, 0) if out.type.shape[1] == 1 else out, "leaves": leaves}

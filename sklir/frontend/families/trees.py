@@ -372,15 +372,21 @@ def _hist_raw(est: Any, b: Builder, x: Value) -> tuple[Value, Value]:
 INVERSE_LINKS: dict[type, str | None] = {IdentityLink: None, LogLink: "exp"}
 
 
+def inverse_link(b: Builder, raw: Value, link: str | None) -> Value:
+    """A boosted model's raw scores ``[N, K]`` through its inverse ``link``: None (the identity),
+    ``softmax`` over the classes, or a unary op (``sigmoid``, ``exp``)."""
+    if link is None:
+        return raw
+    return b.call("softmax", raw, axis=1) if link == "softmax" else b.call(link, raw)
+
+
 @lowers(HistGradientBoostingRegressor)
 def _hist_regressor(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     link = type(est._loss.link)
     if link not in INVERSE_LINKS:
         raise refuse(est, "loss", est.loss, "a loss with an identity or log link")
     leaves, raw = _hist_raw(est, b, x)
-    prediction = b.call("squeeze", raw, axis=1)
-    inverse = INVERSE_LINKS[link]
-    return {"prediction": prediction if inverse is None else b.call(inverse, prediction), "leaves": leaves}
+    return {"prediction": inverse_link(b, b.call("squeeze", raw, axis=1), INVERSE_LINKS[link]), "leaves": leaves}
 
 
 @lowers(HistGradientBoostingClassifier)
