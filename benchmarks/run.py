@@ -190,8 +190,12 @@ def booster_cases() -> list[Case]:
     return cases
 
 
+# the gradient-boosting libraries whose rows get a table of their own
+LIBRARIES = ("xgboost", "lightgbm", "catboost")
+
+
 def library(model: Any) -> str:
-    """The top-level package of a model's class: sklearn, xgboost, lightgbm, catboost."""
+    """The top-level package of a model's class: sklearn, xgboost, lightgbm, catboost (sklir for a chain)."""
     return type(model).__module__.split(".")[0]
 
 
@@ -457,7 +461,7 @@ def report(results: list[Result]) -> str:
               "sklir .onnx / onnxruntime", "sklir .onnx / scikit-learn"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, batch, t, _, _, kind in results:
-        if kind != "sklearn":
+        if kind in LIBRARIES:  # in library_report
             continue
         cells = [name, str(batch), fmt_time(t[skl]), fmt_time(t[ort]), fmt_time(t[tfl]), fmt_time(t[sko]),
                  fmt_ratio(t[tfl], t[ort]), fmt_ratio(t[tfl], t[skl]), fmt_ratio(t[sko], t[ort]),
@@ -475,7 +479,7 @@ def library_report(results: list[Result]) -> str:
               "tflite / treelite"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, batch, t, _, _, kind in results:
-        if kind == "sklearn":
+        if kind not in LIBRARIES:
             continue
         cells = [name, str(batch), fmt_time(t[own]), fmt_time(t[ort]), fmt_time(t.get(TREELITE)), fmt_time(t[tfl]),
                  fmt_time(t[sko]), fmt_ratio(t[tfl], t[ort]), fmt_ratio(t[tfl], t[own]),
