@@ -309,7 +309,18 @@ def supported_table() -> str:
         for cls, outputs in sorted(members):
             lines.append(f"  {cls.ljust(width)}  {', '.join(outputs) or 'the outputs of its final step'}")
     lines.append("\nprobabilities / decision: where the fitted estimator has predict_proba / decision_function")
+    lines.append("\nalso, with their library installed (each an extra: pip install 'sklir[xgboost]'):")
+    for library, classes in LIBRARY_CLASSES.items():
+        lines.append(f"  {library.ljust(8)}  {', '.join(classes)}")
     return "\n".join(lines)
+
+
+# the gradient-boosting libraries' classes sklir lowers, listed without importing the libraries
+LIBRARY_CLASSES: dict[str, tuple[str, ...]] = {
+    "xgboost": ("XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier", "XGBRFRegressor", "Booster"),
+    "lightgbm": ("LGBMClassifier", "LGBMRegressor", "LGBMRanker", "Booster"),
+    "catboost": ("CatBoostClassifier", "CatBoostRegressor (numeric features)",),
+}
 
 
 def _supported(args: argparse.Namespace) -> int:

@@ -292,3 +292,17 @@ def test_a_converter_returning_an_unknown_output_name_is_caught(monkeypatch: pyt
     model = LinearRegression().fit(np.eye(3), [1.0, 2.0, 3.0])
     with pytest.raises(IRError, match="LinearRegression: the converter returned 'predictoin', which is neither"):
         sklir.lower(model)
+
+
+def test_the_listed_library_classes_are_those_registered() -> None:
+    # `sklir supported` names the gradient-boosting libraries' classes without importing them
+    import importlib
+
+    from sklir.cli import LIBRARY_CLASSES
+    from sklir.frontend.registry import CONVERTERS, LAZY_FRONTENDS
+
+    for library, classes in LIBRARY_CLASSES.items():
+        pytest.importorskip(library)
+        importlib.import_module(LAZY_FRONTENDS[library])
+        registered = {cls.__name__ for cls in CONVERTERS if cls.__module__.split(".")[0] == library}
+        assert {name.split(" ")[0] for name in classes} == registered, library
