@@ -3,6 +3,8 @@ quantised, the tensor arena TFLite Micro needs, and emlearn's compiled C for the
 
     python benchmarks/micro.py                  # every benchmark model of run.py
     python benchmarks/micro.py --only Forest    # the models whose name contains "Forest"
+    python benchmarks/micro.py --skip Extra     # all but those (emlearn's convert of the deep
+                                                # ExtraTrees forest alone takes half an hour)
 
 Per model: the default ``.tflite``; the ``micro`` profile's ``.tflite`` (batch 1) with the arena
 TFLite Micro's recording allocator measures and its parity (on up to 300 rows, run under the
@@ -160,11 +162,12 @@ def _int8_products(case: Case, module: Module, X: np.ndarray) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="the models whose name contains this text")
+    parser.add_argument("--skip", default=None, help="leave out the models whose name contains this text")
     args = parser.parse_args(argv)
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     with tempfile.TemporaryDirectory() as tmp:
         for case in build_cases():
-            if args.only not in case.name or case.chain:
+            if args.only not in case.name or case.chain or (args.skip is not None and args.skip in case.name):
                 continue
             print(f"... {case.name}", file=sys.stderr, flush=True)
             lines.append("| " + " | ".join(row(case, Path(tmp))) + " |")
