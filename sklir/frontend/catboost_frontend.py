@@ -38,8 +38,8 @@ from sklir.ir.types import DType
 
 # loss -> the inverse link predict applies to the raw value (None: the identity)
 LINKS: dict[str, str | None] = {
-    **dict.fromkeys(("RMSE", "MAE", "Quantile", "Expectile", "MAPE", "Huber", "LogLinQuantile", "Lq", "MultiRMSE",
-                     "RMSEWithUncertainty"), None),
+    **dict.fromkeys(("RMSE", "MAE", "Quantile", "Expectile", "MAPE", "Huber", "LogLinQuantile", "Lq", "MultiRMSE"),
+                    None),
     **dict.fromkeys(("Poisson", "Tweedie"), "exp"),
     **dict.fromkeys(("Logloss", "CrossEntropy"), "sigmoid"),
     "MultiClass": "softmax",
@@ -122,8 +122,12 @@ def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
         return {"label": b.call("expand_dims", labels_from_scores(b, raw, classes), axis=1),
                 "probabilities": inverse_link(b, raw, LINKS[loss]), "leaves": leaves}
     decision = column(b, raw, 0)
-    # predict takes the second class where the raw value is positive (probability above 0.5)
-    return {"label": labels_from_binary_decision(b, decision, classes),
+    # predict takes the second class where the probability is above the model's threshold (0.5
+    # unless set_probability_threshold moved it): where the raw value is above its logit
+    threshold = est.get_probability_threshold()
+    logit = float(np.log(threshold / (1.0 - threshold)))
+    above = decision if threshold == 0.5 else b.call("sub", decision, b.const(logit))
+    return {"label": labels_from_binary_decision(b, above, classes),
             "probabilities": binary_probabilities(b, inverse_link(b, decision, LINKS[loss])), "leaves": leaves}
 
 

@@ -18,6 +18,7 @@ each checked against ``predict(pred_leaf=True)`` and ``raw_score=True``:
 - a categorical node sends a row left when ``int(x)`` (truncated) is in its set; NaN, a
   negative code and a code past the set go right. It reads a copy of its column holding each
   value's code, and one code no set holds for everything that goes right whatever the set;
+- a regression fitted with ``reg_sqrt`` (``regression sqrt``) predicts ``sign(raw) * raw^2``;
 - the raw score is the sum of every tree's leaf values (``boost_from_average`` is inside the
   first tree's leaves); tree ``t`` belongs to class ``t % num_tree_per_iteration``. A random
   forest (``boosting_type='rf'``) averages its trees before the link, though ``raw_score``
@@ -192,6 +193,8 @@ def _predicted(b: Builder, raw: Value, model: dict[str, Any], trees: int) -> Val
     if model.get("average_output"):
         raw = b.call("div", raw, b.const(float(trees // int(model["num_tree_per_iteration"]))))
     link = LINKS[str(model["objective"]).split()[0]]
+    if "sqrt" in str(model["objective"]).split()[1:]:  # reg_sqrt: fitted to sign(y) sqrt|y|, squared back
+        raw = b.call("mul", raw, b.call("abs", raw))
     if link == "sigmoid":
         raw = b.call("mul", raw, b.const(_parameter(model, "sigmoid", 1.0)))
     return inverse_link(b, raw, link)
@@ -201,7 +204,7 @@ def _predicted(b: Builder, raw: Value, model: dict[str, Any], trees: int) -> Val
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, model = raw_score(est, b, x)
     out = _predicted(b, raw, model, len(model["tree_info"]))
-    if est.n_classes_ > 2:
+    if raw.type.shape[1] > 1:  # multiclass or multiclassova, on two classes too
         return {"label": labels_from_scores(b, out, est.classes_), "probabilities": out, "decision": raw,
                 "leaves": leaves}
     probabilities = binary_probabilities(b, column(b, out, 0))

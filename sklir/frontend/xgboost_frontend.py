@@ -144,6 +144,8 @@ def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
     chosen = np.arange(bounds[start], bounds[stop])
     if not chosen.size:
         raise refuse(est, "iteration_range", (start, stop), "a range holding at least one tree")
+    if any(int(tree["tree_param"].get("size_leaf_vector", "1")) > 1 for tree in model["trees"]):
+        raise refuse(est, "multi_strategy", "multi_output_tree", ["one_output_per_tree"])
     params = learner["learner_model_param"]
     outputs = max(int(params["num_class"]), int(params.get("num_target", 1)), 1)
     base = np.asarray(json.loads(params["base_score"]), np.float64).ravel()
@@ -171,7 +173,7 @@ def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
 @lowers(XGBClassifier, XGBRFClassifier)
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, objective = raw_margin(est, b, x)
-    if est.n_classes_ > 2:  # multi:softprob, or multi:softmax (whose predict_proba the wrapper softmaxes)
+    if raw.type.shape[1] > 1:  # multi:softprob or multi:softmax (the wrapper softmaxes it), two classes too
         return {"label": labels_from_scores(b, raw, est.classes_), "probabilities": b.call("softmax", raw, axis=1),
                 "leaves": leaves}
     margin = column(b, raw, 0)

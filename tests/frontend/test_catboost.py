@@ -68,6 +68,10 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         model.fit(X_bc[::2], y_bc[::2], eval_set=(X_bc[1::2], y_bc[1::2]))
         assert model.tree_count_ < 500
         return model, X_bc
+    if name == "CatBoostClassifier-threshold":  # predict takes class 1 above 0.8, not 0.5
+        model = cb.CatBoostClassifier(**_quiet(iterations=20, depth=3)).fit(X_bc, y_bc)
+        model.set_probability_threshold(0.8)
+        return model, X_bc
     if name == "Pipeline-CatBoostRegressor":
         return make_pipeline(StandardScaler(), cb.CatBoostRegressor(**_quiet(iterations=20))).fit(X_dia, y_dia), X_dia
     estimator, X, y = makers[name]
@@ -76,8 +80,9 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
 
 NAMES = ["CatBoostClassifier", "CatBoostClassifier-nan-min", "CatBoostClassifier-nan-max",
          "CatBoostClassifier-multiclass", "CatBoostClassifier-strings", "CatBoostClassifier-crossentropy",
-         "CatBoostClassifier-early-stopped", "CatBoostRegressor", "CatBoostRegressor-nan", "CatBoostRegressor-poisson",
-         "CatBoostRegressor-tweedie", "CatBoostRegressor-mae", "CatBoostRegressor-multi", "Pipeline-CatBoostRegressor"]
+         "CatBoostClassifier-early-stopped", "CatBoostClassifier-threshold", "CatBoostRegressor",
+         "CatBoostRegressor-nan", "CatBoostRegressor-poisson", "CatBoostRegressor-tweedie", "CatBoostRegressor-mae",
+         "CatBoostRegressor-multi", "Pipeline-CatBoostRegressor"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -109,6 +114,9 @@ def test_categorical_features_and_other_tree_shapes_are_refused_by_name() -> Non
     categorical = cb.CatBoostClassifier(**_quiet(iterations=3, cat_features=[4])).fit(codes, y)
     with pytest.raises(UnsupportedEstimatorError, match="cat_features=\\[4\\] is not supported"):
         sklir.lower(categorical)
+    uncertain = cb.CatBoostRegressor(**_quiet(iterations=3, loss_function="RMSEWithUncertainty")).fit(X, y)
+    with pytest.raises(UnsupportedEstimatorError, match="loss_function='RMSEWithUncertainty' is not supported"):
+        sklir.lower(uncertain)
     depthwise = cb.CatBoostClassifier(**_quiet(iterations=3, grow_policy="Depthwise")).fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="grow_policy='Depthwise' is not supported"):
         sklir.lower(depthwise)

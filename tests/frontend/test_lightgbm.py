@@ -53,6 +53,8 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "LGBMClassifier-strings": (lgb.LGBMClassifier(**_quiet(n_estimators=10, min_child_samples=5)), X_iris, names),
         "LGBMClassifier-ova": (lgb.LGBMClassifier(**_quiet(n_estimators=10, objective="multiclassova")), X_wine,
                                y_wine),
+        "LGBMClassifier-two-multiclass": (lgb.LGBMClassifier(**_quiet(n_estimators=5, objective="multiclass",
+                                                                      num_class=2)), X_bc, y_bc),
         "LGBMClassifier-sigmoid": (lgb.LGBMClassifier(**_quiet(n_estimators=10, sigmoid=2.5)), X_bc, y_bc),
         "LGBMClassifier-zero": (lgb.LGBMClassifier(**_quiet(n_estimators=10, zero_as_missing=True, num_leaves=15)),
                                 knock_out(X_digits, 2), y_digits),
@@ -64,6 +66,7 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "LGBMRegressor-poisson": (lgb.LGBMRegressor(**_quiet(n_estimators=30, objective="poisson")), X_dia, y_dia),
         "LGBMRegressor-gamma": (lgb.LGBMRegressor(**_quiet(n_estimators=30, objective="gamma")), X_dia, y_dia),
         "LGBMRegressor-tweedie": (lgb.LGBMRegressor(**_quiet(n_estimators=30, objective="tweedie")), X_dia, y_dia),
+        "LGBMRegressor-sqrt": (lgb.LGBMRegressor(**_quiet(n_estimators=20, reg_sqrt=True)), X_dia, y_dia),
         "LGBMRegressor-l1": (lgb.LGBMRegressor(**_quiet(n_estimators=20, objective="l1")), X_dia, y_dia),
         "LGBMRegressor-huber": (lgb.LGBMRegressor(**_quiet(n_estimators=20, objective="huber")), X_dia, y_dia),
         "LGBMRegressor-quantile": (lgb.LGBMRegressor(**_quiet(n_estimators=20, objective="quantile", alpha=0.8)),
@@ -89,10 +92,11 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
 
 
 NAMES = ["LGBMClassifier", "LGBMClassifier-nan", "LGBMClassifier-multiclass", "LGBMClassifier-strings",
-         "LGBMClassifier-ova", "LGBMClassifier-sigmoid", "LGBMClassifier-zero", "LGBMClassifier-rf",
-         "LGBMClassifier-dart", "LGBMClassifier-categorical", "LGBMClassifier-early-stopped", "LGBMRegressor",
-         "LGBMRegressor-nan", "LGBMRegressor-poisson", "LGBMRegressor-gamma", "LGBMRegressor-tweedie",
-         "LGBMRegressor-l1", "LGBMRegressor-huber", "LGBMRegressor-quantile", "LGBMRanker", "Pipeline-LGBMRegressor"]
+         "LGBMClassifier-ova", "LGBMClassifier-two-multiclass", "LGBMClassifier-sigmoid", "LGBMClassifier-zero",
+         "LGBMClassifier-rf", "LGBMClassifier-dart", "LGBMClassifier-categorical", "LGBMClassifier-early-stopped",
+         "LGBMRegressor", "LGBMRegressor-nan", "LGBMRegressor-poisson", "LGBMRegressor-gamma",
+         "LGBMRegressor-tweedie", "LGBMRegressor-sqrt", "LGBMRegressor-l1", "LGBMRegressor-huber",
+         "LGBMRegressor-quantile", "LGBMRanker", "Pipeline-LGBMRegressor"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -155,6 +159,7 @@ def test_bare_booster_gives_what_predict_gives(objective: str) -> None:
     X, y = dataset("wine") if objective == "multiclass" else dataset("breast_cancer")
     params = {"objective": objective, "verbose": -1, **({"num_class": 3} if objective == "multiclass" else {})}
     booster = lgb.train(params, lgb.Dataset(knock_out(X, 2), label=y), num_boost_round=15)
+    assert isinstance(booster, lgb.Booster)
     rows = knock_out(X, 3)
     assert_parity(booster, rows)
     leaves = sklir.interpret(sklir.lower(booster, internals=("leaves",)), rows.astype(np.float32))["leaves"]

@@ -51,6 +51,9 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
         "XGBClassifier-nan": (xgb.XGBClassifier(n_estimators=25, max_depth=5), nan_bc, y_bc),
         "XGBClassifier-multiclass": (xgb.XGBClassifier(n_estimators=15, max_depth=3), X_wine, y_wine),
         "XGBClassifier-softmax": (xgb.XGBClassifier(n_estimators=10, objective="multi:softmax"), X_iris, y_iris),
+        # two classes fitted with a multiclass objective: two margin columns, softmaxed
+        "XGBClassifier-two-softmax": (xgb.XGBClassifier(n_estimators=5, objective="multi:softmax", num_class=2), X_bc,
+                                      y_bc),
         "XGBClassifier-logitraw": (xgb.XGBClassifier(n_estimators=10, objective="binary:logitraw"), X_bc, y_bc),
         "XGBClassifier-dart": (xgb.XGBClassifier(n_estimators=15, booster="dart", rate_drop=0.3, random_state=0),
                                X_bc, y_bc),
@@ -90,11 +93,11 @@ def fitted(name: str) -> tuple[Any, np.ndarray]:
 
 
 NAMES = ["XGBClassifier", "XGBClassifier-nan", "XGBClassifier-multiclass", "XGBClassifier-softmax",
-         "XGBClassifier-logitraw",
-         "XGBClassifier-dart", "XGBClassifier-missing", "XGBClassifier-early-stopped", "XGBClassifier-categorical",
-         "XGBRFClassifier", "XGBRegressor", "XGBRegressor-nan", "XGBRegressor-poisson", "XGBRegressor-gamma",
-         "XGBRegressor-tweedie", "XGBRegressor-logistic", "XGBRegressor-absoluteerror", "XGBRegressor-quantiles",
-         "XGBRFRegressor", "XGBRanker", "Pipeline-XGBClassifier"]
+         "XGBClassifier-two-softmax", "XGBClassifier-logitraw", "XGBClassifier-dart", "XGBClassifier-missing",
+         "XGBClassifier-early-stopped", "XGBClassifier-categorical", "XGBRFClassifier", "XGBRegressor",
+         "XGBRegressor-nan", "XGBRegressor-poisson", "XGBRegressor-gamma", "XGBRegressor-tweedie",
+         "XGBRegressor-logistic", "XGBRegressor-absoluteerror", "XGBRegressor-quantiles", "XGBRFRegressor",
+         "XGBRanker", "Pipeline-XGBClassifier"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -162,6 +165,10 @@ def test_unsupported_objectives_and_boosters_are_refused_by_name() -> None:
     linear = xgb.XGBRegressor(n_estimators=3, booster="gblinear").fit(X, y)
     with pytest.raises(UnsupportedEstimatorError, match="booster='gblinear' is not supported"):
         sklir.lower(linear)
+    # vector leaves (one tree for every target): their values are not in split_conditions
+    vectors = xgb.XGBRegressor(n_estimators=3, multi_strategy="multi_output_tree").fit(X, np.c_[y, -y])
+    with pytest.raises(UnsupportedEstimatorError, match="multi_strategy='multi_output_tree' is not supported"):
+        sklir.lower(vectors)
 
 
 @cache
@@ -175,6 +182,7 @@ def _bare(objective: str) -> tuple[Any, np.ndarray]:
 @pytest.mark.parametrize("objective", ["binary:logistic", "multi:softprob", "multi:softmax", "reg:squarederror"])
 def test_bare_booster_gives_what_inplace_predict_gives(objective: str) -> None:
     booster, X = _bare(objective)
+    assert isinstance(booster, xgb.Booster)
     assert_parity(booster, X)
     leaves = sklir.interpret(sklir.lower(booster, internals=("leaves",)), X.astype(np.float32))["leaves"]
     np.testing.assert_array_equal(leaves, booster.predict(xgb.DMatrix(X.astype(np.float32)), pred_leaf=True))
