@@ -204,7 +204,7 @@ def _predicted(b: Builder, raw: Value, model: dict[str, Any], trees: int) -> Val
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, model = raw_score(est, b, x)
     out = _predicted(b, raw, model, len(model["tree_info"]))
-    if raw.type.shape[1] > 1:  # multiclass or multiclassova, on two classes too
+    if raw.type.static_dim(1) > 1:  # multiclass or multiclassova, on two classes too
         return {"label": labels_from_scores(b, out, est.classes_), "probabilities": out, "decision": raw,
                 "leaves": leaves}
     probabilities = binary_probabilities(b, column(b, out, 0))

@@ -173,7 +173,7 @@ def raw_margin(est: Any, b: Builder, x: Value) -> tuple[Value, Value, str]:
 @lowers(XGBClassifier, XGBRFClassifier)
 def _classifier(est: Any, b: Builder, x: Value) -> dict[str, Value]:
     leaves, raw, objective = raw_margin(est, b, x)
-    if raw.type.shape[1] > 1:  # multi:softprob or multi:softmax (the wrapper softmaxes it), two classes too
+    if raw.type.static_dim(1) > 1:  # multi:softprob or multi:softmax (the wrapper softmaxes it), two classes too
         return {"label": labels_from_scores(b, raw, est.classes_), "probabilities": b.call("softmax", raw, axis=1),
                 "leaves": leaves}
     margin = column(b, raw, 0)
