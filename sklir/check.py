@@ -77,6 +77,12 @@ BOOSTERS: dict[str, dict[str, str]] = {"xgboost.core.Booster": {"prediction": "i
                                        "lightgbm.basic.Booster": {"prediction": "predict"}}
 
 
+def class_path(obj: Any) -> str:
+    """``module.Class`` of an object or a class: the key of :data:`RANKERS` and :data:`BOOSTERS`."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}.{cls.__name__}"
+
+
 def estimator_kind(estimator: Any) -> str | None:
     """``classifier``, ``regressor``, ``ranker``, ``outlier``, ``clusterer``, ``density`` (a mixture, or an
     estimator with ``score_samples`` and none of the others: KernelDensity), ``transformer`` or
@@ -95,8 +101,7 @@ def estimator_kind(estimator: Any) -> str | None:
         is_regressor,
     )
 
-    cls = estimator if isinstance(estimator, type) else type(estimator)
-    if f"{cls.__module__}.{cls.__name__}" in RANKERS:
+    if class_path(estimator) in RANKERS:
         return "ranker"
     if isinstance(estimator, type):
         mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin, "outlier": OutlierMixin,
@@ -147,9 +152,8 @@ def _by_methods(estimator: Any) -> str | None:
 
 def contract_outputs(estimator: Any) -> dict[str, str]:
     """Output name -> scikit-learn method, for the methods ``estimator`` (or its class) has."""
-    cls = estimator if isinstance(estimator, type) else type(estimator)
-    if f"{cls.__module__}.{cls.__name__}" in BOOSTERS:
-        return dict(BOOSTERS[f"{cls.__module__}.{cls.__name__}"])
+    if class_path(estimator) in BOOSTERS:
+        return dict(BOOSTERS[class_path(estimator)])
     kind = estimator_kind(estimator)
     if kind is None:
         return {}

@@ -186,7 +186,11 @@ def _load_catboost(path: Path, trust: Sequence[str]) -> Any:
         loss = catboost.CatBoost().load_model(str(path)).get_all_params()["loss_function"]
     except Exception as e:  # noqa: BLE001 - CatBoost raises CatBoostError for any bad file
         raise InputFileError(f"{path}: not a CatBoost model file ({_native_reason(e)})") from None
-    classifying = loss.split(":")[0] in ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+    from sklir.frontend.catboost_frontend import LINKS
+
+    # a loss sklir lowers with a probability link is a classifier's; any other loss is refused,
+    # by name, when the model is lowered
+    classifying = LINKS.get(loss.split(":")[0]) in ("sigmoid", "softmax")
     model = catboost.CatBoostClassifier() if classifying else catboost.CatBoostRegressor()
     return model.load_model(str(path))
 
@@ -230,9 +234,9 @@ def load_model(path: str | Path, trust: Sequence[str] = ()) -> Any:
 def _is_estimator(obj: Any) -> bool:
     # the scikit-learn estimator protocol, or a gradient-boosting library's bare Booster; the
     # registry decides later whether it is supported
-    from sklir.check import BOOSTERS
+    from sklir.check import BOOSTERS, class_path
 
-    if f"{type(obj).__module__}.{type(obj).__name__}" in BOOSTERS:
+    if class_path(obj) in BOOSTERS:
         return True
     return not isinstance(obj, type) and hasattr(obj, "fit") and hasattr(obj, "get_params")
 
