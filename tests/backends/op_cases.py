@@ -239,6 +239,9 @@ CASES: list[OpCase] = [
     OpCase("concat", lambda b, x: {"out": b.call("concat", x, b.call("square", x), x, axis=1)}),
     OpCase("gather_columns", lambda b, x: {
         "out": b.call("gather", x, b.const(np.array([3, 0, 0, 2], dtype=np.int64)), axis=1)}),
+    # adjacent columns: the TFLite backend emits a run of constant indices as a SLICE
+    OpCase("gather_column_run", lambda b, x: {
+        "out": b.call("gather", x, b.const(np.array([1, 2, 3], dtype=np.int64)), axis=1)}),
     OpCase("gather_table", lambda b, x: {
         "out": b.call("gather", f32(b, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]),
                       b.call("argmax", x, axis=1), axis=0)}),

@@ -71,6 +71,13 @@ def test_matmul_by_a_constant_is_fully_connected() -> None:
     assert operator_names(tflite(BY_NAME["matmul"])) == ["FULLY_CONNECTED"]
 
 
+def test_a_run_of_constant_indices_is_a_slice_and_any_other_gather_stays_a_gather() -> None:
+    # SLICE copies a block per row where GATHER pays for each element (lower-trees' walk sets
+    # aside the trees that reached their leaves this way)
+    assert operator_names(tflite(BY_NAME["gather_column_run"])) == ["SLICE"]
+    assert operator_names(tflite(BY_NAME["gather_columns"])) == ["GATHER"]
+
+
 def test_signature_names_inputs_and_outputs() -> None:
     case = BY_NAME["clip"]
     model = load(tflite(case))

@@ -63,3 +63,54 @@ def test_the_leaves_walk_is_kept_when_read_and_numbers_leaves_as_the_table() -> 
     got = interpret(module, X, "native")
     np.testing.assert_array_equal(got["leaves"], [[1, 5], [2, 5], [2, 6], [1, 7], [2, 6]])
     np.testing.assert_array_equal(got["scores"][:, 0], [2.0, 3.0, 4.0, 3.0, 4.0])
+
+
+def chains(depths: list[int], rng: np.random.Generator) -> TreeEnsemble:
+    """Trees of the given depths over 3 columns, each a chain: internal node ``n`` has a leaf
+    ``n + 1`` on one side and the next internal node ``n + 2`` (or, last, a leaf) on the other."""
+    feature: list[int] = []
+    left: list[int] = []
+    right: list[int] = []
+    roots = []
+    for depth in depths:
+        roots.append(len(feature))
+        for level in range(depth):
+            n = len(feature)
+            feature += [int(rng.integers(3)), 0]
+            deeper = n + 2
+            left += [deeper if level % 2 else n + 1, n + 1]
+            right += [n + 1 if level % 2 else deeper, n + 1]
+        feature.append(0)
+        left.append(len(left))
+        right.append(len(right))
+    nodes = len(feature)
+    return TreeEnsemble(
+        feature=Tensor(feature, DType.i64), threshold=Tensor(rng.normal(size=nodes), DType.f32),
+        left=Tensor(left, DType.i64), right=Tensor(right, DType.i64),
+        missing_left=Tensor([False] * nodes, DType.bool), roots=Tensor(roots, DType.i64),
+        values=Tensor(rng.normal(size=(nodes, 1)), DType.f32),
+        weights=Tensor(rng.uniform(0.5, 2, len(depths)), DType.f32), base=Tensor([0.25], DType.f32))
+
+
+def test_trees_that_reached_their_leaves_are_set_aside_and_the_leaves_come_back_in_tree_order() -> None:
+    rng = np.random.default_rng(0)
+    # 79 stumps, 2 lone leaves and 3 deep chains: after level 1 only the chains walk on (the lone
+    # leaves and the last short chain are too few to be worth a slice of their own)
+    depths = [1] * 40 + [6, 0, 5] + [1] * 39 + [0, 6]
+    op = chains(depths, rng)
+    np.testing.assert_array_equal(op.depths(), depths)
+    assert op.depth() == 6
+    b, x = Builder.new("chains", 3, DType.f32)
+    leaves, scores = b.apply(op, x)
+    b.output("leaves", leaves)
+    b.output("scores", scores)
+    module = lowered(b.module)
+    widths = [n.results[0].type.shape[1] for n in module.nodes if n.op.name == "take_along_axis"]
+    # per walk: every tree at the root, then the 3 chains
+    assert widths == [84, 3, 3, 3, 3, 3] * 2
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    got = interpret(module, X, "native")
+    np.testing.assert_array_equal(got["leaves"], op.leaves_of(X))
+    want = interpret(b.module, X, "native")["scores"]
+    # the f32 sum runs deepest tree first: the same terms in another order, within 1e-5 of scale
+    np.testing.assert_allclose(got["scores"], want, rtol=0, atol=1e-5 * np.abs(want).max())

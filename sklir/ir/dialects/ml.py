@@ -137,15 +137,18 @@ class TreeEnsemble(Op):
 
     def depth(self) -> int:
         """The length of the longest root-to-leaf path (0 for a forest of lone leaves)."""
-        left, right = self.left.array, self.right.array
-        level = np.unique(self.roots.array)
-        depth = 0
+        return int(self.depths().max())
+
+    def depths(self) -> np.ndarray:
+        """Each tree's depth, the length of its longest root-to-leaf path (``[trees]``, 0 for a
+        lone leaf): node heights found by sweeping until none changes, one sweep per level."""
+        left, right, internal = self.left.array, self.right.array, self.internal
+        height = np.zeros(left.shape[0], np.int64)
         while True:
-            internal = level[left[level] != level]
-            if not internal.size:
-                return depth
-            level = np.unique(np.concatenate([left[internal], right[internal]]))
-            depth += 1
+            grown = np.where(internal, 1 + np.maximum(height[left], height[right]), 0)
+            if np.array_equal(grown, height):
+                return height[self.roots.array]
+            height = grown
 
     def leaves_of(self, x: np.ndarray) -> np.ndarray:
         """The leaf each tree reaches for each row of ``x`` (the reference traversal).

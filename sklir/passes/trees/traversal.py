@@ -12,16 +12,22 @@ one row per distinct leaf value (a forest's leaves repeat a few class distributi
 thousands of times: the RandomForest benchmark's 18,863 leaves hold 1,380 distinct values); for
 the leaf numbers, one row per leaf. Two walks when both results are used; the cleanups drop the
 one nobody reads.
+
+Trees of different depths (leaf-wise boosting, unlimited forests) are walked deepest first: the
+columns of trees that have reached their leaves are set aside (a slice) and later levels step only
+the deeper ones, so the work is the sum of the trees' depths rather than ``trees x depth`` (a
+LightGBM model of 500 trees, 31 leaves each: depths 3 to 19, 58% of the steps).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from sklir.ir.builder import Builder
-from sklir.ir.core import Value
+from sklir.ir.core import Tensor, Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
 from sklir.passes.trees import decisive_input, goes_left, narrow, per_row, scores_of, threshold_table, widened
@@ -57,31 +63,64 @@ class Walk:
                     roots=rows[op.roots.array], first_leaf=count + 1)
 
     def leaf_kind(self, b: Builder, op: TreeEnsemble, x: Value) -> Value:
-        """``[N, trees]``: the leaf row each tree reaches, counted from the first leaf row."""
+        """``[N, trees]``: the leaf row each tree reaches, counted from the first leaf row, the trees
+        in ``op``'s order (deepest first after :func:`by_depth`)."""
         rows = len(self.feature)
         index = DType.i32 if 2 * rows < 2 ** 31 else DType.i64  # i32: every runtime's fast integers
         feature, children = narrow(b, self.feature, index), narrow(b, self.children, index)
         threshold = threshold_table(b, op, self.threshold)
+        depths, depth = op.depths(), op.depth()
         # the first level's node is the same for every row: read it from [1, trees] constants
         node: Value = b.const(self.roots.reshape(1, -1), index)
-        for _ in range(op.depth()):
+        walking, reached = op.n_trees, []
+        for d in range(depth):
+            deeper = int(np.count_nonzero(depths > d))
+            if (walking - deeper) * (depth - d) >= MIN_STEPS_SAVED:
+                reached.append(columns(b, node, deeper, walking))
+                node, walking = columns(b, node, 0, deeper), deeper
             value = b.call("take_along_axis", x, widened(b, b.call("gather", feature, node, axis=0), index), axis=1)
             left = goes_left(b, value, b.call("gather", threshold, node, axis=0))
             slot = b.call("sub", b.call("add", node, node), b.call("cast", left, to=index))
             node = widened(b, b.call("gather", children, slot, axis=0), index)
-        # a forest of lone leaves never moved: its [1, trees] roots as one row per input row
-        return b.call("sub", per_row(b, x, node), b.const(np.array(self.first_leaf), index))
+        # the set-aside columns after the deeper ones, in tree order; a forest of lone leaves
+        # never moved: its [1, trees] roots as one row per input row
+        parts = [per_row(b, x, part) for part in [node, *reversed(reached)]]
+        node = parts[0] if len(parts) == 1 else b.call("concat", *parts, axis=1)
+        return b.call("sub", node, b.const(np.array(self.first_leaf), index))
+
+
+# setting the finished trees aside costs two slices and a concat operand, about what 64 tree
+# steps cost a single row: done when it saves at least that many
+MIN_STEPS_SAVED = 64
+
+
+def columns(b: Builder, v: Value, start: int, stop: int) -> Value:
+    """Columns ``start:stop`` of ``v`` (a gather of a constant run, which backends emit as a slice)."""
+    return b.call("gather", v, b.const(np.arange(start, stop), DType.i64), axis=1)
+
+
+def by_depth(op: TreeEnsemble) -> tuple[TreeEnsemble, np.ndarray | None]:
+    """``op`` with its trees deepest first, and the order (None when already so): the walk sets
+    aside the shallow trees' columns as they finish."""
+    order = np.argsort(-op.depths(), kind="stable")
+    if np.array_equal(order, np.arange(op.n_trees)):
+        return op, None
+    return dataclasses.replace(op, roots=Tensor(op.roots.array[order], DType.i64),
+                               weights=Tensor(op.weights.array[order], op.weights.dtype)), order
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
-    """The ensemble's leaves and scores by stepping every tree down ``op.depth()`` levels: the
-    scores by a walk whose leaf rows are the distinct leaf values, the leaves by one whose leaf
-    rows are the leaves themselves."""
+    """The ensemble's leaves and scores by stepping every tree down its depth, deepest trees
+    first: the scores by a walk whose leaf rows are the distinct leaf values, the leaves by one
+    whose leaf rows are the leaves themselves, put back in tree order."""
     x, feature_of = decisive_input(b, op, x)
+    op, order = by_depth(op)
     leaf_nodes = np.flatnonzero(~op.internal)
     distinct, kinds = np.unique(op.values.array[leaf_nodes], axis=0, return_inverse=True)
     by_value = Walk.of(op, feature_of, kinds.reshape(-1)).leaf_kind(b, op, x)
     scores = scores_of(b, op, b.call("gather", b.const(distinct, op.values.dtype), by_value, axis=0))
     by_leaf = Walk.of(op, feature_of, np.arange(len(leaf_nodes))).leaf_kind(b, op, x)
     leaves = b.call("gather", b.const(leaf_nodes, DType.i64), by_leaf, axis=0)
+    if order is not None:
+        leaves = b.call("gather", leaves, b.const(np.argsort(order), DType.i64), axis=1)
     return leaves, scores
