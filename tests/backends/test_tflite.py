@@ -71,11 +71,16 @@ def test_matmul_by_a_constant_is_fully_connected() -> None:
     assert operator_names(tflite(BY_NAME["matmul"])) == ["FULLY_CONNECTED"]
 
 
-def test_a_run_of_constant_indices_is_a_slice_and_any_other_gather_stays_a_gather() -> None:
-    # SLICE copies a block per row where GATHER pays for each element (lower-trees' walk sets
-    # aside the trees that reached their leaves this way)
+def test_a_gather_of_columns_copies_blocks_not_elements() -> None:
+    # GATHER copies one slice per index and outer position: columns are gathered as rows of the
+    # transposed input, and a run of adjacent columns is a SLICE (lower-trees' walk sets aside
+    # the trees that reached their leaves this way); a gather along axis 0 stays one GATHER
     assert operator_names(tflite(BY_NAME["gather_column_run"])) == ["SLICE"]
-    assert operator_names(tflite(BY_NAME["gather_columns"])) == ["GATHER"]
+    assert sorted(operator_names(tflite(BY_NAME["gather_columns"]))) == ["GATHER", "TRANSPOSE"]  # the codes used
+    assert operator_names(tflite(BY_NAME["gather_table"]))[-1] == "GATHER"
+    # one row of indices for every row (a tree walk's first level): a gather of columns too
+    assert sorted(operator_names(tflite(BY_NAME["take_along_axis_broadcast"]))) == ["GATHER", "TRANSPOSE"]
+    assert "TRANSPOSE" not in operator_names(tflite(BY_NAME["take_along_axis"]))
 
 
 def test_signature_names_inputs_and_outputs() -> None:
