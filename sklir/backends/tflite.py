@@ -350,21 +350,36 @@ def _in_kernel(operator: str, read: Callable[..., tf.Tensor], *data: tf.Tensor) 
         if values is not None and values.size and np.abs(values.astype(np.float64)).max() > FLOAT32_EXACT_INTEGERS:
             raise BackendError(f"{dtype.name} values beyond 2^24 cannot go through {operator} exactly under "
                                f"{_PROFILE.get().runtime}, whose kernel takes float32 only")
-    out = read(*(tf.cast(d, tf.float32) for d in data))
+    out = read(*map(_as_float32, data))
     return tf.math.not_equal(out, 0.0) if dtype == tf.bool else tf.cast(out, dtype)
 
 
+def _as_float32(data: tf.Tensor) -> tf.Tensor:
+    """``data`` cast to float32; when it is not a constant, through a MAXIMUM with float32's lowest
+    value (the identity here), which the converter cannot see through: it moves a plain cast past
+    a GATHER, a pure movement, and so gives back the int32 GATHER the kernel lacks."""
+    cast = tf.cast(data, tf.float32)
+    if tf.get_static_value(data) is not None:
+        return cast
+    return tf.maximum(cast, float(np.finfo(np.float32).min))
+
+
 def _gather(op: tensor.Gather, x: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor]:
-    run = _constant_run(idx, x.shape[op.axis % x.shape.rank])
+    return (_gather_along(x, idx, op.axis % x.shape.rank),)
+
+
+def _gather_along(x: tf.Tensor, idx: tf.Tensor, axis: int) -> tf.Tensor:
+    """``numpy.take(x, idx, axis)`` for a non-negative ``axis``, in the cheapest builtin form."""
+    run = _constant_run(idx, x.shape[axis])
     if run is not None:
         # a constant run of indices is a SLICE: one block copy per outer index where GATHER pays
         # for every element (about 3 ns each under LiteRT), as when a tree walk sets aside the
         # trees that reached their leaves, or a column selection reads adjacent columns
         begin = [0] * x.shape.rank
         size = [-1] * x.shape.rank
-        begin[op.axis % x.shape.rank], size[op.axis % x.shape.rank] = run
-        return (tf.slice(x, begin, size),)
-    return (_in_kernel("GATHER", lambda table: _gathered(table, idx, op.axis % x.shape.rank), x),)
+        begin[axis], size[axis] = run
+        return tf.slice(x, begin, size)
+    return _in_kernel("GATHER", lambda table: _gathered(table, idx, axis), x)
 
 
 def _gathered(x: tf.Tensor, idx: tf.Tensor, axis: int) -> tf.Tensor:
@@ -372,11 +387,14 @@ def _gathered(x: tf.Tensor, idx: tf.Tensor, axis: int) -> tf.Tensor:
     axis first and back. LiteRT's GATHER copies one slice per index and outer position: along
     axis 1 of ``[N, F]`` that is ``N x len(idx)`` single elements (about 3.5 ns each), against
     ``len(idx)`` rows of N after a transpose (1024 x 300 columns: 0.98 ms against 0.16 ms; the
-    same at one row). Oblivious trees read their columns this way, as do column selections. Not
-    for a single row, nor where the runtime's builtins are restricted (TFLite Micro's TRANSPOSE
-    takes fewer dtypes than its GATHER)."""
+    same at one row). Oblivious trees read their columns this way, as do column selections. Only
+    where the indices number at least a quarter of the axis; not for a single row, nor where the
+    runtime's builtins are restricted (TFLite Micro's TRANSPOSE takes fewer dtypes than its GATHER)."""
     profile = _PROFILE.get()
-    if axis == 0 or idx.shape.rank != 1 or profile.batch == 1 or profile.ops is not None:
+    width = x.shape[axis]
+    if axis == 0 or idx.shape.rank != 1 or profile.batch == 1 or profile.ops is not None \
+            or width is None or 4 * (idx.shape[0] or 0) < width:
+        # a few columns of a wide input: the transposes would copy far more than they save
         return tf.gather(x, idx, axis=axis)
     perm = [axis] + [d for d in range(x.shape.rank) if d != axis]
     moved = tf.gather(tf.transpose(x, perm), idx, axis=0)
@@ -404,7 +422,7 @@ def _take_along_axis(op: tensor.TakeAlongAxis, x: tf.Tensor, idx: tf.Tensor) -> 
     if values is not None and all(n == 1 for d, n in enumerate(values.shape) if d != axis):
         # the same indices for every row (a walk's first level, one column per tree): a gather
         # of columns, which copies blocks rather than elements
-        return _gather(tensor.Gather(axis=axis), x, tf.constant(values.reshape(-1)))
+        return (_gather_along(x, tf.constant(values.reshape(-1)), axis),)
     perm = [d for d in range(rank) if d != axis] + [axis]
     moved = axis != rank - 1
     if moved:

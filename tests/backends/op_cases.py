@@ -242,6 +242,12 @@ CASES: list[OpCase] = [
     # adjacent columns: the TFLite backend emits a run of constant indices as a SLICE
     OpCase("gather_column_run", lambda b, x: {
         "out": b.call("gather", x, b.const(np.array([1, 2, 3], dtype=np.int64)), axis=1)}),
+    # computed integers gathered (a tree walk putting its columns back in tree order): TFLite
+    # Micro's GATHER takes no int32, and the converter must not undo the float32 detour
+    OpCase("gather_computed_integers", lambda b, x: {
+        "out": b.call("gather", b.call("sub", b.call("cast", b.call("round", x), to=DType.i32),
+                                       b.const(np.array(1), DType.i32)),
+                      b.const(np.array([3, 0, 0, 2], dtype=np.int64)), axis=1)}),
     OpCase("gather_table", lambda b, x: {
         "out": b.call("gather", f32(b, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]),
                       b.call("argmax", x, axis=1), axis=0)}),

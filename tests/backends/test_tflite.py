@@ -24,6 +24,7 @@ from op_cases import CASES, OpCase
 from parity import artefact, assert_parity
 
 import sklir
+from sklir.backends.profiles import profile_named
 from sklir.backends.tflite import EMITTERS, emit_tflite
 from sklir.errors import BackendError
 from sklir.ir import Builder, DType, Module, verify
@@ -81,6 +82,20 @@ def test_a_gather_of_columns_copies_blocks_not_elements() -> None:
     # one row of indices for every row (a tree walk's first level): a gather of columns too
     assert sorted(operator_names(tflite(BY_NAME["take_along_axis_broadcast"]))) == ["GATHER", "TRANSPOSE"]
     assert "TRANSPOSE" not in operator_names(tflite(BY_NAME["take_along_axis"]))
+
+
+def test_columns_stay_a_plain_gather_where_transposing_would_not_pay() -> None:
+    case = BY_NAME["gather_columns"]
+    # one row (nothing to gain), and TFLite Micro (whose TRANSPOSE takes fewer dtypes than GATHER)
+    for profile in (profile_named("default", batch=1), "micro"):
+        assert operator_names(sklir.emit(case.module, "tflite", profile=profile)) == ["GATHER"], profile
+    # two of 16 columns: transposing the whole input would copy far more than it saves
+    b, x = Builder.new("two_of_sixteen", 16, DType.f32)
+    b.output("out", b.call("gather", x, b.const(np.array([9, 2], np.int64)), axis=1))
+    data = sklir.emit(b.module, "tflite")
+    assert operator_names(data) == ["GATHER"]
+    X = np.arange(48, dtype=np.float32).reshape(3, 16)
+    np.testing.assert_array_equal(run_tflite(data, X)["out"], X[:, [9, 2]])
 
 
 def test_signature_names_inputs_and_outputs() -> None:

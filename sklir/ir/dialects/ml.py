@@ -141,14 +141,17 @@ class TreeEnsemble(Op):
 
     def depths(self) -> np.ndarray:
         """Each tree's depth, the length of its longest root-to-leaf path (``[trees]``, 0 for a
-        lone leaf): node heights found by sweeping until none changes, one sweep per level."""
-        left, right, internal = self.left.array, self.right.array, self.internal
-        height = np.zeros(left.shape[0], np.int64)
+        lone leaf): every tree's frontier stepped down together, one pass over the nodes."""
+        left, right = self.left.array, self.right.array
+        depths = np.zeros(self.n_trees, np.int64)
+        node, tree, level = self.roots.array, np.arange(self.n_trees), 0
         while True:
-            grown = np.where(internal, 1 + np.maximum(height[left], height[right]), 0)
-            if np.array_equal(grown, height):
-                return height[self.roots.array]
-            height = grown
+            inner = left[node] != node
+            if not inner.any():
+                return depths
+            level += 1
+            node, tree = np.stack([left[node[inner]], right[node[inner]]], axis=1).ravel(), np.repeat(tree[inner], 2)
+            depths[tree] = level
 
     def leaves_of(self, x: np.ndarray) -> np.ndarray:
         """The leaf each tree reaches for each row of ``x`` (the reference traversal).
