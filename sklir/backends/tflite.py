@@ -394,7 +394,8 @@ def _gathered(x: tf.Tensor, idx: tf.Tensor, axis: int) -> tf.Tensor:
     width = x.shape[axis]
     if axis == 0 or idx.shape.rank != 1 or profile.batch == 1 or profile.ops is not None \
             or width is None or 4 * (idx.shape[0] or 0) < width:
-        # a few columns of a wide input: the transposes would copy far more than they save
+        # rows already, a single row, Micro, or a few columns of a wide input (whose transposes
+        # would copy far more than they save)
         return tf.gather(x, idx, axis=axis)
     perm = [axis] + [d for d in range(x.shape.rank) if d != axis]
     moved = tf.gather(tf.transpose(x, perm), idx, axis=0)
