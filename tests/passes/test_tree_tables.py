@@ -4,6 +4,7 @@ the scores, one row per leaf only when the leaf numbers are read."""
 from __future__ import annotations
 
 import numpy as np
+from pass_checks import chains
 
 from sklir.ir import Builder, DType, Module, Tensor, interpret
 from sklir.ir.dialects.ml import TreeEnsemble
@@ -46,50 +47,30 @@ def constants(module: Module) -> list[np.ndarray]:
 
 def test_the_scores_walk_stores_each_distinct_leaf_value_once() -> None:
     module = lowered(forest(read_leaves=False))
-    float_tables = [c for c in constants(module) if c.dtype.kind == "f" and c.ndim == 2]
-    assert [t.tolist() for t in float_tables] == [[[1.0], [2.0]]]
-    # one walk: the children of the internal nodes (3) and of the two leaf rows after the unused
-    # row 0, and no table of leaf numbers
-    assert max(len(c) for c in constants(module) if c.ndim == 1) == 1 + 2 * (3 + 2)
+    float_tables = [c.tolist() for c in constants(module) if c.dtype.kind == "f" and c.ndim == 2]
+    # the two distinct leaf values, and the search's pivots: each column's thresholds in 4 slots
+    # (2 columns, thresholds 0.5, 1 and 0; LARGEST pads), every slot but the last
+    largest = float(np.finfo(np.float32).max)
+    assert sorted(float_tables) == sorted([[[1.0], [2.0]], [[0.5, 1.0, largest], [0.0, largest, largest]]])
+    # one walk: node numbers in blocks of 2 (column 0 has two nodes), the two leaf rows as a
+    # third block; two children per number; and no table of leaf numbers
+    assert max(len(c) for c in constants(module) if c.ndim == 1) == 2 * 3 * 2
     assert not any(c.dtype == np.int64 and c.ndim == 1 and len(c) == 5 for c in constants(module))
     np.testing.assert_array_equal(interpret(module, X, "native")["scores"][:, 0],
                                   interpret(forest(read_leaves=False), X, "native")["scores"][:, 0])
 
 
+def steps(module: Module) -> int:
+    """The walk steps of a lowered module: each decides its nodes by one ``gt`` comparison."""
+    return sum(n.op.name == "compare" and n.op.predicate == "gt" for n in module.nodes)
+
+
 def test_the_leaves_walk_is_kept_when_read_and_numbers_leaves_as_the_table() -> None:
     module = lowered(forest(read_leaves=True))
-    walks = sum(n.op.name == "take_along_axis" for n in module.nodes)
-    assert walks == 2 * 2  # both walks, two levels each (tree 1 is two deep)
+    assert steps(module) == 2 * 2  # both walks, two levels each (tree 1 is two deep)
     got = interpret(module, X, "native")
     np.testing.assert_array_equal(got["leaves"], [[1, 5], [2, 5], [2, 6], [1, 7], [2, 6]])
     np.testing.assert_array_equal(got["scores"][:, 0], [2.0, 3.0, 4.0, 3.0, 4.0])
-
-
-def chains(depths: list[int], rng: np.random.Generator) -> TreeEnsemble:
-    """Trees of the given depths over 3 columns, each a chain: internal node ``n`` has a leaf
-    ``n + 1`` on one side and the next internal node ``n + 2`` (or, last, a leaf) on the other."""
-    feature: list[int] = []
-    left: list[int] = []
-    right: list[int] = []
-    roots = []
-    for depth in depths:
-        roots.append(len(feature))
-        for level in range(depth):
-            n = len(feature)
-            feature += [int(rng.integers(3)), 0]
-            deeper = n + 2
-            left += [deeper if level % 2 else n + 1, n + 1]
-            right += [n + 1 if level % 2 else deeper, n + 1]
-        feature.append(0)
-        left.append(len(left))
-        right.append(len(right))
-    nodes = len(feature)
-    return TreeEnsemble(
-        feature=Tensor(feature, DType.i64), threshold=Tensor(rng.normal(size=nodes), DType.f32),
-        left=Tensor(left, DType.i64), right=Tensor(right, DType.i64),
-        missing_left=Tensor([False] * nodes, DType.bool), roots=Tensor(roots, DType.i64),
-        values=Tensor(rng.normal(size=(nodes, 1)), DType.f32),
-        weights=Tensor(rng.uniform(0.5, 2, len(depths)), DType.f32), base=Tensor([0.25], DType.f32))
 
 
 def test_trees_that_reached_their_leaves_are_set_aside_and_everything_comes_back_in_tree_order() -> None:

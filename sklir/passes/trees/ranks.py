@@ -1,0 +1,94 @@
+"""A row's rank among each column's thresholds: every node test of an ensemble as a comparison of
+integers, so that a walk reads one number per node instead of a column and a threshold.
+
+Column ``c``'s distinct thresholds, sorted, are ``s_0 < s_1 < ...``. A value's rank ``r`` is the
+number of them it is not ``<=`` to. As ``value <= s_i`` holds for every ``i`` from some point on,
+``value <= s_j`` exactly when ``r <= j``: the decision of any node reading column ``c`` follows
+from ``r`` and the node's own ``j``. NaN is ``<=`` to nothing, so it ranks above every threshold
+and goes right (a node sending NaN left reads :func:`~sklir.passes.trees.decisive_input`'s copy
+of the column, where NaN stands below every threshold).
+
+The rank comes from a search of ``ceil(bits / 4)`` steps for ``2^bits`` slots: each step compares
+the value with up to 15 pivots gathered as one row (one gather per row and column, whatever the
+pivots' number), counts those it passes, and so picks one of up to 16 blocks of the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sklir.ir.builder import Builder
+from sklir.ir.core import Value
+from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.ir.types import DType
+from sklir.passes.trees import LARGEST, goes_left, threshold_table
+
+# a search step picks one of at most 2^4 blocks (15 pivots per row and column)
+STEP_BITS = 4
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """The sorted distinct thresholds of each column of the walked input (``bounds``: every node's
+    threshold as compared, +inf standing as :data:`LARGEST`) and the search over them: column
+    ``c``'s thresholds fill slots ``c * span ...`` of ``table``, padded with LARGEST (which only
+    +inf and NaN pass, and they go right anyway); ``span = 2^bits`` exceeds every column's count,
+    so the last slot is never a threshold and ranks stay below ``span``."""
+
+    thresholds: list[np.ndarray]
+    bounds: np.ndarray
+    table: np.ndarray
+    fanouts: list[int]
+
+    @property
+    def span(self) -> int:
+        return self.table.shape[1]
+
+    @staticmethod
+    def of(op: TreeEnsemble, feature_of: np.ndarray, width: int) -> Ranks:
+        """The ranks of the columns ``feature_of`` names for ``op``'s internal nodes, in an input
+        of ``width`` columns."""
+        internal = np.flatnonzero(op.internal)
+        dtype = op.threshold.dtype.numpy
+        bounds = np.where(np.isposinf(op.threshold.array), LARGEST, op.threshold.array).astype(dtype)
+        columns = feature_of[internal]
+        thresholds = [np.unique(bounds[internal[columns == c]]) for c in range(width)]
+        bits = max(1, max((len(s) for s in thresholds), default=0).bit_length())
+        steps = -(-bits // STEP_BITS)
+        # the bits shared out between the steps as evenly as they go, the larger steps first
+        fanouts = [1 << (bits // steps + (step < bits % steps)) for step in range(steps)]
+        table = np.full((width, 1 << bits), LARGEST, dtype)
+        for c, s in enumerate(thresholds):
+            table[c, :len(s)] = s
+        return Ranks(thresholds=thresholds, bounds=bounds, table=table, fanouts=fanouts)
+
+    def position(self, column: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """Where each ``bound`` (as in :attr:`bounds`) stands among its column's thresholds."""
+        out = np.zeros(len(column), np.int64)
+        for c in np.unique(column):
+            mine = column == c
+            out[mine] = np.searchsorted(self.thresholds[c], bound[mine])
+        return out
+
+    def search(self, b: Builder, op: TreeEnsemble, x: Value) -> Value:
+        """``i32[N, width]``: ``c * span + r`` for each row's value ``x[:, c]`` and its rank ``r``."""
+        width, span = self.table.shape
+        value = b.call("expand_dims", x, axis=2)  # [N, width, 1] against [.., width, pivots]
+        found: Value = b.const(np.arange(width).reshape(1, -1), DType.i32)  # the block: column c whole
+        blocks, size = width, span
+        for step, fanout in enumerate(self.fanouts):
+            size //= fanout
+            # the last slot of each sub-block but the last: the value passes k of them when its
+            # rank lies in sub-block k
+            pivots = threshold_table(b, op, self.table.reshape(blocks, fanout, size)[:, :-1, -1])
+            if step:
+                pivots = b.call("gather", pivots, found, axis=0)  # [N, width, fanout - 1]
+            passed = b.call("reduce", b.call("cast", goes_left(b, value, pivots), to=DType.i32),
+                            kind="sum", axis=2, keepdims=False)  # how many pivots the value is <= to
+            above = b.call("add", b.call("mul", found, b.const(np.array(fanout), DType.i32)),
+                           b.const(np.array(fanout - 1), DType.i32))
+            found = b.call("sub", above, passed)
+            blocks *= fanout
+        return found
