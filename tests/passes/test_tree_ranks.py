@@ -133,7 +133,9 @@ def test_node_numbers_follow_column_and_threshold() -> None:
     assert walk is not None and walk.block == 4 and walk.first_leaf == 8
     # roots in tree order: (1, 0.5) -> 4 + 1 (after -1.0; the tie with the fourth stump in node
     # order), (0, 2.0) -> 1, (1, -1.0) -> 4, (1, 0.5) -> 6, (0, 1.0) -> 0
-    assert walk.roots.tolist() == [5, 1, 4, 6, 0]
+    assert walk.roots.tolist() == [2 * 5, 2 * 1, 2 * 4, 2 * 6, 2 * 0]  # doubled: children's offsets
     # a value of rank r in column 1 (thresholds -1, 0.5) goes left from the r-th node on
-    assert walk.firsts.reshape(2, -1)[1, :3].tolist() == [4, 5, 7]
+    assert walk.firsts.reshape(2, -1)[1, :3].tolist() == [2 * 4, 2 * 5, 2 * 7]
+    # node 4 (the third stump's test) leads to its leaves, the fifth and sixth leaf rows
+    assert walk.children[2 * 4: 2 * 4 + 2].tolist() == [2 * (8 + 4), 2 * (8 + 5)]
     assert walk.leaf_columns == 3  # ten leaf rows in blocks of four

@@ -85,8 +85,9 @@ class Ranks:
             pivots = threshold_table(b, op, self.table.reshape(blocks, fanout, size)[:, :-1, -1])
             if step:
                 pivots = b.call("gather", pivots, found, axis=0)  # [N, width, fanout - 1]
-            passed = b.call("reduce", b.call("cast", goes_left(b, value, pivots), to=DType.i32),
-                            kind="sum", axis=2, keepdims=False)  # how many pivots the value is <= to
+            # how many pivots the value is <= to, summed in float32 (LiteRT's integer SUM is slower)
+            passed = b.call("cast", b.call("reduce", b.call("cast", goes_left(b, value, pivots), to=DType.f32),
+                                           kind="sum", axis=2, keepdims=False), to=DType.i32)
             above = b.call("add", b.call("mul", found, b.const(np.array(fanout), DType.i32)),
                            b.const(np.array(fanout - 1), DType.i32))
             found = b.call("sub", above, passed)

@@ -100,10 +100,12 @@ class KeyedWalk:
     """The tables of the fast walk. Internal node numbers: ``c * block + p`` for the ``p``-th node
     reading column ``c`` in threshold order (``block``, a power of two, holds the most nodes any
     column has); the leaf rows then from ``first_leaf = columns * block``, where ``columns`` is
-    the input's width. ``children[2m]`` and ``children[2m + 1]`` are node ``m``'s left and right
-    children (a leaf row's are itself). ``firsts[c * span + r]`` is the first number among column
-    ``c``'s whose node a value of rank ``r`` goes left at (every later one too, as their
-    thresholds are no smaller): the row goes right at node ``m`` exactly when ``firsts > m``."""
+    the input's width. ``firsts[c * span + r]`` is the first number among column ``c``'s whose
+    node a value of rank ``r`` goes left at (every later one too, as their thresholds are no
+    smaller): the row goes right at node ``m`` exactly when ``firsts > m``. The walk carries
+    ``2m``, the offset of node ``m``'s children: ``children[2m]`` and ``children[2m + 1]`` hold
+    twice the numbers of its left and right child (a leaf row's are itself), and ``roots`` and
+    ``firsts`` are doubled alike, so a step adds the decision to what it gathered."""
 
     children: np.ndarray
     roots: np.ndarray
@@ -131,15 +133,15 @@ class KeyedWalk:
         number = np.empty(op.feature.shape[0], np.int64)
         number[internal[order]] = column[order] * block + np.arange(len(order)) - starts[column[order]]
         number[~op.internal] = width * block + kinds
-        children = np.arange(2 * numbers) // 2  # a leaf row (and an unused number) is its own child
-        children[2 * number[internal]] = number[op.left.array[internal]]
-        children[2 * number[internal] + 1] = number[op.right.array[internal]]
+        children = np.arange(2 * numbers) // 2 * 2  # a leaf row (and an unused number) is its own child
+        children[2 * number[internal]] = 2 * number[op.left.array[internal]]
+        children[2 * number[internal] + 1] = 2 * number[op.right.array[internal]]
         firsts = np.empty((width, span), np.int64)
         for c, thresholds in enumerate(ranks.thresholds):
             below = np.searchsorted(np.sort(bound[column == c]), thresholds)  # nodes under each threshold
             firsts[c, :len(thresholds)] = c * block + below
             firsts[c, len(thresholds):] = c * block + count[c]  # NaN and +inf: right at every node
-        return KeyedWalk(children=children, roots=number[op.roots.array], firsts=firsts.ravel(), block=block,
+        return KeyedWalk(children=children, roots=2 * number[op.roots.array], firsts=2 * firsts.ravel(), block=block,
                          first_leaf=width * block, leaf_columns=leaf_columns)
 
     def leaf_kind(self, b: Builder, x: Value, ranked: Value, depths: np.ndarray) -> Value:
@@ -150,16 +152,19 @@ class KeyedWalk:
             zeros = per_row(b, x, b.const(np.zeros((1, self.leaf_columns)), index))
             firsts = b.call("concat", firsts, zeros, axis=1)
         children = narrow(b, self.children, index)
-        scale = b.const(np.array(1.0 / self.block), DType.f32)  # a power of two: the product is exact
+        # 2m / (2 block), by a power of two: exact, as float32 holds every even number below 2^25
+        scale = b.const(np.array(0.5 / self.block), DType.f32)
 
-        def step(node: Value) -> Value:
-            column = b.call("cast", b.call("mul", b.call("cast", node, to=DType.f32), scale), to=index)
-            right = b.call("compare", b.call("take_along_axis", firsts, column, axis=1), node, predicate="gt")
-            slot = b.call("add", b.call("add", node, node), b.call("cast", right, to=index))
-            return widened(b, b.call("gather", children, slot, axis=0), index)
+        def step(twice: Value) -> Value:
+            column = b.call("cast", b.call("mul", b.call("cast", twice, to=DType.f32), scale), to=index)
+            right = b.call("compare", b.call("take_along_axis", firsts, column, axis=1), twice, predicate="gt")
+            return widened(b, b.call("gather", children, b.call("add", twice, b.call("cast", right, to=index)),
+                                     axis=0), index)
 
-        node = stepped(b, x, b.const(self.roots.reshape(1, -1), index), depths, step)
-        return b.call("sub", node, b.const(np.array(self.first_leaf), index))
+        twice = stepped(b, x, b.const(self.roots.reshape(1, -1), index), depths, step)
+        half = b.call("cast", b.call("mul", b.call("cast", twice, to=DType.f32), b.const(np.array(0.5), DType.f32)),
+                      to=index)
+        return b.call("sub", half, b.const(np.array(self.first_leaf), index))
 
 
 def stepped(b: Builder, x: Value, roots: Value, depths: np.ndarray, step: Callable[[Value], Value]) -> Value:
