@@ -60,10 +60,13 @@ def test_a_rank_decides_every_threshold_of_its_column(nodes: list[tuple[int, flo
     X = np.stack([np.roll(values, k) for k in range(3)], axis=1)
     ranks, ranked = searched(op, 3, X)
     span = ranks.span
+    count = np.bincount(column, minlength=3)
     for c in range(3):
         rank = ranked[:, c] - c * span
         assert np.all((rank >= 0) & (rank < span))
-        for j, s in enumerate(ranks.thresholds[c]):
+        thresholds = ranks.table[c, :count[c]]
+        assert np.all(thresholds[1:] >= thresholds[:-1])
+        for j, s in enumerate(thresholds):
             # value <= s_j exactly when the rank is at most j (+inf thresholds stand as LARGEST)
             np.testing.assert_array_equal(X[:, c] <= s, rank <= j)
 
@@ -83,7 +86,7 @@ def test_f64_thresholds_are_ranked_as_compared() -> None:
     one = 1.0
     op = stumps([0, 0], [one - 1e-12, one + 1e-12], DType.f64)
     ranks, ranked = searched(op, 1, np.array([[1.0], [0.5], [2.0]], np.float32))
-    assert ranks.thresholds[0].tolist() == [one - 1e-12, one + 1e-12]
+    assert ranks.table[0, :2].tolist() == [one - 1e-12, one + 1e-12]
     np.testing.assert_array_equal(ranked[:, 0], [1, 0, 2])
 
 
@@ -126,16 +129,16 @@ def test_the_keyed_and_the_compact_walk_agree_with_the_op(seed: int, monkeypatch
 
 
 def test_node_numbers_follow_column_and_threshold() -> None:
-    # column 1 has three nodes (block 4); column 0 two; the leaf rows after 2 x 4 numbers
+    # column 1 has three nodes (span 4); column 0 two; the leaf rows after 2 x 4 numbers
     op = stumps([1, 0, 1, 1, 0], [0.5, 2.0, -1.0, 0.5, 1.0])
     ranks = Ranks.of(op, op.feature.array, 2)
-    walk = traversal.KeyedWalk.of(op, op.feature.array, np.arange(10), ranks)
-    assert walk is not None and walk.block == 4 and walk.first_leaf == 8
-    # roots in tree order: (1, 0.5) -> 4 + 1 (after -1.0; the tie with the fourth stump in node
-    # order), (0, 2.0) -> 1, (1, -1.0) -> 4, (1, 0.5) -> 6, (0, 1.0) -> 0
+    # the stumps' tests in tree order: (1, 0.5) -> 4 + 1 (after -1.0; the tie with the fourth
+    # stump in node order), (0, 2.0) -> 1, (1, -1.0) -> 4, (1, 0.5) -> 6, (0, 1.0) -> 0
+    assert ranks.span == 4 and ranks.number[op.roots.array].tolist() == [5, 1, 4, 6, 0]
+    assert ranks.table.tolist() == [[1.0, 2.0, LARGEST, LARGEST], [-1.0, 0.5, 0.5, LARGEST]]
+    walk = traversal.KeyedWalk.of(op, np.arange(10), ranks)
+    assert walk is not None and walk.first_leaf == 8
     assert walk.roots.tolist() == [2 * 5, 2 * 1, 2 * 4, 2 * 6, 2 * 0]  # doubled: children's offsets
-    # a value of rank r in column 1 (thresholds -1, 0.5) goes left from the r-th node on
-    assert walk.firsts.reshape(2, -1)[1, :3].tolist() == [2 * 4, 2 * 5, 2 * 7]
     # node 4 (the third stump's test) leads to its leaves, the fifth and sixth leaf rows
     assert walk.children[2 * 4: 2 * 4 + 2].tolist() == [2 * (8 + 4), 2 * (8 + 5)]
     assert walk.leaf_columns == 3  # ten leaf rows in blocks of four

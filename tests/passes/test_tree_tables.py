@@ -52,9 +52,10 @@ def test_the_scores_walk_stores_each_distinct_leaf_value_once() -> None:
     # (2 columns, thresholds 0.5, 1 and 0; LARGEST pads), every slot but the last
     largest = float(np.finfo(np.float32).max)
     assert sorted(float_tables) == sorted([[[1.0], [2.0]], [[0.5, 1.0, largest], [0.0, largest, largest]]])
-    # one walk: node numbers in blocks of 2 (column 0 has two nodes), the two leaf rows as a
-    # third block; two children per number; and no table of leaf numbers
-    assert max(len(c) for c in constants(module) if c.ndim == 1) == 2 * 3 * 2
+    # one walk: node numbers in spans of 4 per column (column 0 has two nodes; the span exceeds
+    # every column's count), the two leaf rows in a third; two children per number; and no table
+    # of leaf numbers
+    assert max(len(c) for c in constants(module) if c.ndim == 1) == 2 * 3 * 4
     assert not any(c.dtype == np.int64 and c.ndim == 1 and len(c) == 5 for c in constants(module))
     np.testing.assert_array_equal(interpret(module, X, "native")["scores"][:, 0],
                                   interpret(forest(read_leaves=False), X, "native")["scores"][:, 0])

@@ -1,12 +1,14 @@
 """A row's rank among each column's thresholds: every node test of an ensemble as a comparison of
 integers, so that a walk reads one number per node instead of a column and a threshold.
 
-Column ``c``'s distinct thresholds, sorted, are ``s_0 < s_1 < ...``. A value's rank ``r`` is the
-number of them it is not ``<=`` to. As ``value <= s_i`` holds for every ``i`` from some point on,
-``value <= s_j`` exactly when ``r <= j``: the decision of any node reading column ``c`` follows
-from ``r`` and the node's own ``j``. NaN is ``<=`` to nothing, so it ranks above every threshold
-and goes right (a node sending NaN left reads :func:`~sklir.passes.trees.decisive_input`'s copy
-of the column, where NaN stands below every threshold).
+The nodes reading column ``c``, sorted by threshold (ties in node order), hold the thresholds
+``s_0 <= s_1 <= ...``; the ``j``-th of them is numbered ``c * span + j``. A value's rank ``r``
+is the number of them it is not ``<=`` to. As ``value <= s_i`` holds for every ``i`` from some
+point on, ``value <= s_j`` exactly when ``r <= j``: a row goes left at a node exactly when its
+rank for the node's column, as ``c * span + r``, is at most the node's number. NaN is ``<=`` to nothing, so it ranks
+above every threshold and goes right (a node sending NaN left reads
+:func:`~sklir.passes.trees.decisive_input`'s copy of the column, where NaN stands below every
+threshold).
 
 The rank comes from a search of ``ceil(bits / 4)`` steps for ``2^bits`` slots: each step compares
 the value with up to 15 pivots gathered as one row (one gather per row and column, whatever the
@@ -31,14 +33,12 @@ STEP_BITS = 4
 
 @dataclass(frozen=True)
 class Ranks:
-    """The sorted distinct thresholds of each column of the walked input (``bounds``: every node's
-    threshold as compared, +inf standing as :data:`LARGEST`) and the search over them: column
-    ``c``'s thresholds fill slots ``c * span ...`` of ``table``, padded with LARGEST (which only
-    +inf and NaN pass, and they go right anyway); ``span = 2^bits`` exceeds every column's count,
-    so the last slot is never a threshold and ranks stay below ``span``."""
+    """Each internal node's ``number`` (-1 for a leaf) and the search over the sorted thresholds:
+    column ``c``'s fill slots ``c * span ...`` of ``table``, padded with LARGEST (which only +inf
+    and NaN pass, and they go right anyway); ``span = 2^bits`` exceeds every column's count, so
+    the last slot is never a threshold and a rank stays below ``span``."""
 
-    thresholds: list[np.ndarray]
-    bounds: np.ndarray
+    number: np.ndarray
     table: np.ndarray
     fanouts: list[int]
 
@@ -51,29 +51,27 @@ class Ranks:
         """The ranks of the columns ``feature_of`` names for ``op``'s internal nodes, in an input
         of ``width`` columns."""
         internal = np.flatnonzero(op.internal)
-        dtype = op.threshold.dtype.numpy
-        bounds = np.where(np.isposinf(op.threshold.array), LARGEST, op.threshold.array).astype(dtype)
-        columns = feature_of[internal]
-        thresholds = [np.unique(bounds[internal[columns == c]]) for c in range(width)]
-        bits = max(1, max((len(s) for s in thresholds), default=0).bit_length())
+        # thresholds as compared: +inf stands as LARGEST (see threshold_table)
+        bound = op.threshold.array[internal]
+        bound = np.where(np.isposinf(bound), LARGEST, bound).astype(op.threshold.dtype.numpy)
+        column = feature_of[internal]
+        count = np.bincount(column, minlength=width)
+        bits = max(1, int(count.max(initial=0)).bit_length())
         steps = -(-bits // STEP_BITS)
         # the bits shared out between the steps as evenly as they go, the larger steps first
         fanouts = [1 << (bits // steps + (step < bits % steps)) for step in range(steps)]
-        table = np.full((width, 1 << bits), LARGEST, dtype)
-        for c, s in enumerate(thresholds):
-            table[c, :len(s)] = s
-        return Ranks(thresholds=thresholds, bounds=bounds, table=table, fanouts=fanouts)
-
-    def position(self, column: np.ndarray, bound: np.ndarray) -> np.ndarray:
-        """Where each ``bound`` (as in :attr:`bounds`) stands among its column's thresholds."""
-        out = np.zeros(len(column), np.int64)
-        for c in np.unique(column):
-            mine = column == c
-            out[mine] = np.searchsorted(self.thresholds[c], bound[mine])
-        return out
+        order = np.lexsort((bound, column))  # by column, then threshold; ties in node order
+        place = np.arange(len(order)) - (np.cumsum(count) - count)[column[order]]
+        table = np.full((width, 1 << bits), LARGEST, bound.dtype)
+        table[column[order], place] = bound[order]
+        number = np.full(op.feature.shape[0], -1, np.int64)
+        number[internal[order]] = column[order] * table.shape[1] + place
+        return Ranks(number=number, table=table, fanouts=fanouts)
 
     def search(self, b: Builder, op: TreeEnsemble, x: Value) -> Value:
-        """``i32[N, width]``: ``c * span + r`` for each row's value ``x[:, c]`` and its rank ``r``."""
+        """``i32[N, width]``: ``c * span + r`` for each row's value ``x[:, c]`` and its rank ``r``:
+        the row goes left at internal node ``n`` exactly when this is at most ``number[n]`` for
+        the node's column."""
         width, span = self.table.shape
         value = b.call("expand_dims", x, axis=2)  # [N, width, 1] against [.., width, pivots]
         found: Value = b.const(np.arange(width).reshape(1, -1), DType.i32)  # the block: column c whole

@@ -6,14 +6,14 @@ stays there. ``depth`` steps reach every leaf. Memory: the tables only, so it su
 (depth 30+) where a padded layout would explode.
 
 The fast walk (:class:`KeyedWalk`) numbers the internal nodes by their test: the nodes reading
-column ``c``, sorted by threshold, take the numbers ``c * block ...``. Each row's rank among column
-``c``'s thresholds (:mod:`~sklir.passes.trees.ranks`, searched once per row) becomes the first
-number whose node it goes left at, so a step is: the node's column from its number (a product
-and a cast), the row's first-left number for that column (one gather), a compare, and the child
-(one gather): two gathers a level where reading the column and the threshold took three more,
-and LiteRT's GATHER costs about 3.5 ns per element. The compact walk (:class:`Walk`: feature,
-value, threshold and child gathered per level) remains for ensembles whose numbers would pass
-float32's exact integers.
+column ``c``, sorted by threshold, take the numbers ``c * span ...``, and each row's rank among
+those thresholds (:mod:`~sklir.passes.trees.ranks`, searched once per row) decides every node
+of the column by one comparison with its number. A step is: the node's column from its number (a
+product and a cast), the row's rank for that column (one gather), a compare, and the child (one
+gather): two gathers a level where reading the column and the threshold took two more, and
+LiteRT's GATHER costs about 3.5 ns per element. The compact walk (:class:`Walk`: feature, value,
+threshold and child gathered per level) remains for ensembles whose numbers would pass float32's
+exact integers.
 
 The tables hold the internal nodes and, after them, one row per *kind* of leaf: for the scores,
 one row per distinct leaf value (a forest's leaves repeat a few class distributions or targets
@@ -97,67 +97,52 @@ MAX_KEYED_NUMBERS = 1 << 24
 
 @dataclass(frozen=True)
 class KeyedWalk:
-    """The tables of the fast walk. Internal node numbers: ``c * block + p`` for the ``p``-th node
-    reading column ``c`` in threshold order (``block``, a power of two, holds the most nodes any
-    column has); the leaf rows then from ``first_leaf = columns * block``, where ``columns`` is
-    the input's width. ``firsts[c * span + r]`` is the first number among column ``c``'s whose
-    node a value of rank ``r`` goes left at (every later one too, as their thresholds are no
-    smaller): the row goes right at node ``m`` exactly when ``firsts > m``. The walk carries
+    """The tables of the fast walk. Internal nodes go by their :class:`Ranks` numbers (``c * span
+    + j``), the leaf rows by the numbers from ``first_leaf = width * span``. The walk carries
     ``2m``, the offset of node ``m``'s children: ``children[2m]`` and ``children[2m + 1]`` hold
-    twice the numbers of its left and right child (a leaf row's are itself), and ``roots`` and
-    ``firsts`` are doubled alike, so a step adds the decision to what it gathered."""
+    twice the numbers of its left and right child (a leaf row's are itself), so a step adds the
+    decision to what it gathered."""
 
     children: np.ndarray
     roots: np.ndarray
-    firsts: np.ndarray
-    block: int
+    span: int
     first_leaf: int
     leaf_columns: int
 
     @staticmethod
-    def of(op: TreeEnsemble, feature_of: np.ndarray, kinds: np.ndarray, ranks: Ranks) -> KeyedWalk | None:
+    def of(op: TreeEnsemble, kinds: np.ndarray, ranks: Ranks) -> KeyedWalk | None:
         """The tables for ``op`` (leaf ``k`` in node order belonging to leaf row ``kinds[k]``), or
         None when the node numbers would pass :data:`MAX_KEYED_NUMBERS`."""
-        internal = np.flatnonzero(op.internal)
         width, span = ranks.table.shape
-        column, bound = feature_of[internal], ranks.bounds[internal]
-        count = np.bincount(column, minlength=width)
-        block = 1 << int(max(int(count.max(initial=0)) - 1, 0)).bit_length()
         leaf_rows = int(kinds.max(initial=-1)) + 1
-        leaf_columns = -(-leaf_rows // block)  # the leaf rows' numbers as further columns of block
-        numbers = (width + leaf_columns) * block
+        leaf_columns = -(-leaf_rows // span)  # the leaf rows' numbers as further columns of span
+        numbers = (width + leaf_columns) * span
         if numbers > MAX_KEYED_NUMBERS:
             return None
-        order = np.lexsort((bound, column))  # by column, then threshold
-        starts = np.cumsum(count) - count
-        number = np.empty(op.feature.shape[0], np.int64)
-        number[internal[order]] = column[order] * block + np.arange(len(order)) - starts[column[order]]
-        number[~op.internal] = width * block + kinds
+        number = ranks.number.copy()
+        number[~op.internal] = width * span + kinds
+        internal = np.flatnonzero(op.internal)
         children = np.arange(2 * numbers) // 2 * 2  # a leaf row (and an unused number) is its own child
         children[2 * number[internal]] = 2 * number[op.left.array[internal]]
         children[2 * number[internal] + 1] = 2 * number[op.right.array[internal]]
-        firsts = np.empty((width, span), np.int64)
-        for c, thresholds in enumerate(ranks.thresholds):
-            below = np.searchsorted(np.sort(bound[column == c]), thresholds)  # nodes under each threshold
-            firsts[c, :len(thresholds)] = c * block + below
-            firsts[c, len(thresholds):] = c * block + count[c]  # NaN and +inf: right at every node
-        return KeyedWalk(children=children, roots=2 * number[op.roots.array], firsts=2 * firsts.ravel(), block=block,
-                         first_leaf=width * block, leaf_columns=leaf_columns)
+        return KeyedWalk(children=children, roots=2 * number[op.roots.array], span=span, first_leaf=width * span,
+                         leaf_columns=leaf_columns)
 
     def leaf_kind(self, b: Builder, x: Value, ranked: Value, depths: np.ndarray) -> Value:
-        """As :meth:`Walk.leaf_kind`, from ``ranked`` (:meth:`Ranks.search` of ``x``)."""
+        """As :meth:`Walk.leaf_kind`, from ``ranked`` (:meth:`Ranks.search` of ``x``): a row goes
+        right at node ``m`` when its ``ranked`` value for the node's column is above ``m``."""
         index = DType.i32
-        firsts = b.call("gather", b.const(self.firsts, index), ranked, axis=0)  # [N, width]
+        above = b.call("add", ranked, ranked)  # doubled, as the walk's numbers are
         if self.leaf_columns:  # read at leaf rows, where both children are the same
             zeros = per_row(b, x, b.const(np.zeros((1, self.leaf_columns)), index))
-            firsts = b.call("concat", firsts, zeros, axis=1)
+            above = b.call("concat", above, zeros, axis=1)
         children = narrow(b, self.children, index)
-        # 2m / (2 block), by a power of two: exact, as float32 holds every even number below 2^25
-        scale = b.const(np.array(0.5 / self.block), DType.f32)
+        # 2m / (2 span), by a power of two: exact, as float32 holds every even number below 2^25
+        scale = b.const(np.array(0.5 / self.span), DType.f32)
 
         def step(twice: Value) -> Value:
             column = b.call("cast", b.call("mul", b.call("cast", twice, to=DType.f32), scale), to=index)
-            right = b.call("compare", b.call("take_along_axis", firsts, column, axis=1), twice, predicate="gt")
+            right = b.call("compare", b.call("take_along_axis", above, column, axis=1), twice, predicate="gt")
             return widened(b, b.call("gather", children, b.call("add", twice, b.call("cast", right, to=index)),
                                      axis=0), index)
 
@@ -224,7 +209,7 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     ranked: list[Value] = []  # the search, built once for whichever walks are keyed
 
     def leaf_kind(kinds: np.ndarray) -> Value:
-        keyed = KeyedWalk.of(walked, feature_of, kinds, ranks)
+        keyed = KeyedWalk.of(walked, kinds, ranks)
         if keyed is None:
             return in_tree_order(Walk.of(walked, feature_of, kinds).leaf_kind(b, walked, x, depths))
         if not ranked:
