@@ -34,7 +34,7 @@ PROFILE_CHOICES = tuple(PROFILES)
 QUANTIZE_CHOICES = QUANTIZE_MODES
 IR_SUFFIX = ".sklir"
 # lower-trees' strategies (sklir.passes.lower_trees.STRATEGIES; not imported here, for start-up time)
-TREE_STRATEGIES = ("auto", "fastest", "smallest", "gemm", "perfect", "traversal")
+TREE_STRATEGIES = ("auto", "fastest", "smallest", "gemm", "perfect", "traversal", "compact")
 
 
 def target_suffixes() -> dict[str, str]:

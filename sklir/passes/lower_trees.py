@@ -2,8 +2,9 @@
 
 The strategies (:mod:`sklir.passes.trees`) agree bit for bit on every decision; they differ in
 speed and size. ``strategy=auto`` picks per ensemble by :func:`choose`: perfect-tree traversal
-while padding every tree to the ensemble's depth stays small, plain traversal with child tables
-beyond. The pass runs after ``to-f32`` in a backend's preparation (thresholds already rounded
+while padding every tree to the ensemble's depth stays small, traversal with child tables
+beyond (``traversal``, keyed by the rows' ranks for speed; ``compact``, with the fewest tables,
+is what ``smallest`` picks there). The pass runs after ``to-f32`` in a backend's preparation (thresholds already rounded
 down), and also before it (the thresholds then reach their comparisons through gathers, which
 ``to-f32`` follows).
 """
@@ -26,6 +27,7 @@ STRATEGIES: dict[str, Strategy] = {
     "gemm": gemm.lower,
     "perfect": perfect.lower,
     "traversal": traversal.lower,
+    "compact": traversal.lower_compact,
 }
 # GEMM while its dense path matrix (internal nodes x leaves, over all trees) stays this small:
 # measured on this project's benchmark machine, 200 trees of depth 4 (a 3000 x 3200 matrix) ran
@@ -54,12 +56,13 @@ def choose(op: TreeEnsemble) -> str:
 def choose_smallest(op: TreeEnsemble) -> str:
     """The strategy ``smallest`` picks for ``op``, for flash-bound devices (the micro profile):
     ``gemm`` while its path matrix has at most 4096 entries, ``perfect`` while padding adds at
-    most half the nodes again, else ``traversal`` (whose tables grow with the nodes alone)."""
+    most half the nodes again, else ``compact`` (the traversal whose tables grow with the nodes
+    alone)."""
     if gemm.path_entries(op) <= GEMM_MAX_ENTRIES:
         return "gemm"
     if op.n_trees * 2 ** (op.depth() + 1) <= 3 * op.left.shape[0] // 2:
         return "perfect"
-    return "traversal"
+    return "compact"
 
 
 # the choosers ``strategy`` may name instead of a strategy: ``auto`` is the speed chooser here (a

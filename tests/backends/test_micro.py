@@ -270,7 +270,7 @@ def test_the_smallest_chooser_pads_only_nearly_full_trees() -> None:
     full = op(max_depth=7)  # 4000 rows fill (almost) every node of depth 7
     assert full.left.shape[0] >= 2 * 255 // 3 and choose_smallest(full) == "perfect"
     sparse = op(max_depth=9, max_leaf_nodes=120)  # deep and narrow: padding would triple it
-    assert choose_smallest(sparse) == "traversal" and choose(sparse) == "perfect"
+    assert choose_smallest(sparse) == "compact" and choose(sparse) == "perfect"
 
 
 def test_integers_beyond_float32_cannot_go_through_a_float_kernel() -> None:

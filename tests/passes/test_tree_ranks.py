@@ -90,8 +90,8 @@ def test_f64_thresholds_are_ranked_as_compared() -> None:
     np.testing.assert_array_equal(ranked[:, 0], [1, 0, 2])
 
 
-def lowered(module: Module) -> Module:
-    return PassManager([LowerTrees("traversal"), *parse_pipeline("cse,dce")]).run(module).module
+def lowered(module: Module, strategy: str = "traversal") -> Module:
+    return PassManager([LowerTrees(strategy), *parse_pipeline("cse,dce")]).run(module).module
 
 
 def ensemble(depths: list[int], seed: int) -> tuple[TreeEnsemble, Module]:
@@ -109,23 +109,37 @@ def ensemble(depths: list[int], seed: int) -> tuple[TreeEnsemble, Module]:
     return op, b.module
 
 
+def keyed(module: Module) -> bool:
+    """Whether a lowered module walks keyed: each step decides by one ``gt`` comparison."""
+    return any(n.op.name == "compare" and n.op.predicate == "gt" for n in module.nodes)
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_the_keyed_and_the_compact_walk_agree_with_the_op(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_keyed_and_the_compact_walk_agree_with_the_op(seed: int) -> None:
     rng = np.random.default_rng(seed)
     op, module = ensemble(list(rng.integers(0, 9, size=40)), seed)
     X = np.round(rng.normal(size=(200, 3)), 1).astype(np.float32)  # values on the shared thresholds
     X[rng.random(X.shape) < 0.1] = np.nan
     X[0] = [np.inf, -np.inf, np.nan]
-    keyed = lowered(module)
-    assert any(n.op.name == "compare" and n.op.predicate == "gt" for n in keyed.nodes)
-    monkeypatch.setattr(traversal, "MAX_KEYED_NUMBERS", 0)
-    compact = lowered(module)
-    assert not any(n.op.name == "compare" and n.op.predicate == "gt" for n in compact.nodes)
-    got, plain = interpret(keyed, X, "native"), interpret(compact, X, "native")
+    fast, compact = lowered(module), lowered(module, "compact")
+    assert keyed(fast) and not keyed(compact)
+    got, plain = interpret(fast, X, "native"), interpret(compact, X, "native")
     np.testing.assert_array_equal(got["leaves"], op.leaves_of(X))
     np.testing.assert_array_equal(plain["leaves"], op.leaves_of(X))
     np.testing.assert_array_equal(got["scores"], plain["scores"])
     np.testing.assert_array_equal(got["scores"], interpret(module, X, "native")["scores"])
+
+
+def test_numbers_beyond_float32_integers_walk_compact(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, module = ensemble([3, 2, 4], 0)
+    fast = lowered(module)
+    # the children table holds two entries per node number
+    numbers = max(n.op.value.array.size for n in fast.nodes if n.op.name == "constant"
+                  and n.op.value.array.ndim == 1 and n.op.value.dtype.is_int) // 2
+    monkeypatch.setattr(traversal, "MAX_KEYED_NUMBERS", numbers)
+    assert str(lowered(module)) == str(fast)
+    monkeypatch.setattr(traversal, "MAX_KEYED_NUMBERS", numbers - 1)
+    assert str(lowered(module)) == str(lowered(module, "compact"))
 
 
 def test_node_numbers_follow_column_and_threshold() -> None:

@@ -193,6 +193,19 @@ def by_depth(op: TreeEnsemble) -> tuple[TreeEnsemble, np.ndarray, np.ndarray | N
 
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
+    """The ensemble's leaves and scores by the keyed walk (two gathers a level), or the compact
+    one where the node numbers would pass :data:`MAX_KEYED_NUMBERS`."""
+    return walks(b, op, x, keyed=True)
+
+
+def lower_compact(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
+    """The ensemble's leaves and scores by the compact walk: no search, and tables that grow with
+    the nodes alone (the keyed walk's numbers leave each column a power of two of them), for
+    flash-bound devices."""
+    return walks(b, op, x, keyed=False)
+
+
+def walks(b: Builder, op: TreeEnsemble, x: Value, keyed: bool) -> tuple[Value, Value]:
     """The ensemble's leaves and scores by stepping every tree down its depth, deepest trees
     first: the scores by a walk whose leaf rows are the distinct leaf values, the leaves by one
     whose leaf rows are the leaves themselves. Both come back in tree order, so the scores are
@@ -209,12 +222,12 @@ def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     ranked: list[Value] = []  # the search, built once for whichever walks are keyed
 
     def leaf_kind(kinds: np.ndarray) -> Value:
-        keyed = KeyedWalk.of(walked, kinds, ranks)
-        if keyed is None:
+        fast = KeyedWalk.of(walked, kinds, ranks) if keyed else None
+        if fast is None:
             return in_tree_order(Walk.of(walked, feature_of, kinds).leaf_kind(b, walked, x, depths))
         if not ranked:
             ranked.append(ranks.search(b, walked, x))
-        return in_tree_order(keyed.leaf_kind(b, x, ranked[0], depths))
+        return in_tree_order(fast.leaf_kind(b, x, ranked[0], depths))
 
     leaf_nodes = np.flatnonzero(~op.internal)
     distinct, kinds = np.unique(op.values.array[leaf_nodes], axis=0, return_inverse=True)
