@@ -22,9 +22,14 @@ Strategy = Callable[[Builder, TreeEnsemble, Value], tuple[Value, Value]]
 
 
 def threshold_table(b: Builder, op: TreeEnsemble, thresholds: np.ndarray) -> Value:
-    """A table of thresholds with +inf as :data:`LARGEST` (TFLite cannot store an infinite
-    constant); :func:`bounded_input` keeps the decisions of an input of +inf."""
-    return b.const(np.where(np.isposinf(thresholds), LARGEST, thresholds), op.threshold.dtype)
+    """A table of thresholds as :func:`as_compared` gives them."""
+    return b.const(as_compared(thresholds), op.threshold.dtype)
+
+
+def as_compared(thresholds: np.ndarray) -> np.ndarray:
+    """Thresholds as the lowered comparisons hold them: +inf as :data:`LARGEST` (TFLite cannot
+    store an infinite constant); :func:`bounded_input` keeps the decisions of an input of +inf."""
+    return np.where(np.isposinf(thresholds), LARGEST, thresholds)
 
 
 def compared(b: Builder, x: Value, bound: Value) -> tuple[Value, Value]:

@@ -5,14 +5,15 @@ The nodes reading column ``c``, sorted by threshold (ties in node order), hold t
 ``s_0 <= s_1 <= ...``; the ``j``-th of them is numbered ``c * span + j``. A value's rank ``r``
 is the number of them it is not ``<=`` to. As ``value <= s_i`` holds for every ``i`` from some
 point on, ``value <= s_j`` exactly when ``r <= j``: a row goes left at a node exactly when its
-rank for the node's column, as ``c * span + r``, is at most the node's number. NaN is ``<=`` to nothing, so it ranks
-above every threshold and goes right (a node sending NaN left reads
+rank for the node's column, as ``c * span + r``, is at most the node's number. NaN is ``<=`` to
+nothing, so it ranks above every threshold and goes right (a node sending NaN left reads
 :func:`~sklir.passes.trees.decisive_input`'s copy of the column, where NaN stands below every
 threshold).
 
 The rank comes from a search of ``ceil(bits / 4)`` steps for ``2^bits`` slots: each step compares
 the value with up to 15 pivots gathered as one row (one gather per row and column, whatever the
-pivots' number), counts those it passes, and so picks one of up to 16 blocks of the next step.
+pivots' number); the number of pivots the value is not ``<=`` to picks one of up to 16 blocks
+of the next step.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sklir.ir.builder import Builder
 from sklir.ir.core import Value
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.types import DType
-from sklir.passes.trees import LARGEST, goes_left, threshold_table
+from sklir.passes.trees import as_compared, goes_left, threshold_table
 
 # a search step picks one of at most 2^4 blocks (15 pivots per row and column)
 STEP_BITS = 4
@@ -34,35 +35,36 @@ STEP_BITS = 4
 @dataclass(frozen=True)
 class Ranks:
     """Each internal node's ``number`` (-1 for a leaf) and the search over the sorted thresholds:
-    column ``c``'s fill slots ``c * span ...`` of ``table``, padded with LARGEST (which only +inf
-    and NaN pass, and they go right anyway); ``span = 2^bits`` exceeds every column's count, so
-    the last slot is never a threshold and a rank stays below ``span``."""
+    column ``c``'s fill slots ``c * span ...`` of ``table``, padded with the dtype's largest value
+    (which only +inf and NaN exceed, and they go right anyway); ``span = 2^bits`` exceeds every
+    column's count, so the last slot is never a threshold and a rank stays below ``span``."""
 
     number: np.ndarray
     table: np.ndarray
-    fanouts: list[int]
+    fanouts: tuple[int, ...]
 
     @property
     def span(self) -> int:
-        return self.table.shape[1]
+        return int(self.table.shape[1])
 
     @staticmethod
-    def of(op: TreeEnsemble, feature_of: np.ndarray, width: int) -> Ranks:
+    def of(op: TreeEnsemble, feature_of: np.ndarray, width: int, most: int) -> Ranks | None:
         """The ranks of the columns ``feature_of`` names for ``op``'s internal nodes, in an input
-        of ``width`` columns."""
+        of ``width`` columns; None (before building anything) when the numbers ``width * span``
+        would pass ``most``."""
         internal = np.flatnonzero(op.internal)
-        # thresholds as compared: +inf stands as LARGEST (see threshold_table)
-        bound = op.threshold.array[internal]
-        bound = np.where(np.isposinf(bound), LARGEST, bound).astype(op.threshold.dtype.numpy)
         column = feature_of[internal]
         count = np.bincount(column, minlength=width)
         bits = max(1, int(count.max(initial=0)).bit_length())
+        if width << bits > most:
+            return None
         steps = -(-bits // STEP_BITS)
         # the bits shared out between the steps as evenly as they go, the larger steps first
-        fanouts = [1 << (bits // steps + (step < bits % steps)) for step in range(steps)]
+        fanouts = tuple(1 << (bits // steps + (step < bits % steps)) for step in range(steps))
+        bound = as_compared(op.threshold.array[internal]).astype(op.threshold.dtype.numpy)
         order = np.lexsort((bound, column))  # by column, then threshold; ties in node order
         place = np.arange(len(order)) - (np.cumsum(count) - count)[column[order]]
-        table = np.full((width, 1 << bits), LARGEST, bound.dtype)
+        table = np.full((width, 1 << bits), np.finfo(bound.dtype).max, bound.dtype)
         table[column[order], place] = bound[order]
         number = np.full(op.feature.shape[0], -1, np.int64)
         number[internal[order]] = column[order] * table.shape[1] + place
@@ -78,16 +80,16 @@ class Ranks:
         blocks, size = width, span
         for step, fanout in enumerate(self.fanouts):
             size //= fanout
-            # the last slot of each sub-block but the last: the value passes k of them when its
-            # rank lies in sub-block k
+            # the last slot of each sub-block but the last: the value is not <= to k of them
+            # exactly when its rank lies in sub-block k
             pivots = threshold_table(b, op, self.table.reshape(blocks, fanout, size)[:, :-1, -1])
             if step:
                 pivots = b.call("gather", pivots, found, axis=0)  # [N, width, fanout - 1]
             # how many pivots the value is <= to, summed in float32 (LiteRT's integer SUM is slower)
-            passed = b.call("cast", b.call("reduce", b.call("cast", goes_left(b, value, pivots), to=DType.f32),
-                                           kind="sum", axis=2, keepdims=False), to=DType.i32)
-            above = b.call("add", b.call("mul", found, b.const(np.array(fanout), DType.i32)),
-                           b.const(np.array(fanout - 1), DType.i32))
-            found = b.call("sub", above, passed)
+            under = b.call("cast", b.call("reduce", b.call("cast", goes_left(b, value, pivots), to=DType.f32),
+                                          kind="sum", axis=2, keepdims=False), to=DType.i32)
+            last = b.call("add", b.call("mul", found, b.const(np.array(fanout), DType.i32)),
+                          b.const(np.array(fanout - 1), DType.i32))  # the block's last sub-block
+            found = b.call("sub", last, under)
             blocks *= fanout
         return found

@@ -8,12 +8,13 @@ stays there. ``depth`` steps reach every leaf. Memory: the tables only, so it su
 The fast walk (:class:`KeyedWalk`) numbers the internal nodes by their test: the nodes reading
 column ``c``, sorted by threshold, take the numbers ``c * span ...``, and each row's rank among
 those thresholds (:mod:`~sklir.passes.trees.ranks`, searched once per row) decides every node
-of the column by one comparison with its number. A step is: the node's column from its number (a
-product and a cast), the row's rank for that column (one gather), a compare, and the child (one
-gather): two gathers a level where reading the column and the threshold took two more, and
+of the column by one comparison with its number. A step is: the node's column from its number
+(two casts and a product), the row's rank for that column (one gather), a compare, and the child
+(one gather): two gathers a level where reading the column and the threshold took two more, and
 LiteRT's GATHER costs about 3.5 ns per element. The compact walk (:class:`Walk`: feature, value,
-threshold and child gathered per level) remains for ensembles whose numbers would pass float32's
-exact integers.
+threshold and child gathered per level; no search, and tables that grow with the nodes alone) is
+the ``compact`` strategy, and the fallback for ensembles whose numbers would pass float32's exact
+integers or grow too far beyond the nodes.
 
 The tables hold the internal nodes and, after them, one row per *kind* of leaf: for the scores,
 one row per distinct leaf value (a forest's leaves repeat a few class distributions or targets
@@ -91,8 +92,12 @@ class Walk:
         return b.call("sub", node, b.const(np.array(self.first_leaf), index))
 
 
-# node numbers are counted in float32 on the way to their column: exact below 2^24
-MAX_KEYED_NUMBERS = 1 << 24
+# the walk carries twice a node number, counted in float32 on the way to its column, and TFLite
+# Micro reads integer tables through float32: exact below 2^24
+MAX_KEYED_NUMBERS = 1 << 23
+# each column's numbers are a power of two above the busiest column's count: beyond this many
+# times the compact walk's rows, the tables' size outweighs the speed (ExtraTrees' row: 2.3x)
+KEYED_GROWTH = 4
 
 
 @dataclass(frozen=True)
@@ -112,12 +117,13 @@ class KeyedWalk:
     @staticmethod
     def of(op: TreeEnsemble, kinds: np.ndarray, ranks: Ranks) -> KeyedWalk | None:
         """The tables for ``op`` (leaf ``k`` in node order belonging to leaf row ``kinds[k]``), or
-        None when the node numbers would pass :data:`MAX_KEYED_NUMBERS`."""
+        None when the node numbers would pass :data:`MAX_KEYED_NUMBERS`, or :data:`KEYED_GROWTH`
+        times the compact walk's rows."""
         width, span = ranks.table.shape
         leaf_rows = int(kinds.max(initial=-1)) + 1
         leaf_columns = -(-leaf_rows // span)  # the leaf rows' numbers as further columns of span
         numbers = (width + leaf_columns) * span
-        if numbers > MAX_KEYED_NUMBERS:
+        if numbers > min(MAX_KEYED_NUMBERS, KEYED_GROWTH * (int(op.internal.sum()) + leaf_rows)):
             return None
         number = ranks.number.copy()
         number[~op.internal] = width * span + kinds
@@ -205,6 +211,21 @@ def lower_compact(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]
     return walks(b, op, x, keyed=False)
 
 
+def keyed_columns(b: Builder, op: TreeEnsemble, x: Value, feature_of: np.ndarray) -> tuple[Ranks | None, Value]:
+    """The ranks of the columns of ``x`` some node of ``op`` reads (``feature_of``), and those
+    columns, which the search reads; no ranks for an ensemble without tests, nor where their
+    numbers would pass :data:`MAX_KEYED_NUMBERS` or :data:`KEYED_GROWTH` times the nodes."""
+    if not op.internal.any():
+        return None, x
+    used = np.unique(feature_of[op.internal])
+    width = x.type.shape[1]
+    assert isinstance(width, int)
+    if len(used) < width:
+        x = b.call("gather", x, b.const(used, DType.i64), axis=1)
+    most = min(MAX_KEYED_NUMBERS, KEYED_GROWTH * op.feature.shape[0])
+    return Ranks.of(op, np.searchsorted(used, feature_of), len(used), most), x
+
+
 def walks(b: Builder, op: TreeEnsemble, x: Value, keyed: bool) -> tuple[Value, Value]:
     """The ensemble's leaves and scores by stepping every tree down its depth, deepest trees
     first: the scores by a walk whose leaf rows are the distinct leaf values, the leaves by one
@@ -216,18 +237,17 @@ def walks(b: Builder, op: TreeEnsemble, x: Value, keyed: bool) -> tuple[Value, V
     def in_tree_order(v: Value) -> Value:
         return v if order is None else b.call("gather", v, b.const(np.argsort(order), DType.i64), axis=1)
 
-    width = x.type.shape[1]
-    assert isinstance(width, int)
-    ranks = Ranks.of(walked, feature_of, width)
-    ranked: list[Value] = []  # the search, built once for whichever walks are keyed
+    ranks, ranked_x = keyed_columns(b, walked, x, feature_of) if keyed else (None, x)
+    ranked: Value | None = None  # the search, built once for whichever walks are keyed
 
     def leaf_kind(kinds: np.ndarray) -> Value:
-        fast = KeyedWalk.of(walked, kinds, ranks) if keyed else None
-        if fast is None:
+        nonlocal ranked
+        fast = None if ranks is None else KeyedWalk.of(walked, kinds, ranks)
+        if ranks is None or fast is None:
             return in_tree_order(Walk.of(walked, feature_of, kinds).leaf_kind(b, walked, x, depths))
-        if not ranked:
-            ranked.append(ranks.search(b, walked, x))
-        return in_tree_order(fast.leaf_kind(b, x, ranked[0], depths))
+        if ranked is None:
+            ranked = ranks.search(b, walked, ranked_x)
+        return in_tree_order(fast.leaf_kind(b, x, ranked, depths))
 
     leaf_nodes = np.flatnonzero(~op.internal)
     distinct, kinds = np.unique(op.values.array[leaf_nodes], axis=0, return_inverse=True)
