@@ -100,9 +100,8 @@ def emit(model: Any, target: str, path: str | os.PathLike[str] | None = None, fo
     path, loaded with ``trust``), which is lowered with the default passes first. With ``path`` the
     artefact is written there (replacing only an artefact sklir wrote, unless ``force``) and the
     path is returned. The target and the path are checked before any work. ``tree_strategy``
-    lowers tree ensembles by ``gemm``, ``perfect``, ``traversal`` or ``compact`` instead of the automatic
-    choice.
-    ``profile`` names the device (``"micro"`` for TensorFlow Lite Micro, or a
+    lowers tree ensembles by ``gemm``, ``perfect``, ``traversal`` or ``compact`` instead of the
+    automatic choice. ``profile`` names the device (``"micro"`` for TensorFlow Lite Micro, or a
     :class:`~sklir.backends.profiles.Profile` such as ``profile_named("micro", batch=8)``); the
     default is the target's own (any batch, for LiteRT, onnxruntime and TF Serving).
     """

@@ -4,9 +4,9 @@ The strategies (:mod:`sklir.passes.trees`) agree bit for bit on every decision; 
 speed and size. ``strategy=auto`` picks per ensemble by :func:`choose`: perfect-tree traversal
 while padding every tree to the ensemble's depth stays small, traversal with child tables
 beyond (``traversal``, keyed by the rows' ranks for speed; ``compact``, with the fewest tables,
-is what ``smallest`` picks there). The pass runs after ``to-f32`` in a backend's preparation (thresholds already rounded
-down), and also before it (the thresholds then reach their comparisons through gathers, which
-``to-f32`` follows).
+is what ``smallest`` picks there). The pass runs after ``to-f32`` in a backend's preparation
+(thresholds already rounded down), and also before it (the thresholds then reach their
+comparisons through gathers, which ``to-f32`` follows).
 """
 
 from __future__ import annotations
