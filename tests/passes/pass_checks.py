@@ -7,6 +7,8 @@ import numpy as np
 from sklir.ir import DType, Tensor, interpret
 from sklir.ir.core import Module
 from sklir.ir.dialects.ml import TreeEnsemble
+from sklir.passes.lower_trees import LowerTrees
+from sklir.passes.manager import PassManager, parse_pipeline
 
 
 def random_inputs(module: Module, rows: int = 32, seed: int = 0) -> np.ndarray:
@@ -33,6 +35,11 @@ def assert_same_outputs(before: Module, after: Module, X: np.ndarray, rtol: floa
             np.testing.assert_allclose(g.astype(np.float64), w, rtol=0, atol=rtol * scale, err_msg=name)
         else:
             np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def lowered(module: Module, strategy: str = "traversal") -> Module:
+    """``module`` with its tree ensembles lowered by ``strategy``, then cleaned up."""
+    return PassManager([LowerTrees(strategy), *parse_pipeline("cse,dce")]).run(module).module
 
 
 def chains(depths: list[int], rng: np.random.Generator) -> TreeEnsemble:

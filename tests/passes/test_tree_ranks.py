@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pass_checks import chains
+from pass_checks import chains, lowered
 
 from sklir.ir import Builder, DType, Module, Tensor, interpret
 from sklir.ir.dialects.ml import TreeEnsemble
@@ -117,9 +117,6 @@ def test_thresholds_rounded_down_after_lowering_keep_the_ranks() -> None:
     X = X.astype(np.float32).reshape(-1, 1)
     np.testing.assert_array_equal(interpret(module, X, "native")["leaves"], op.leaves_of(X))
 
-
-def lowered(module: Module, strategy: str = "traversal") -> Module:
-    return PassManager([LowerTrees(strategy), *parse_pipeline("cse,dce")]).run(module).module
 
 
 def ensemble(depths: list[int], seed: int) -> tuple[TreeEnsemble, Module]:

@@ -4,13 +4,11 @@ the scores, one row per leaf only when the leaf numbers are read."""
 from __future__ import annotations
 
 import numpy as np
-from pass_checks import chains
+from pass_checks import chains, lowered
 
 from sklir.ir import Builder, DType, Module, Tensor, interpret
 from sklir.ir.dialects.ml import TreeEnsemble
 from sklir.ir.dialects.tensor import Constant
-from sklir.passes.lower_trees import LowerTrees
-from sklir.passes.manager import PassManager, parse_pipeline
 
 # two trees over 2 columns whose five leaves hold two distinct values:
 # tree 0: node 0 (x0 <= 0.5) -> leaves 1 [1], 2 [2]
@@ -36,9 +34,6 @@ def forest(read_leaves: bool) -> Module:
         b.output("leaves", leaves)
     return b.module
 
-
-def lowered(module: Module) -> Module:
-    return PassManager([LowerTrees("traversal"), *parse_pipeline("cse,dce")]).run(module).module
 
 
 def constants(module: Module) -> list[np.ndarray]:

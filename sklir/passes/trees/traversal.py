@@ -143,19 +143,21 @@ class KeyedWalk:
             zeros = per_row(b, x, b.const(np.zeros((1, self.leaf_columns)), index))
             above = b.call("concat", above, zeros, axis=1)
         children = narrow(b, self.children, index)
-        # 2m / (2 span), by a power of two: exact, as float32 holds every even number below 2^25
-        scale = b.const(np.array(0.5 / self.span), DType.f32)
+
+        def divided(twice: Value, by: int) -> Value:
+            # twice / by, rounded down, for a power of two: exact, as float32 holds every even
+            # number below 2^25
+            real = b.call("mul", b.call("cast", twice, to=DType.f32), b.const(np.array(1.0 / by), DType.f32))
+            return b.call("cast", real, to=index)
 
         def step(twice: Value) -> Value:
-            column = b.call("cast", b.call("mul", b.call("cast", twice, to=DType.f32), scale), to=index)
+            column = divided(twice, 2 * self.span)
             right = b.call("compare", b.call("take_along_axis", above, column, axis=1), twice, predicate="gt")
             return widened(b, b.call("gather", children, b.call("add", twice, b.call("cast", right, to=index)),
                                      axis=0), index)
 
         twice = stepped(b, x, b.const(self.roots.reshape(1, -1), index), depths, step)
-        half = b.call("cast", b.call("mul", b.call("cast", twice, to=DType.f32), b.const(np.array(0.5), DType.f32)),
-                      to=index)
-        return b.call("sub", half, b.const(np.array(self.first_leaf), index))
+        return b.call("sub", divided(twice, 2), b.const(np.array(self.first_leaf), index))
 
 
 def stepped(b: Builder, x: Value, roots: Value, depths: np.ndarray, step: Callable[[Value], Value]) -> Value:
@@ -200,7 +202,8 @@ def by_depth(op: TreeEnsemble) -> tuple[TreeEnsemble, np.ndarray, np.ndarray | N
 
 def lower(b: Builder, op: TreeEnsemble, x: Value) -> tuple[Value, Value]:
     """The ensemble's leaves and scores by the keyed walk (two gathers a level), or the compact
-    one where the node numbers would pass :data:`MAX_KEYED_NUMBERS`."""
+    one where the node numbers would pass :data:`MAX_KEYED_NUMBERS` or :data:`KEYED_GROWTH`
+    times the compact walk's rows (see :meth:`KeyedWalk.of`)."""
     return walks(b, op, x, keyed=True)
 
 
@@ -218,12 +221,11 @@ def keyed_columns(b: Builder, op: TreeEnsemble, x: Value, feature_of: np.ndarray
     if not op.internal.any():
         return None, x
     used = np.unique(feature_of[op.internal])
-    width = x.type.shape[1]
-    assert isinstance(width, int)
-    if len(used) < width:
-        x = b.call("gather", x, b.const(used, DType.i64), axis=1)
     most = min(MAX_KEYED_NUMBERS, KEYED_GROWTH * op.feature.shape[0])
-    return Ranks.of(op, np.searchsorted(used, feature_of), len(used), most), x
+    ranks = Ranks.of(op, np.searchsorted(used, feature_of), len(used), most)
+    if ranks is not None and len(used) != x.type.shape[1]:
+        x = b.call("gather", x, b.const(used, DType.i64), axis=1)
+    return ranks, x
 
 
 def walks(b: Builder, op: TreeEnsemble, x: Value, keyed: bool) -> tuple[Value, Value]:
